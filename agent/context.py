@@ -1,0 +1,23 @@
+"""The run context injected into every node: backends, registry, config, shared model handles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from reamo.agent.planners.protocol import Planner
+from reamo.config import ReamoConfig
+from reamo.schemas import Modality
+from reamo.tools.perception import Perceiver
+from reamo.tools.protocol import Resources
+from reamo.tools.registry import ToolRegistry
+
+
+@dataclass
+class AgentContext:
+    """Dependencies of a run (LangGraph ``context``); tests swap any of them for fakes."""
+
+    planner: Planner
+    registry: ToolRegistry
+    perceivers: dict[Modality, Perceiver]
+    config: ReamoConfig = field(default_factory=ReamoConfig)
+    resources: Resources = field(default_factory=Resources)

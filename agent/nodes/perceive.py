@@ -1,0 +1,57 @@
+"""perceive: turn each medium into what a text planner can read, cached per thread by media fingerprint."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from reamo import media
+from reamo.agent.context import AgentContext
+from reamo.agent.progress import emit
+from reamo.agent.state import AgentState
+from reamo.errors import InputError
+from reamo.schemas import AudioPerception, Diagnostic, ImagePerception, Perception, VideoPerception
+
+BUCKETS = {"image": "images", "audio": "audio", "video": "videos"}
+TYPES = {"image": ImagePerception, "audio": AudioPerception, "video": VideoPerception}
+
+
+def perceive(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    started = time.perf_counter()
+    ctx = runtime.context
+    old = state.get("perception") or Perception()
+    fingerprints = dict(state.get("fingerprints") or {})
+    buckets: dict[str, dict[str, Any]] = {name: dict(getattr(old, name)) for name in BUCKETS.values()}
+    diagnostics = []
+    items = state["inputs"].media
+    for n, item in enumerate(items, 1):
+        bucket = buckets[BUCKETS[item.modality]]
+        fp = media.fingerprint(item)
+        if fingerprints.get(item.id) == fp and item.id in bucket:
+            emit(runtime, "perceive", f"{item.id}: reusing earlier perception", current=n, total=len(items))
+            continue
+        perceiver = ctx.perceivers.get(item.modality)
+        if perceiver is None:
+            continue
+        emit(runtime, "perceive", f"{item.id}: {perceiver.describe().name} on {item.path.name}",
+             current=n, total=len(items))
+        try:
+            found = perceiver.perceive(item, ctx.resources)
+        except InputError:
+            raise
+        except Exception as exc:  # a perception model failing leaves the medium to the tools
+            diagnostics.append(Diagnostic(level="warning", stage="perceive", code="perception.failed",
+                                          message=f"{item.id}: {type(exc).__name__}: {exc}"))
+            continue
+        if not isinstance(found, TYPES[item.modality]):
+            raise TypeError(f"perceiver {perceiver!r} returned {type(found).__name__} for {item.id}")
+        bucket[item.id] = found
+        fingerprints[item.id] = fp
+    return {
+        "perception": Perception(**buckets),
+        "fingerprints": fingerprints,
+        "diagnostics": diagnostics,
+        "timings": {"perceive": time.perf_counter() - started},
+    }

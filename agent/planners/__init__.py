@@ -1,0 +1,48 @@
+"""Planner backends, chosen by a spec string: ``embedded``, ``scripted:FILE``, ``hf:...``, ``openai:...``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from reamo.agent.planners.protocol import Message, Planner, PlanRequest
+from reamo.agent.planners.scripted import ScriptedPlanner
+from reamo.config import ReamoConfig
+from reamo.errors import BackendUnavailableError, ConfigError
+
+__all__ = ["PLANNER_BACKENDS", "Message", "PlanRequest", "Planner", "ScriptedPlanner", "make_planner"]
+
+PlannerFactory = Callable[[str, ReamoConfig], Planner]
+
+
+def _scripted(arg: str, config: ReamoConfig) -> Planner:
+    if not arg:
+        raise ConfigError("The scripted planner needs a file of answers: --planner scripted:answers.jsonl")
+    return ScriptedPlanner.from_file(arg)
+
+
+def _not_yet(kind: str) -> PlannerFactory:
+    def factory(arg: str, config: ReamoConfig) -> Planner:
+        raise BackendUnavailableError(
+            f"The {kind!r} planner backend is not part of this REAMO build yet. "
+            f"Available now: {', '.join(sorted(k for k in PLANNER_BACKENDS if k not in _PENDING))}; "
+            "for example --planner scripted:answers.jsonl."
+        )
+
+    return factory
+
+
+_PENDING = {"embedded", "hf", "openai"}
+PLANNER_BACKENDS: dict[str, PlannerFactory] = {
+    "scripted": _scripted,
+    **{kind: _not_yet(kind) for kind in _PENDING},
+}
+"""Planner factories by spec prefix; a backend module adds itself here."""
+
+
+def make_planner(spec: str, config: ReamoConfig) -> Planner:
+    """Build the planner a spec names, such as ``scripted:answers.jsonl`` or ``openai:http://host:8000/v1#m``."""
+    kind, _, arg = spec.partition(":")
+    if kind not in PLANNER_BACKENDS:
+        raise ConfigError(f"Unknown planner {spec!r}. Known kinds: {', '.join(sorted(PLANNER_BACKENDS))} "
+                          "(e.g. embedded, scripted:FILE, hf:PATH[+ADAPTER], openai:URL#MODEL).")
+    return PLANNER_BACKENDS[kind](arg, config)

@@ -1,0 +1,26 @@
+"""Finding a phrase in the input text: exact first, then ignoring case, then ignoring spacing."""
+
+from __future__ import annotations
+
+import re
+
+
+def find_spans(text: str, phrase: str) -> list[tuple[int, int]]:
+    """Every ``[start, end)`` where ``phrase`` occurs in ``text``, by the strictest rule that finds any."""
+    phrase = phrase.strip()
+    if not phrase or not text:
+        return []
+    for flags in (0, re.IGNORECASE):
+        found = [(m.start(), m.end()) for m in re.finditer(re.escape(phrase), text, flags)]
+        if found:
+            return found
+    words = [re.escape(w) for w in re.split(r"\W+", phrase) if w]
+    if not words:
+        return []
+    loose = re.compile(r"\W*".join(words), re.IGNORECASE)
+    return [(m.start(), m.end()) for m in loose.finditer(text)]
+
+
+def normalise(text: str) -> str:
+    """Lower-case, punctuation stripped, spaces collapsed: the benchmark's surface-text key."""
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())

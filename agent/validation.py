@@ -1,0 +1,294 @@
+"""Validating a planner answer against JSON Schemas derived from the request and the registered tools.
+
+Each item (entity, relation, event, call) is checked on its own, so an invalid item is dropped with a
+problem message while the valid rest is kept. The messages are written for the planner to repair.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError as SchemaError
+
+from reamo.agent.parsing import ANSWER_KEYS, ParseError, parse_answer
+from reamo.agent.spans import find_spans, normalise
+from reamo.errors import ToolNotFoundError
+from reamo.schemas import (
+    Argument,
+    Entity,
+    Event,
+    Inputs,
+    LabelSchema,
+    MetaResponse,
+    Perception,
+    PlannedEntity,
+    PlannedEvent,
+    PlannedRelation,
+    Relation,
+    Task,
+    Trigger,
+)
+from reamo.tools import ToolRegistry, call_schema
+
+TASK_LISTS: dict[Task, tuple[str, ...]] = {
+    "ner": ("entities", "calls"),
+    "re": ("entities", "relations", "calls"),
+    "ee": ("entities", "events", "calls"),
+}
+
+
+def _inline(schema: dict[str, Any]) -> dict[str, Any]:
+    """Replace local ``$ref``s by their definitions (the planner models are small and not recursive)."""
+    defs = schema.pop("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return walk(copy.deepcopy(defs[node["$ref"].rsplit("/", 1)[-1]]))
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    return walk(schema)  # type: ignore[no-any-return]
+
+
+def _closed(schema: dict[str, Any], **enums: list[str]) -> dict[str, Any]:
+    schema = _inline(copy.deepcopy(schema))
+    schema["additionalProperties"] = False
+    for path, values in enums.items():
+        node = schema
+        for key in path.split("__"):
+            node = node["properties"][key]
+            if node.get("type") == "array":
+                node = node["items"]
+        node.pop("type", None)
+        node["enum"] = list(values)
+    return schema
+
+
+def item_schemas(task: Task, labels: LabelSchema, inputs: Inputs, registry: ToolRegistry) -> dict[str, Any]:
+    """Per-list item schemas for this request: labels narrowed to the label set, calls to present media."""
+    event = _closed(PlannedEvent.model_json_schema(), type=labels.event_types,
+                    arguments__role=labels.argument_roles)
+    event["properties"]["arguments"]["items"]["additionalProperties"] = False
+    calls = {t.module: call_schema(t, inputs.media_ids(t.modality)) for t in registry
+             if t.modality != "text" and inputs.media_ids(t.modality)}
+    return {
+        "entities": _closed(PlannedEntity.model_json_schema(), label=labels.entity_types),
+        "relations": _closed(PlannedRelation.model_json_schema(), label=labels.relation_types),
+        "events": event,
+        "calls": calls,
+    }
+
+
+def answer_schema(task: Task, labels: LabelSchema, inputs: Inputs, registry: ToolRegistry) -> dict[str, Any]:
+    """The JSON Schema of a whole answer: the contract for constrained decoding and for validation."""
+    items = item_schemas(task, labels, inputs, registry)
+    properties: dict[str, Any] = {}
+    for key in ANSWER_KEYS:
+        if key not in TASK_LISTS[task] or (key == "calls" and not items["calls"]):
+            properties[key] = {"type": "array", "maxItems": 0}
+        elif key == "calls":
+            properties[key] = {"type": "array", "items": {"anyOf": list(items["calls"].values())}}
+        else:
+            properties[key] = {"type": "array", "items": items[key]}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": f"REAMO {task.upper()} answer",
+        "type": "object",
+        "properties": properties,
+        "required": list(ANSWER_KEYS),
+        "additionalProperties": False,
+    }
+
+
+@dataclass
+class Problem:
+    """A defect in the planner's answer, phrased for the planner."""
+
+    code: str
+    message: str
+
+
+@dataclass
+class ValidatedAnswer:
+    """The usable part of an answer, with ids assigned, and what was wrong with the rest."""
+
+    entities: list[Entity] = field(default_factory=list)
+    relations: list[Relation] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    calls: list[MetaResponse] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    syntax: str | None = None
+
+
+def _schema_message(where: str, err: SchemaError) -> str:
+    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path)
+    if err.validator == "enum":
+        allowed = ", ".join(map(str, err.validator_value))
+        return f"{where}{path}: {err.instance!r} is not allowed; use one of: {allowed}"
+    if err.validator == "additionalProperties":
+        return f"{where}{path}: {err.message}; remove those keys"
+    return f"{where}{path}: {err.message}"
+
+
+def _found_in(phrase: str, haystacks: list[str]) -> bool:
+    return any(find_spans(h, phrase) for h in haystacks)
+
+
+def validate_answer(
+    raw: str,
+    *,
+    task: Task,
+    labels: LabelSchema,
+    inputs: Inputs,
+    registry: ToolRegistry,
+    perception: Perception | None = None,
+) -> ValidatedAnswer:
+    """Parse and check ``raw``; never raises for a bad answer."""
+    out = ValidatedAnswer()
+    try:
+        data, out.syntax = parse_answer(raw, labels)
+    except ParseError as exc:
+        out.problems.append(Problem("parse", str(exc)))
+        return out
+    schemas = item_schemas(task, labels, inputs, registry)
+    unknown = sorted(set(data) - set(ANSWER_KEYS))
+    if unknown:
+        out.problems.append(Problem("schema", f"unknown top-level key(s) {', '.join(unknown)}; "
+                                              f"use only {', '.join(ANSWER_KEYS)}"))
+    items: dict[str, list[dict[str, Any]]] = {}
+    for key in ANSWER_KEYS:
+        value = data.get(key, [])
+        if not isinstance(value, list):
+            out.problems.append(Problem("schema", f"{key} must be a list, got {type(value).__name__}"))
+            value = []
+        if value and key not in TASK_LISTS[task]:
+            out.problems.append(Problem("task", f"this is a {task.upper()} task: leave {key} empty"))
+            value = []
+        items[key] = []
+        for i, item in enumerate(value):
+            if key == "calls" and isinstance(item, dict) and "target" not in item:
+                item = _default_target(item, inputs, registry)
+            schema = _call_item_schema(item, schemas["calls"], registry, out, i) if key == "calls" else schemas[key]
+            if schema is None:
+                continue
+            errors = sorted(Draft202012Validator(schema).iter_errors(item), key=lambda e: list(e.absolute_path))
+            if errors:
+                out.problems += [Problem("schema", _schema_message(f"{key}[{i}]", e)) for e in errors[:3]]
+            else:
+                items[key].append(item)
+    haystacks = _haystacks(inputs, perception)
+    visual = bool(inputs.images or inputs.videos)
+    _build_records(out, items, haystacks, visual)
+    _build_calls(out, items["calls"])
+    return out
+
+
+def _default_target(item: dict[str, Any], inputs: Inputs, registry: ToolRegistry) -> dict[str, Any]:
+    try:
+        targets = inputs.media_ids(registry.by_module(str(item.get("module"))).modality)
+    except ToolNotFoundError:
+        return item
+    return {**item, "target": targets[0]} if len(targets) == 1 else item
+
+
+def _call_item_schema(item: Any, calls: dict[str, Any], registry: ToolRegistry, out: ValidatedAnswer,
+                      i: int) -> dict[str, Any] | None:
+    module = item.get("module") if isinstance(item, dict) else None
+    if module in calls:
+        return calls[module]  # type: ignore[no-any-return]
+    if module in registry.modules():
+        media = registry.by_module(module).modality
+        out.problems.append(Problem("target", f"calls[{i}]: {module} grounds {media}, and the input has no "
+                                              f"{media}; remove this call"))
+    else:
+        usable = ", ".join(calls) or "none (leave calls empty)"
+        out.problems.append(Problem("module", f"calls[{i}]: unknown module {module!r}; usable modules: {usable}"))
+    return None
+
+
+def _haystacks(inputs: Inputs, perception: Perception | None) -> list[str]:
+    texts = [inputs.text] if inputs.text else []
+    if perception:
+        texts += [a.transcript.text for a in perception.audio.values() if a.transcript]
+        texts += [v.transcript.text for v in perception.videos.values() if v.transcript]
+        texts += [" ".join(o.text for o in i.ocr) for i in perception.images.values() if i.ocr]
+    return texts
+
+
+def _build_records(out: ValidatedAnswer, items: dict[str, list[dict[str, Any]]], haystacks: list[str],
+                   visual: bool) -> None:
+    by_text: dict[str, Entity] = {}
+    for raw in items["entities"]:
+        planned = PlannedEntity.model_validate(raw)
+        if haystacks and not _found_in(planned.text, haystacks) and not (visual and planned.concept):
+            out.problems.append(Problem("span", f"entity {planned.text!r} is not in the input; copy entity "
+                                                "text exactly as written or heard"))
+            continue
+        key = normalise(planned.text)
+        if key in by_text and by_text[key].label == planned.label:
+            by_text[key].concept |= planned.concept
+            continue
+        entity = Entity(id=f"e{len(out.entities) + 1}", text=planned.text, label=planned.label,
+                        concept=planned.concept)
+        out.entities.append(entity)
+        by_text.setdefault(key, entity)
+    for i, raw in enumerate(items["relations"]):
+        rel = PlannedRelation.model_validate(raw)
+        head, tail = by_text.get(normalise(rel.head)), by_text.get(normalise(rel.tail))
+        missing = [t for t, e in ((rel.head, head), (rel.tail, tail)) if e is None]
+        if missing:
+            out.problems.append(Problem("reference", f"relations[{i}]: {', '.join(map(repr, missing))} not in "
+                                                     "entities; list every head and tail in entities"))
+        elif head is tail:
+            out.problems.append(Problem("reference", f"relations[{i}]: head and tail are the same entity"))
+        else:
+            assert head is not None and tail is not None
+            out.relations.append(Relation(head=head.id, tail=tail.id, label=rel.label))
+    for i, raw in enumerate(items["events"]):
+        ev = PlannedEvent.model_validate(raw)
+        if haystacks and not _found_in(ev.trigger, haystacks) and not (visual and ev.concept):
+            out.problems.append(Problem("span", f"events[{i}]: trigger {ev.trigger!r} is not in the input"))
+            continue
+        args = []
+        for arg in ev.arguments:
+            entity = by_text.get(normalise(arg.text))
+            if entity is None:
+                out.problems.append(Problem("reference", f"events[{i}]: argument {arg.text!r} is not in "
+                                                         "entities; list it there with its type"))
+            else:
+                args.append(Argument(entity=entity.id, role=arg.role))
+        n = len(out.events) + 1
+        trigger = Trigger(id=f"t{n}", text=ev.trigger, concept=ev.concept)
+        out.events.append(Event(id=f"v{n}", type=ev.type, trigger=trigger, arguments=args))
+
+
+def _build_calls(out: ValidatedAnswer, calls: list[dict[str, Any]]) -> None:
+    concepts: dict[str, Entity | Trigger] = {}
+    for e in out.entities:
+        concepts.setdefault(e.id, e)
+        concepts.setdefault(normalise(e.text), e)
+    for ev in out.events:
+        concepts.setdefault(ev.trigger.id, ev.trigger)
+        concepts.setdefault(normalise(ev.trigger.text), ev.trigger)
+    seen: set[tuple[str, str, str]] = set()
+    for i, raw in enumerate(calls):
+        ref = raw.get("concept") or raw["instruction"]
+        concept = concepts.get(ref) or concepts.get(normalise(ref))
+        if concept is None:
+            out.problems.append(Problem("reference", f"calls[{i}]: concept {ref!r} is not among the entities or "
+                                                     "triggers; add it with concept true"))
+            continue
+        concept.concept = True
+        options = {k: v for k, v in raw.items() if k not in ("module", "instruction", "target", "concept")}
+        call = MetaResponse(module=raw["module"], instruction=raw["instruction"], target=raw["target"],
+                            concept=concept.id, options=options)
+        if (call.module, call.target, call.concept) in seen:
+            continue
+        seen.add((call.module, call.target, call.concept))
+        out.calls.append(call)

@@ -1,0 +1,90 @@
+"""One configuration chooses every backend: a file, environment variables or SDK arguments.
+
+Precedence, lowest first: defaults, the TOML file (``config=`` path or ``$REAMO_CONFIG``), ``REAMO_*``
+environment variables, then keyword arguments. Nothing is chosen by editing code.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from reamo.errors import ConfigError
+
+ENV_PREFIX = "REAMO_"
+CONFIG_ENV = "REAMO_CONFIG"
+
+
+class ReamoConfig(BaseModel):
+    """Backends and limits of a REAMO instance."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    planner: str = Field(
+        default="embedded",
+        description="embedded | scripted:FILE | hf:PATH_OR_ID[+ADAPTER] | openai:URL#MODEL | spacy",
+    )
+    max_repairs: int = Field(default=2, ge=0, le=10, description="planner re-asks after an invalid answer")
+    tool_timeout_s: float | None = Field(default=120.0, gt=0, description="per tool call; none = no limit")
+    plugins: bool = Field(default=True, description="load third-party tools from the reamo.tools entry points")
+    perceive: bool = Field(default=True, description="run perception models on media before planning")
+    max_image_pixels: int = Field(default=100_000_000, gt=0)
+    tools: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="settings per tool name, e.g. {'image.segment.v1': {'backend': 'sam'}}"
+    )
+    planner_options: dict[str, Any] = Field(default_factory=dict, description="backend-specific planner settings")
+
+    @classmethod
+    def load(
+        cls,
+        source: ReamoConfig | Mapping[str, Any] | str | Path | None = None,
+        *,
+        env: Mapping[str, str] | None = None,
+        **overrides: Any,
+    ) -> ReamoConfig:
+        """Build the config from a file or mapping, the environment and keyword overrides."""
+        env = os.environ if env is None else env
+        if isinstance(source, ReamoConfig):
+            return source.model_copy(update=overrides) if overrides else source
+        values: dict[str, Any] = {}
+        path = source if isinstance(source, str | Path) else env.get(CONFIG_ENV)
+        if path:
+            values.update(_read_file(Path(path)))
+        if isinstance(source, Mapping):
+            values.update(source)
+        values.update(_from_env(env))
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise ConfigError(f"Invalid REAMO configuration: {problems}. Known settings: "
+                              f"{', '.join(cls.model_fields)}.") from exc
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"Config file {str(path)!r} does not exist (set by argument or ${CONFIG_ENV}).") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"Config file {str(path)!r} is not valid TOML: {exc}.") from exc
+    section = data.get("reamo", data)
+    if not isinstance(section, dict):
+        raise ConfigError(f"Config file {str(path)!r}: [reamo] must be a table.")
+    return section
+
+
+def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, field in ReamoConfig.model_fields.items():
+        raw = env.get(ENV_PREFIX + name.upper())
+        if raw is None or field.annotation in (dict[str, Any], dict[str, dict[str, Any]]):
+            continue
+        values[name] = None if raw.lower() in ("none", "") and name == "tool_timeout_s" else raw
+    return values

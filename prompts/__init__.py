@@ -1,0 +1,130 @@
+"""Prompt templates (the paper's appendix-A style, shipped as package data) and their rendering."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from functools import cache
+from importlib import resources
+from string import Template
+
+from reamo.agent.planners.protocol import Message
+from reamo.schemas import Inputs, LabelSchema, Perception, Task
+from reamo.tools.protocol import ToolArgs
+from reamo.tools.registry import ToolRegistry
+
+__all__ = ["describe_media", "describe_tools", "render_messages", "repair_message", "task_instruction"]
+
+MAX_OBJECTS = 25
+MAX_WORDS = 200
+
+
+@cache
+def template(name: str) -> Template:
+    """A template file from ``reamo/prompts/templates``."""
+    return Template(resources.files(__package__).joinpath("templates", f"{name}.txt").read_text("utf-8"))
+
+
+def _labels(values: Iterable[str]) -> str:
+    return "[" + ", ".join(values) + "]"
+
+
+def task_instruction(task: Task, labels: LabelSchema) -> str:
+    return template(task).substitute(
+        entity_types=_labels(labels.entity_types),
+        relation_types=_labels(labels.relation_types),
+        event_types=_labels(labels.event_types),
+        argument_roles=_labels(labels.argument_roles),
+    ).strip()
+
+
+def describe_tools(registry: ToolRegistry, inputs: Inputs) -> str:
+    """The grounding modules usable on these inputs, with their arguments (derived from the tools)."""
+    lines = []
+    for t in registry:
+        targets = inputs.media_ids(t.modality)
+        if not targets or t.modality == "text":
+            continue
+        options = [
+            f"{name} ({json.dumps(field.default)} by default{': ' + field.description if field.description else ''})"
+            for name, field in t.args_model.model_fields.items()
+            if name not in ToolArgs.model_fields
+        ]
+        extra = f"; options: {', '.join(options)}" if options else ""
+        lines.append(f"- {t.module}: {t.description} Arguments: instruction, target (one of {', '.join(targets)}){extra}.")
+    if not lines:
+        return "No grounding module applies to this input: leave \"calls\" empty and mark no concepts."
+    return "Grounding modules you can call:\n" + "\n".join(lines)
+
+
+def _box(box: Sequence[float]) -> str:
+    return "[" + ", ".join(f"{v:.0f}" for v in box) + "]"
+
+
+def describe_media(inputs: Inputs, perception: Perception) -> list[str]:
+    """One paragraph per medium: what perception found, compact enough for a small planner."""
+    parts = []
+    for item in inputs.images:
+        img = perception.images.get(item.id)
+        if img is None:
+            parts.append(f"Image {item.id}.")
+            continue
+        line = f"Image {item.id} ({img.width}x{img.height} px)."
+        if img.objects:
+            objs = "; ".join(f"{o.label} {_box(o.box)} {o.score:.2f}" for o in img.objects[:MAX_OBJECTS])
+            line += f" Detected objects: {objs}."
+        if img.ocr:
+            line += " Text in the image: " + json.dumps(" ".join(o.text for o in img.ocr)) + "."
+        parts.append(line)
+    for item in inputs.audio:
+        aud = perception.audio.get(item.id)
+        line = f"Audio {item.id}" + (f" ({aud.duration:.1f} s)." if aud else ".")
+        if aud and aud.transcript:
+            line += " Transcript: " + json.dumps(aud.transcript.text) + "."
+            if aud.transcript.words:
+                words = " ".join(f"{w.text}@{w.start:.2f}" for w in aud.transcript.words[:MAX_WORDS])
+                line += f" Word start times: {words}."
+        parts.append(line)
+    for item in inputs.videos:
+        vid = perception.videos.get(item.id)
+        line = f"Video {item.id}"
+        if vid and vid.frame_count:
+            line += f" ({vid.frame_count} frames" + (f", {vid.fps:g} fps)" if vid.fps else ")")
+        line += "."
+        if vid and vid.frames:
+            seen = "; ".join(
+                f"frame {f.frame}: " + ", ".join(f"{o.label} {_box(o.box)}" for o in f.objects[:5])
+                for f in vid.frames[:10]
+                if f.objects
+            )
+            if seen:
+                line += f" Objects on sampled frames: {seen}."
+        if vid and vid.transcript:
+            line += " Speech: " + json.dumps(vid.transcript.text) + "."
+        parts.append(line)
+    return parts
+
+
+def render_messages(
+    task: Task,
+    inputs: Inputs,
+    labels: LabelSchema,
+    perception: Perception,
+    registry: ToolRegistry,
+    *,
+    history: Sequence[Message] = (),
+    request: str | None = None,
+) -> list[Message]:
+    """The planner's conversation: system rules and tools, earlier turns, then the task and the input."""
+    system = template("system").substitute(tools=describe_tools(registry, inputs)).strip()
+    body = [task_instruction(task, labels)]
+    if request:
+        body.append(f"The user asked: {json.dumps(request)}")
+    if inputs.text:
+        body.append("Text: " + json.dumps(inputs.text))
+    body += describe_media(inputs, perception)
+    return [Message("system", system), *history, Message("user", "\n\n".join(body))]
+
+
+def repair_message(errors: Sequence[str]) -> Message:
+    return Message("user", template("repair").substitute(errors="\n".join(f"- {e}" for e in errors)).strip())

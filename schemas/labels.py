@@ -1,0 +1,88 @@
+"""Tasks and label schemas: the entity, relation and event types an extraction may use."""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Task = Literal["ner", "re", "ee"]
+TASKS: tuple[Task, ...] = get_args(Task)
+
+TASK_NAMES: dict[Task, str] = {
+    "ner": "named entity recognition",
+    "re": "relation extraction",
+    "ee": "event extraction",
+}
+
+DEFAULT_ENTITY_TYPES = ("person", "location", "organization", "miscellaneous")
+# MNRE's relation set (without its "None" class), the paper's RE benchmark.
+DEFAULT_RELATION_TYPES = (
+    "/per/per/peer", "/per/org/member_of", "/loc/loc/contain", "/per/misc/present_in",
+    "/org/loc/locate_at", "/per/loc/place_of_residence", "/misc/loc/held_on", "/org/org/subsidiary",
+    "/per/per/alternate_names", "/per/per/couple", "/per/misc/nationality", "/misc/misc/part_of",
+    "/org/org/alternate_names", "/per/loc/place_of_birth", "/per/misc/awarded", "/per/per/charges",
+    "/per/per/siblings", "/per/per/parent", "/per/per/alumi", "/per/per/neighbor",
+    "/per/misc/religion", "/per/misc/race",
+)  # fmt: skip
+# M2E2's eight ACE event types and its argument roles, the paper's EE benchmark.
+DEFAULT_EVENT_TYPES = (
+    "Conflict:Attack", "Conflict:Demonstrate", "Contact:Meet", "Contact:Phone-Write",
+    "Justice:Arrest-Jail", "Life:Die", "Movement:Transport", "Transaction:Transfer-Money",
+)  # fmt: skip
+DEFAULT_ARGUMENT_ROLES = (
+    "Agent", "Artifact", "Attacker", "Destination", "Entity", "Giver", "Instrument", "Money",
+    "Origin", "Person", "Place", "Police", "Recipient", "Target", "Vehicle", "Victim",
+)  # fmt: skip
+
+
+def _unique_nonempty(values: list[str]) -> list[str]:
+    cleaned = [v.strip() for v in values]
+    if any(not v for v in cleaned):
+        raise ValueError("labels must be non-empty strings")
+    duplicates = sorted({v for v in cleaned if cleaned.count(v) > 1})
+    if duplicates:
+        raise ValueError(f"duplicate labels: {', '.join(duplicates)}")
+    return cleaned
+
+
+class LabelSchema(BaseModel):
+    """The candidate labels of the prompt; the planner's records must use these and no others."""
+
+    model_config = ConfigDict(frozen=True)
+
+    entity_types: list[str] = Field(default_factory=list)
+    relation_types: list[str] = Field(default_factory=list)
+    event_types: list[str] = Field(default_factory=list)
+    argument_roles: list[str] = Field(default_factory=list)
+
+    @field_validator("entity_types", "relation_types", "event_types", "argument_roles")
+    @classmethod
+    def _unique(cls, values: list[str]) -> list[str]:
+        return _unique_nonempty(values)
+
+    @classmethod
+    def default(cls, task: Task) -> LabelSchema:
+        """The benchmark label sets: Twitter NER types, MNRE relations, M2E2 events."""
+        return cls(
+            entity_types=list(DEFAULT_ENTITY_TYPES),
+            relation_types=list(DEFAULT_RELATION_TYPES) if task == "re" else [],
+            event_types=list(DEFAULT_EVENT_TYPES) if task == "ee" else [],
+            argument_roles=list(DEFAULT_ARGUMENT_ROLES) if task == "ee" else [],
+        )
+
+    @classmethod
+    def for_task(cls, task: Task, labels: list[str] | None = None) -> LabelSchema:
+        """The default schema of ``task`` with its task-specific labels replaced by ``labels``.
+
+        ``labels`` are entity types for NER, relation types for RE and event types for EE.
+        """
+        base = cls.default(task)
+        if not labels:
+            return base
+        field = {"ner": "entity_types", "re": "relation_types", "ee": "event_types"}[task]
+        return base.model_copy(update={field: _unique_nonempty(labels)})
+
+    def primary(self, task: Task) -> list[str]:
+        """The labels the task is about: entity, relation or event types."""
+        return {"ner": self.entity_types, "re": self.relation_types, "ee": self.event_types}[task]

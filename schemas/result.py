@@ -1,0 +1,88 @@
+"""The result of one extraction, and the progress events streamed while it runs."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from reamo.schemas.calls import MetaResponse
+from reamo.schemas.groundings import Grounding
+from reamo.schemas.inputs import Inputs
+from reamo.schemas.labels import LabelSchema, Task
+from reamo.schemas.perception import Perception
+from reamo.schemas.records import Entity, Event, FailureKind, Relation
+
+Level = Literal["info", "warning", "error"]
+Stage = Literal["perceive", "plan", "validate", "ground", "merge"]
+
+
+class Diagnostic(BaseModel):
+    """Something the run noticed: a repaired or dropped planner item, a failed tool, a clipped mask."""
+
+    level: Level
+    stage: Stage
+    code: str = Field(description="stable machine-readable code, e.g. 'planner.unknown_label'")
+    message: str
+    concept: str | None = None
+
+
+class ToolRun(BaseModel):
+    """One meta-response as it ran: the call, the tool that served it and what came back."""
+
+    call: MetaResponse
+    tool: str = Field(description="versioned tool name, e.g. image.segment.v1")
+    status: Literal["ok"] | FailureKind
+    groundings: list[Grounding] = Field(default_factory=list)
+    error: str | None = None
+    seconds: float = Field(ge=0.0)
+
+
+class BackendInfo(BaseModel):
+    """A backend that took part: the planner, a perception model or a grounding tool."""
+
+    role: str = Field(description="planner, perception:image, tool:image.segment.v1, ...")
+    name: str
+    detail: str = ""
+
+
+class ExtractionResult(BaseModel):
+    """Records with their groundings, and an account of how they were made."""
+
+    task: Task
+    inputs: Inputs
+    labels: LabelSchema
+    entities: list[Entity] = Field(default_factory=list)
+    relations: list[Relation] = Field(default_factory=list)
+    events: list[Event] = Field(default_factory=list)
+    calls: list[ToolRun] = Field(default_factory=list)
+    diagnostics: list[Diagnostic] = Field(default_factory=list)
+    perception: Perception = Field(default_factory=Perception)
+    planner_attempts: int = Field(default=0, ge=0)
+    complete: bool = Field(default=True, description="false when part of the planner's answer was dropped")
+    timings: dict[str, float] = Field(default_factory=dict, description="seconds per stage")
+    backends: list[BackendInfo] = Field(default_factory=list)
+
+    def entity(self, entity_id: str) -> Entity:
+        for entity in self.entities:
+            if entity.id == entity_id:
+                return entity
+        raise KeyError(f"no entity {entity_id!r}; entities: {', '.join(e.id for e in self.entities) or 'none'}")
+
+
+class ProgressEvent(BaseModel):
+    """A step of a running extraction, streamed by ``Reamo.stream`` and shown by the chat."""
+
+    type: Literal["progress"] = "progress"
+    stage: Stage
+    message: str
+    current: int | None = None
+    total: int | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class ResultEvent(BaseModel):
+    """The last event of a stream: the finished result."""
+
+    type: Literal["result"] = "result"
+    result: ExtractionResult

@@ -1,0 +1,205 @@
+"""The Python SDK: ``Reamo(...).extract(...)``, ``.stream(...)`` and ``.session()``."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from reamo import media
+from reamo.agent import AgentContext, Planner, build_graph, make_planner, memory_checkpointer, start_turn
+from reamo.config import ReamoConfig
+from reamo.errors import LabelSchemaError, UnknownTaskError
+from reamo.schemas import (
+    TASKS,
+    BackendInfo,
+    ExtractionResult,
+    Inputs,
+    LabelSchema,
+    Modality,
+    ProgressEvent,
+    ResultEvent,
+    Task,
+)
+from reamo.tools import ToolRegistry, build_registry
+from reamo.tools.perception import Perceiver, default_perceivers
+
+MediaArg = str | Path | Sequence[str | Path] | None
+LabelsArg = LabelSchema | Sequence[str] | str | None
+
+
+def resolve_task(task: str) -> Task:
+    value = task.strip().lower()
+    if value not in TASKS:
+        raise UnknownTaskError(f"Unknown task {task!r}: use one of {', '.join(TASKS)} "
+                               "(named entities, relations, events).")
+    return value  # type: ignore[return-value]
+
+
+def resolve_labels(task: Task, labels: LabelsArg) -> LabelSchema:
+    """A label schema from a LabelSchema, a list of labels or a comma-separated string."""
+    if isinstance(labels, LabelSchema):
+        schema = labels
+    else:
+        values = [v for v in labels.split(",")] if isinstance(labels, str) else list(labels or [])
+        try:
+            schema = LabelSchema.for_task(task, [v.strip() for v in values] if values else None)
+        except ValueError as exc:
+            raise LabelSchemaError(f"Bad label set {values!r}: {exc}. Give distinct, non-empty labels, e.g. "
+                                   "--labels person,location,organization.") from exc
+    if not schema.primary(task):
+        raise LabelSchemaError(f"The label set has no {'entity' if task == 'ner' else task.upper()} types "
+                               f"for task {task!r}; give them with labels=[...].")
+    if task == "ee" and not schema.argument_roles:
+        raise LabelSchemaError("Event extraction needs argument roles in the label set (argument_roles).")
+    return schema
+
+
+def _as_paths(value: MediaArg) -> list[str | Path] | None:
+    if value is None:
+        return None
+    return [value] if isinstance(value, str | Path) else list(value)
+
+
+class Reamo:
+    """Grounded multimodal IE. Backends come from one config (argument, file or environment)::
+
+        reamo = Reamo(planner="scripted:answers.jsonl")
+        result = reamo.extract(task="ner", text="Obama met Merkel in Berlin.", image="photo.jpg")
+    """
+
+    def __init__(
+        self,
+        config: ReamoConfig | Mapping[str, Any] | str | Path | None = None,
+        *,
+        planner: str | Planner | None = None,
+        registry: ToolRegistry | None = None,
+        perceivers: Mapping[Modality, Perceiver] | None = None,
+        **settings: Any,
+    ) -> None:
+        spec = planner if isinstance(planner, str) else None
+        self.config = ReamoConfig.load(config, planner=spec, **settings)
+        self.planner: Planner = planner if planner is not None and not isinstance(planner, str) else \
+            make_planner(self.config.planner, self.config)
+        self.registry = registry if registry is not None else build_registry(plugins=self.config.plugins)
+        self.perceivers = dict(perceivers) if perceivers is not None else \
+            default_perceivers(max_image_pixels=self.config.max_image_pixels)
+        self.context = AgentContext(planner=self.planner, registry=self.registry, perceivers=self.perceivers,
+                                    config=self.config)
+        self._graph = build_graph(memory_checkpointer())
+
+    @property
+    def backends(self) -> list[BackendInfo]:
+        """The planner, perception backends and grounding tools this instance runs."""
+        tools = [BackendInfo(role=f"tool:{t.name}", name=t.module, detail=t.description) for t in self.registry]
+        return [self.planner.describe(), *(p.describe() for p in self.perceivers.values()), *tools]
+
+    def _turn(self, task: str, text: str | None, image: MediaArg, audio: MediaArg, video: MediaArg,
+              labels: LabelsArg, request: str | None) -> dict[str, Any]:
+        resolved = resolve_task(task)
+        inputs = Inputs.build(text=text, image=_as_paths(image), audio=_as_paths(audio), video=_as_paths(video))
+        media.check_inputs(inputs)
+        return start_turn(resolved, inputs, resolve_labels(resolved, labels), request)
+
+    def _run(self, update: dict[str, Any], thread_id: str) -> Iterator[ProgressEvent | ResultEvent]:
+        config = {"configurable": {"thread_id": thread_id}, "recursion_limit": 10_000}
+        for mode, chunk in self._graph.stream(update, config, context=self.context,
+                                              stream_mode=["custom", "values"]):
+            if mode == "custom" and isinstance(chunk, ProgressEvent):
+                yield chunk
+        state = self._graph.get_state(config).values
+        yield ResultEvent(result=state["result"])
+
+    def stream(
+        self,
+        task: str,
+        text: str | None = None,
+        image: MediaArg = None,
+        audio: MediaArg = None,
+        video: MediaArg = None,
+        labels: LabelsArg = None,
+        *,
+        thread_id: str | None = None,
+        request: str | None = None,
+    ) -> Iterator[ProgressEvent | ResultEvent]:
+        """Like ``extract``, yielding ProgressEvents as the run goes and a ResultEvent at the end.
+
+        Input errors are raised when the stream is created, before any work starts.
+        """
+        update = self._turn(task, text, image, audio, video, labels, request)
+        return self._run(update, thread_id or uuid.uuid4().hex)
+
+    def extract(
+        self,
+        task: str,
+        text: str | None = None,
+        image: MediaArg = None,
+        audio: MediaArg = None,
+        video: MediaArg = None,
+        labels: LabelsArg = None,
+        *,
+        thread_id: str | None = None,
+        request: str | None = None,
+    ) -> ExtractionResult:
+        """Extract and ground NER, RE or EE records from any mix of text, images, audio and video."""
+        result = None
+        for event in self.stream(task, text, image, audio, video, labels, thread_id=thread_id, request=request):
+            if isinstance(event, ResultEvent):
+                result = event.result
+        assert result is not None  # _run always ends with a ResultEvent
+        return result
+
+    def session(self) -> Session:
+        """A multi-turn conversation: media attached once, perception and earlier records reused."""
+        return Session(self)
+
+
+class Session:
+    """One conversation thread. Attached media stay attached; each turn may change the task or labels."""
+
+    def __init__(self, reamo: Reamo) -> None:
+        self.reamo = reamo
+        self.thread_id = uuid.uuid4().hex
+        self.text: str | None = None
+        self.media: dict[Modality, list[str | Path]] = {"image": [], "audio": [], "video": []}
+        self.results: list[ExtractionResult] = []
+
+    def attach(self, *, image: str | Path | None = None, audio: str | Path | None = None,
+               video: str | Path | None = None, text: str | None = None) -> None:
+        """Attach media (checked at once) or set the text for the following turns."""
+        for modality, value in (("image", image), ("audio", audio), ("video", video)):
+            if value is not None:
+                probe = Inputs.build(**{modality: [*self.media[modality], value]})  # type: ignore[arg-type]
+                media.check_media(probe.media[-1])
+                self.media[modality].append(value)  # type: ignore[index]
+        if text is not None:
+            self.text = text or None
+
+    def clear(self) -> None:
+        self.text = None
+        self.media = {"image": [], "audio": [], "video": []}
+
+    def stream(self, task: str, labels: LabelsArg = None, *, text: str | None = None,
+               request: str | None = None) -> Iterator[ProgressEvent | ResultEvent]:
+        if text is not None:
+            self.text = text
+        events = self.reamo.stream(task, self.text, self.media["image"] or None, self.media["audio"] or None,
+                                   self.media["video"] or None, labels, thread_id=self.thread_id, request=request)
+        for event in events:
+            if isinstance(event, ResultEvent):
+                self.results.append(event.result)
+            yield event
+
+    def extract(self, task: str, labels: LabelsArg = None, *, text: str | None = None,
+                request: str | None = None) -> ExtractionResult:
+        result = None
+        for event in self.stream(task, labels, text=text, request=request):
+            if isinstance(event, ResultEvent):
+                result = event.result
+        assert result is not None
+        return result
+
+    @property
+    def last(self) -> ExtractionResult | None:
+        return self.results[-1] if self.results else None
