@@ -34,7 +34,7 @@ def resolve_task(task: str) -> Task:
     if value not in TASKS:
         raise UnknownTaskError(f"Unknown task {task!r}: use one of {', '.join(TASKS)} "
                                "(named entities, relations, events).")
-    return value  # type: ignore[return-value]
+    return value
 
 
 def resolve_labels(task: Task, labels: LabelsArg) -> LabelSchema:
@@ -168,11 +168,13 @@ class Session:
     def attach(self, *, image: str | Path | None = None, audio: str | Path | None = None,
                video: str | Path | None = None, text: str | None = None) -> None:
         """Attach media (checked at once) or set the text for the following turns."""
-        for modality, value in (("image", image), ("audio", audio), ("video", video)):
+        attached: tuple[tuple[Modality, str | Path | None], ...] = (("image", image), ("audio", audio),
+                                                                    ("video", video))
+        for modality, value in attached:
             if value is not None:
                 probe = Inputs.build(**{modality: [*self.media[modality], value]})  # type: ignore[arg-type]
                 media.check_media(probe.media[-1])
-                self.media[modality].append(value)  # type: ignore[index]
+                self.media[modality].append(value)
         if text is not None:
             self.text = text or None
 

@@ -26,7 +26,7 @@ def build_graph(checkpointer: BaseCheckpointSaver[Any] | None = None) -> Any:
     """Compile the REAMO graph; with a checkpointer, a thread keeps its state across turns."""
     builder = StateGraph(AgentState, context_schema=AgentContext)
     for name, node in NODES.items():
-        builder.add_node(name, node)  # type: ignore[call-overload]
+        builder.add_node(name, node)
     builder.add_edge(START, "perceive")
     builder.add_edge("perceive", "plan")
     builder.add_edge("plan", "validate")

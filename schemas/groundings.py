@@ -6,7 +6,6 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from reamo.schemas.inputs import TEXT_ID
 
 Box = tuple[float, float, float, float]
 """A box as pixel corners ``(x0, y0, x1, y1)``, x1 and y1 exclusive."""
@@ -33,7 +32,7 @@ class TextSpan(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     kind: Literal["text"] = "text"
-    media: Literal["text"] = TEXT_ID
+    media: Literal["text"] = "text"
     start: int = Field(ge=0)
     end: int = Field(ge=0)
     text: str

@@ -13,6 +13,7 @@ MEDIA_MODALITIES: tuple[Modality, ...] = ("image", "audio", "video")
 TEXT_ID = "text"
 MEDIA_ID_PATTERN = r"^(text|(image|audio|video):[0-9]+)$"
 _MEDIA_ID = re.compile(MEDIA_ID_PATTERN)
+PathArg = str | Path | list[str | Path] | tuple[str | Path, ...]
 
 
 def media_id(modality: Modality, index: int) -> str:
@@ -63,13 +64,13 @@ class Inputs(BaseModel):
     def build(
         cls,
         text: str | None = None,
-        image: str | Path | list[str | Path] | tuple[str | Path, ...] | None = None,
-        audio: str | Path | list[str | Path] | tuple[str | Path, ...] | None = None,
-        video: str | Path | list[str | Path] | tuple[str | Path, ...] | None = None,
+        image: PathArg | None = None,
+        audio: PathArg | None = None,
+        video: PathArg | None = None,
     ) -> Inputs:
         """Number the media in the order given: ``image=["a.jpg", "b.jpg"]`` gives image:0 and image:1."""
 
-        def items(modality: Modality, value: object) -> tuple[MediaInput, ...]:
+        def items(modality: Modality, value: PathArg | None) -> tuple[MediaInput, ...]:
             if value is None:
                 return ()
             paths = list(value) if isinstance(value, list | tuple) else [value]
@@ -103,7 +104,8 @@ class Inputs(BaseModel):
     def modalities(self) -> list[Modality]:
         """The modalities present, in the order text, image, audio, video."""
         present = {modality_of(i) for i in self.media_ids()}
-        return [m for m in ("text", "image", "audio", "video") if m in present]  # type: ignore[misc]
+        order: tuple[Modality, ...] = ("text", "image", "audio", "video")
+        return [m for m in order if m in present]
 
     def is_empty(self) -> bool:
         return not (self.text and self.text.strip()) and not self.media

@@ -60,8 +60,9 @@ def _check_groundings(tool: Tool, call: MetaResponse, found: list[Any]) -> str |
     for item in found:
         if not isinstance(item, tool.result_model):
             return f"expected {tool.result_model.__name__}, got {type(item).__name__}"
-        if getattr(item, "media", call.target) != call.target:
-            return f"a grounding names media {item.media!r}, but the call targeted {call.target!r}"
+        media = getattr(item, "media", call.target)
+        if media != call.target:
+            return f"a grounding names media {media!r}, but the call targeted {call.target!r}"
     return None
 
 

@@ -44,7 +44,7 @@ def check_tool(
             problems.append(f"the sample inputs have no {tool.modality} medium for the tool to search")
         else:
             ctx = ToolContext(inputs=inputs, perception=perception or Perception(), settings=settings or {})
-            cases = [(instruction, ("ok", "not_found"))] if instruction else []
+            cases: list[tuple[str, tuple[str, ...]]] = [(instruction, ("ok", "not_found"))] if instruction else []
             if absent_instruction:
                 cases.append((absent_instruction, ("not_found",)))
             for text, allowed in cases:

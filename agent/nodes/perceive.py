@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from langgraph.runtime import Runtime
+from pydantic import BaseModel
 
 from reamo import media
 from reamo.agent.context import AgentContext
@@ -15,17 +16,22 @@ from reamo.errors import InputError
 from reamo.schemas import AudioPerception, Diagnostic, ImagePerception, Perception, VideoPerception
 
 BUCKETS = {"image": "images", "audio": "audio", "video": "videos"}
-TYPES = {"image": ImagePerception, "audio": AudioPerception, "video": VideoPerception}
+TYPES: dict[str, type[BaseModel]] = {"image": ImagePerception, "audio": AudioPerception, "video": VideoPerception}
 
 
 def perceive(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     started = time.perf_counter()
     ctx = runtime.context
     old = state.get("perception") or Perception()
-    fingerprints = dict(state.get("fingerprints") or {})
-    buckets: dict[str, dict[str, Any]] = {name: dict(getattr(old, name)) for name in BUCKETS.values()}
-    diagnostics = []
     items = state["inputs"].media
+    # keep earlier perception of this turn's media only: media dropped since then must not linger
+    # (the planner's span checks read every transcript and OCR line in the perception)
+    present = {item.id for item in items}
+    fingerprints = {mid: fp for mid, fp in (state.get("fingerprints") or {}).items() if mid in present}
+    buckets: dict[str, dict[str, Any]] = {
+        name: {mid: p for mid, p in getattr(old, name).items() if mid in present} for name in BUCKETS.values()
+    }
+    diagnostics = []
     for n, item in enumerate(items, 1):
         bucket = buckets[BUCKETS[item.modality]]
         fp = media.fingerprint(item)

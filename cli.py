@@ -1,0 +1,226 @@
+"""The ``reamo`` command: extract, chat, tools, schema."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from reamo import __version__
+from reamo.errors import InputError, ReamoError
+from reamo.schemas import TASKS, ResultEvent, json_schemas
+
+err = Console(stderr=True)
+
+
+def _reamo(args: argparse.Namespace) -> Any:
+    from reamo.sdk import Reamo
+
+    return Reamo(args.config, planner=args.planner)
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    if args.manifest:
+        return _extract_manifest(args)
+    if not args.task:
+        raise InputError("Give --task ner|re|ee (or --manifest FILE for many inputs).")
+    reamo = _reamo(args)
+    out = Console()
+    stream = reamo.stream(args.task, args.text, args.image, args.audio, args.video, args.labels)
+    result = None
+    with err.status("starting...") as status:
+        for event in stream:
+            if isinstance(event, ResultEvent):
+                result = event.result
+            else:
+                step = f" ({event.current}/{event.total})" if event.total else ""
+                status.update(f"[bold]{event.stage}[/]{step}: {event.message}")
+    assert result is not None
+    if args.json:
+        print(result.model_dump_json(indent=2))
+    else:
+        from reamo.render import print_result
+
+        print_result(result, out)
+    if args.save:
+        from reamo.overlays import save_overlays
+
+        for path in save_overlays(result, args.save):
+            err.print(f"wrote {path}")
+    return 0
+
+
+def _manifest_rows(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path}:{n}: not valid JSON ({exc}); each line must be one JSON object.") from exc
+        if not isinstance(row, dict):
+            raise InputError(f"{path}:{n}: each line must be a JSON object with task and inputs.")
+        rows.append(row)
+    return rows
+
+
+def _resolve(base: Path, value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return [_resolve(base, v) for v in value]
+    p = Path(value)
+    return str(p if p.is_absolute() else base / p)
+
+
+def _extract_manifest(args: argparse.Namespace) -> int:
+    """One extraction per manifest line ({"id", "task", "inputs": {...}, "labels"|"schema"}); a bad line
+    gets an error record in the output, the others go on."""
+    manifest = Path(args.manifest)
+    if not manifest.is_file():
+        raise InputError(f"Manifest {str(manifest)!r} does not exist.")
+    rows = _manifest_rows(manifest)
+    reamo = _reamo(args)
+    out_path = Path(args.out) if args.out else manifest.with_suffix(".out.jsonl")
+    failed = 0
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with out_path.open("w", encoding="utf-8") as out, Progress(*columns, console=err) as progress:
+        bar = progress.add_task("extracting", total=len(rows))
+        for n, row in enumerate(rows, 1):
+            inputs = row.get("inputs") or {}
+            labels = row.get("labels") or row.get("schema") or args.labels
+            if isinstance(labels, dict):
+                from reamo.schemas import LabelSchema
+
+                labels = LabelSchema.model_validate(labels)
+            record: dict[str, Any] = {"id": row.get("id", n)}
+            try:
+                result = reamo.extract(
+                    row.get("task") or args.task or "ner",
+                    text=inputs.get("text"),
+                    image=_resolve(manifest.parent, inputs.get("image")),
+                    audio=_resolve(manifest.parent, inputs.get("audio")),
+                    video=_resolve(manifest.parent, inputs.get("video")),
+                    labels=labels,
+                )
+                record["result"] = result.model_dump(mode="json")
+            except ReamoError as exc:
+                failed += 1
+                record["error"] = {"type": type(exc).__name__, "message": str(exc)}
+            out.write(json.dumps(record) + "\n")
+            progress.advance(bar)
+    err.print(f"wrote {len(rows)} result(s) to {out_path}" + (f", {failed} failed" if failed else ""))
+    return 1 if failed == len(rows) and rows else 0
+
+
+def cmd_tools(args: argparse.Namespace) -> int:
+    from reamo.tools import build_registry, call_schema
+
+    registry = build_registry()
+    if args.json:
+        print(json.dumps({t.name: {"module": t.module, "modality": t.modality, "description": t.description,
+                                   "call_schema": call_schema(t)} for t in registry}, indent=2))
+        return 0
+    console = Console()
+    if not len(registry):
+        console.print("No grounding tools are registered (none built in yet, no plugins installed).")
+        return 0
+    table = Table(title="Grounding tools")
+    for column in ("name", "module", "modality", "arguments", "description"):
+        table.add_column(column)
+    for t in registry:
+        props = call_schema(t)["properties"]
+        arguments = ", ".join(k for k in props if k not in ("module", "concept"))
+        table.add_row(t.name, t.module, t.modality, arguments, t.description)
+    console.print(table)
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    schemas = json_schemas()
+    if args.answer:
+        from reamo.agent import answer_schema
+        from reamo.schemas import Inputs, LabelSchema
+        from reamo.tools import build_registry
+
+        task = args.answer
+        inputs = Inputs.build(text="-", image=["x"] if "image" in args.media else None,
+                              audio=["x"] if "audio" in args.media else None,
+                              video=["x"] if "video" in args.media else None)
+        print(json.dumps(answer_schema(task, LabelSchema.for_task(task), inputs, build_registry()), indent=2))
+        return 0
+    if args.name:
+        if args.name not in schemas:
+            raise InputError(f"No schema {args.name!r}; known: {', '.join(schemas)}.")
+        print(json.dumps(schemas[args.name], indent=2))
+    else:
+        print(json.dumps(schemas, indent=2))
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from reamo.chat import Chat
+
+    return Chat(_reamo(args)).run()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="reamo", description="Grounded multimodal information extraction.")
+    parser.add_argument("--version", action="version", version=f"reamo {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def backend_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--planner", help="embedded | scripted:FILE | hf:PATH[+ADAPTER] | openai:URL#MODEL")
+        p.add_argument("--config", help="TOML config file (default: $REAMO_CONFIG)")
+
+    p = sub.add_parser("extract", help="extract and ground records from one input or a JSONL manifest")
+    p.add_argument("--task", choices=TASKS)
+    p.add_argument("--text")
+    p.add_argument("--image", action="append", help="image file (repeat for several)")
+    p.add_argument("--audio", action="append", help="audio file (repeat for several)")
+    p.add_argument("--video", action="append", help="video file or folder of frames (repeat for several)")
+    p.add_argument("--labels", help="comma-separated candidate labels (entity, relation or event types)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--save", metavar="DIR", help="write result.json and overlay PNGs to DIR")
+    p.add_argument("--manifest", help="JSONL file, one input a line: {id, task, inputs: {text, image, ...}}")
+    p.add_argument("--out", help="output JSONL for --manifest (default: MANIFEST.out.jsonl)")
+    backend_options(p)
+    p.set_defaults(func=cmd_extract)
+
+    p = sub.add_parser("chat", help="interactive terminal chat")
+    backend_options(p)
+    p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("tools", help="list the registered grounding tools and their schemas")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_tools)
+
+    p = sub.add_parser("schema", help="print the JSON Schemas of REAMO's contracts")
+    p.add_argument("name", nargs="?", help=f"one of: {', '.join(json_schemas())}")
+    p.add_argument("--answer", choices=TASKS, help="print the planner-answer schema for a task instead")
+    p.add_argument("--media", default="image,audio,video", help="media present, for --answer")
+    p.set_defaults(func=cmd_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ReamoError as exc:
+        err.print(f"[red]error:[/] {type(exc).__name__}: {exc}", highlight=False)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

