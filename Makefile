@@ -25,7 +25,9 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy .
+	# mypy cannot follow setuptools' editable finder: it checks the package through a symlink named reamo
+	mkdir -p $(VENV)/typecheck && ln -sfn $(CURDIR) $(VENV)/typecheck/reamo
+	MYPYPATH=$(VENV)/typecheck $(BIN)/mypy -p reamo
 
 test: lint
 	$(BIN)/pytest -q

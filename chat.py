@@ -17,7 +17,8 @@ from reamo.sdk import Reamo
 HELP = """[bold]Attach media[/]: /image PATH, /audio PATH, /video PATH (file or folder of frames), /text TEXT
 [bold]Ask[/] in plain words: "entities: Obama met Merkel in Berlin", "now the relations", "find the events"
 [bold]Labels[/]: /labels person,location (for the current task); /labels to go back to the defaults
-[bold]Other[/]: /json (last result as JSON), /save DIR (overlays and result.json), /backends, /clear, /help, /quit"""
+[bold]Other[/]: /json (last result as JSON), /save DIR (overlays and result.json), /backends, /clear,
+/help, /quit"""
 
 TASK_WORDS: list[tuple[Task, re.Pattern[str]]] = [
     ("re", re.compile(r"(?i:\brelation|\brelated\b)|\bRE\b")),
@@ -33,7 +34,7 @@ def parse_request(message: str) -> tuple[Task | None, str | None]:
     """
     task = next((t for t, pattern in TASK_WORDS if pattern.search(message)), None)
     quoted = re.search(r"\"([^\"]+)\"|“([^”]+)”", message)
-    head, colon, tail = message.partition(":")
+    _, colon, tail = message.partition(":")
     if colon and tail.strip() and not re.match(r"^\s*//", tail):
         return task, tail.strip()
     if quoted:
@@ -46,8 +47,9 @@ def parse_request(message: str) -> tuple[Task | None, str | None]:
 class Chat:
     """A chat over one Session. ``run`` reads lines until /quit or end of input."""
 
-    def __init__(self, reamo: Reamo, console: Console | None = None,
-                 read: Callable[[str], str] | None = None) -> None:
+    def __init__(
+        self, reamo: Reamo, console: Console | None = None, read: Callable[[str], str] | None = None
+    ) -> None:
         self.reamo = reamo
         self.session = reamo.session()
         self.console = console or Console()
@@ -63,8 +65,13 @@ class Chat:
                 return
 
     def run(self, lines: Iterable[str] | None = None) -> int:
-        self.console.print(Panel.fit("REAMO chat: grounded entities, relations and events from text, images, "
-                                     "speech and video. /help lists the commands.", border_style="cyan"))
+        self.console.print(
+            Panel.fit(
+                "REAMO chat: grounded entities, relations and events from text, images, "
+                "speech and video. /help lists the commands.",
+                border_style="cyan",
+            )
+        )
         self.console.print(backends_line(self.reamo.backends))
         for line in lines if lines is not None else self._lines():
             try:
@@ -88,7 +95,7 @@ class Chat:
         if task is not None and task != self.task:
             self.task, self.labels = task, None
         if not self.session.text and not any(self.session.media.values()):
-            self.console.print("Give some text (\"entities: Obama met Merkel\") or attach media first (/help).")
+            self.console.print('Give some text ("entities: Obama met Merkel") or attach media first (/help).')
             return True
         self.ask(line)
         return True

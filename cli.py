@@ -65,7 +65,9 @@ def _manifest_rows(path: Path) -> list[dict[str, Any]]:
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise InputError(f"{path}:{n}: not valid JSON ({exc}); each line must be one JSON object.") from exc
+            raise InputError(
+                f"{path}:{n}: not valid JSON ({exc}); each line must be one JSON object."
+            ) from exc
         if not isinstance(row, dict):
             raise InputError(f"{path}:{n}: each line must be a JSON object with task and inputs.")
         rows.append(row)
@@ -126,8 +128,20 @@ def cmd_tools(args: argparse.Namespace) -> int:
 
     registry = build_registry()
     if args.json:
-        print(json.dumps({t.name: {"module": t.module, "modality": t.modality, "description": t.description,
-                                   "call_schema": call_schema(t)} for t in registry}, indent=2))
+        print(
+            json.dumps(
+                {
+                    t.name: {
+                        "module": t.module,
+                        "modality": t.modality,
+                        "description": t.description,
+                        "call_schema": call_schema(t),
+                    }
+                    for t in registry
+                },
+                indent=2,
+            )
+        )
         return 0
     console = Console()
     if not len(registry):
@@ -152,9 +166,12 @@ def cmd_schema(args: argparse.Namespace) -> int:
         from reamo.tools import build_registry
 
         task = args.answer
-        inputs = Inputs.build(text="-", image=["x"] if "image" in args.media else None,
-                              audio=["x"] if "audio" in args.media else None,
-                              video=["x"] if "video" in args.media else None)
+        inputs = Inputs.build(
+            text="-",
+            image=["x"] if "image" in args.media else None,
+            audio=["x"] if "audio" in args.media else None,
+            video=["x"] if "video" in args.media else None,
+        )
         print(json.dumps(answer_schema(task, LabelSchema.for_task(task), inputs, build_registry()), indent=2))
         return 0
     if args.name:

@@ -30,14 +30,21 @@ class ReamoConfig(BaseModel):
         description="spacy | scripted:FILE | embedded | hf:PATH_OR_ID[+ADAPTER] | openai:URL#MODEL",
     )
     max_repairs: int = Field(default=2, ge=0, le=10, description="planner re-asks after an invalid answer")
-    tool_timeout_s: float | None = Field(default=120.0, gt=0, description="per tool call; none = no limit")
-    plugins: bool = Field(default=True, description="load third-party tools from the reamo.tools entry points")
+    tool_timeout_s: float | None = Field(
+        default=120.0, ge=0, description="per tool call; 0 or none: no limit"
+    )
+    plugins: bool = Field(
+        default=True, description="load third-party tools from the reamo.tools entry points"
+    )
     perceive: bool = Field(default=True, description="run perception models on media before planning")
     max_image_pixels: int = Field(default=100_000_000, gt=0)
     tools: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="settings per tool name, e.g. {'image.segment.v1': {'backend': 'sam'}}"
+        default_factory=dict,
+        description="settings per tool name, e.g. {'image.segment.v1': {'backend': 'sam'}}",
     )
-    planner_options: dict[str, Any] = Field(default_factory=dict, description="backend-specific planner settings")
+    planner_options: dict[str, Any] = Field(
+        default_factory=dict, description="backend-specific planner settings"
+    )
 
     @classmethod
     def load(
@@ -49,29 +56,37 @@ class ReamoConfig(BaseModel):
     ) -> ReamoConfig:
         """Build the config from a file or mapping, the environment and keyword overrides."""
         env = os.environ if env is None else env
-        if isinstance(source, ReamoConfig):
-            return source.model_copy(update=overrides) if overrides else source
+        given = {k: v for k, v in overrides.items() if v is not None}  # None: not given (e.g. planner=None)
         values: dict[str, Any] = {}
-        path = source if isinstance(source, str | Path) else env.get(CONFIG_ENV)
-        if path:
-            values.update(_read_file(Path(path)))
-        if isinstance(source, Mapping):
-            values.update(source)
-        values.update(_from_env(env))
-        values.update({k: v for k, v in overrides.items() if v is not None})
+        if isinstance(source, ReamoConfig):
+            if not given:
+                return source
+            # validated like any other source: model_copy(update=...) would skip every check
+            values.update(source.model_dump())
+        else:
+            path = source if isinstance(source, str | Path) else env.get(CONFIG_ENV)
+            if path:
+                values.update(_read_file(Path(path)))
+            if isinstance(source, Mapping):
+                values.update(source)
+            values.update(_from_env(env))
+        values.update(given)
         try:
             return cls.model_validate(values)
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            raise ConfigError(f"Invalid REAMO configuration: {problems}. Known settings: "
-                              f"{', '.join(cls.model_fields)}.") from exc
+            raise ConfigError(
+                f"Invalid REAMO configuration: {problems}. Known settings: {', '.join(cls.model_fields)}."
+            ) from exc
 
 
 def _read_file(path: Path) -> dict[str, Any]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise ConfigError(f"Config file {str(path)!r} does not exist (set by argument or ${CONFIG_ENV}).") from exc
+        raise ConfigError(
+            f"Config file {str(path)!r} does not exist (set by argument or ${CONFIG_ENV})."
+        ) from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"Config file {str(path)!r} is not valid TOML: {exc}.") from exc
     section = data.get("reamo", data)

@@ -36,7 +36,7 @@ def check_inputs(inputs: Inputs) -> None:
     if inputs.is_empty():
         raise EmptyInputError(
             "Nothing to extract from: give text, or an image, audio or video file "
-            "(e.g. `reamo extract --task ner --text \"Obama met Merkel.\"`)."
+            '(e.g. `reamo extract --task ner --text "Obama met Merkel."`).'
         )
     for item in inputs.media:
         check_media(item)
@@ -46,14 +46,22 @@ def check_media(item: MediaInput) -> None:
     """Check that one media path exists, can be read and has a supported format."""
     path, modality = item.path, item.modality
     if not path.exists():
-        raise MediaNotFoundError(f"{item.id}: {str(path)!r} does not exist. Check the path (relative paths are "
-                                 f"resolved from {os.getcwd()!r}).")
+        raise MediaNotFoundError(
+            f"{item.id}: {str(path)!r} does not exist. Check the path (relative paths are "
+            f"resolved from {os.getcwd()!r})."
+        )
     if path.is_dir():
         if modality != "video":
-            raise UnsupportedMediaError(f"{item.id}: {str(path)!r} is a folder; only a video may be a folder of frames.")
+            raise UnsupportedMediaError(
+                f"{item.id}: {str(path)!r} is a folder; only a video may be a "
+                f"folder of frames: give a single {modality} file."
+            )
         if not frame_files(path):
-            raise UnreadableMediaError(f"{item.id}: the folder {str(path)!r} has no frames; expected image files "
-                                       f"named 00000.jpg, 00001.jpg, ... ({', '.join(IMAGE_SUFFIXES)}).")
+            raise UnreadableMediaError(
+                f"{item.id}: the folder {str(path)!r} has no frames; put image "
+                "files named 00000.jpg, 00001.jpg, ... in it "
+                f"({', '.join(IMAGE_SUFFIXES)})."
+            )
         return
     if path.suffix.lower() not in SUFFIXES[modality]:
         raise UnsupportedMediaError(
@@ -91,9 +99,15 @@ def open_image(path: Path, *, max_pixels: int = MAX_IMAGE_PIXELS) -> Image.Image
             img.load()
             return ImageOps.exif_transpose(img).convert("RGB")
     except UnidentifiedImageError as exc:
-        raise UnreadableMediaError(f"{str(path)!r} is not a readable image (corrupt or not an image file).") from exc
+        raise UnreadableMediaError(
+            f"{str(path)!r} is not a readable image (corrupt or not an image file); "
+            "check the file, or convert it to PNG or JPEG."
+        ) from exc
     except (OSError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise UnreadableMediaError(f"{str(path)!r} could not be decoded: {exc}. Is the file truncated?") from exc
+        raise UnreadableMediaError(
+            f"{str(path)!r} could not be decoded: {exc}. Check that the file is "
+            "complete (not truncated), or convert it again."
+        ) from exc
 
 
 def probe_image(item: MediaInput, *, max_pixels: int = MAX_IMAGE_PIXELS) -> ImagePerception:
@@ -110,20 +124,30 @@ def probe_audio(item: MediaInput) -> AudioPerception:
     except (RuntimeError, soundfile.LibsndfileError) as exc:
         if item.path.suffix.lower() in (".m4a", ".aac", *VIDEO_SUFFIXES):
             return AudioPerception(media=item.id, duration=0.0)
-        raise UnreadableMediaError(f"{item.id}: {str(item.path)!r} is not readable audio: {exc}.") from exc
-    return AudioPerception(media=item.id, duration=float(info.duration), sample_rate=int(info.samplerate),
-                           channels=int(info.channels))
+        raise UnreadableMediaError(
+            f"{item.id}: {str(item.path)!r} is not readable audio: {exc}; check the "
+            "file, or convert it to WAV or FLAC (e.g. with ffmpeg)."
+        ) from exc
+    return AudioPerception(
+        media=item.id,
+        duration=float(info.duration),
+        sample_rate=int(info.samplerate),
+        channels=int(info.channels),
+    )
 
 
-def probe_video(item: MediaInput) -> VideoPerception:
+def probe_video(item: MediaInput, *, max_pixels: int = MAX_IMAGE_PIXELS) -> VideoPerception:
     """Frame count and size of a frame folder; a video file is checked for a known container signature."""
     if item.path.is_dir():
         frames = frame_files(item.path)
-        first = open_image(frames[0])
+        first = open_image(frames[0], max_pixels=max_pixels)
         return VideoPerception(media=item.id, width=first.width, height=first.height, frame_count=len(frames))
     if not _is_video_container(_head(item.path)):
-        raise UnreadableMediaError(f"{item.id}: {str(item.path)!r} does not look like a video container "
-                                   "(mp4, mov, avi, webm, mkv); is it corrupt or misnamed?")
+        raise UnreadableMediaError(
+            f"{item.id}: {str(item.path)!r} does not look like a video container "
+            "(mp4, mov, avi, webm, mkv); check that it is not corrupt or misnamed, "
+            "or convert it to mp4 (e.g. with ffmpeg)."
+        )
     return VideoPerception(media=item.id)
 
 

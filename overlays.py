@@ -62,16 +62,27 @@ def image_overlay(result: ExtractionResult, media_id: str) -> Image.Image | None
 
 def track_strip(result: ExtractionResult, media_id: str, frames: int = STRIP_FRAMES) -> Image.Image | None:
     """Evenly spaced frames of a video with its tracks drawn, side by side (frame folders and files)."""
-    tracks = [(c, g) for c in _concepts(result) for g in c.groundings if isinstance(g, VideoTrack) and g.media == media_id]
+    tracks = [
+        (c, g)
+        for c in _concepts(result)
+        for g in c.groundings
+        if isinstance(g, VideoTrack) and g.media == media_id
+    ]
     if not tracks:
         return None
     indices = sorted({f.frame for _, t in tracks for f in t.frames})
-    picked = [indices[round(i * (len(indices) - 1) / max(frames - 1, 1))] for i in range(min(frames, len(indices)))]
+    picked = [
+        indices[round(i * (len(indices) - 1) / max(frames - 1, 1))] for i in range(min(frames, len(indices)))
+    ]
     images = read_frames(result.inputs.get(media_id).path, sorted(set(picked)))
     tiles = []
     for index, img in images.items():
-        regions: list[Region] = [(c.text, f.box, f.mask.model_dump() if f.mask else None)
-                   for c, t in tracks for f in t.frames if f.frame == index]
+        regions: list[Region] = [
+            (c.text, f.box, f.mask.model_dump() if f.mask else None)
+            for c, t in tracks
+            for f in t.frames
+            if f.frame == index
+        ]
         tile = draw_regions(img, regions)
         tiles.append(tile.resize((max(1, tile.width * STRIP_HEIGHT // tile.height), STRIP_HEIGHT)))
     if not tiles:

@@ -33,7 +33,9 @@ def describe_grounding(g: Grounding) -> str:
     if isinstance(g, AudioSpan):
         return f"{g.media} {g.start:.2f}-{g.end:.2f} s {g.score:.2f}"
     if isinstance(g, VideoTrack):
-        return f"{g.media} track {len(g.frames)} frames ({g.frames[0].frame}-{g.frames[-1].frame}) {g.score:.2f}"
+        return (
+            f"{g.media} track {len(g.frames)} frames ({g.frames[0].frame}-{g.frames[-1].frame}) {g.score:.2f}"
+        )
     raise TypeError(f"unknown grounding {g!r}")
 
 
@@ -84,13 +86,20 @@ def result_view(result: ExtractionResult) -> RenderableType:
     parts.append(backends_line(result.backends))
     total = result.timings.get("total")
     if total is not None:
-        parts.append(Text(f"{total:.2f} s, {len(result.calls)} tool call(s), "
-                          f"{result.planner_attempts} planner attempt(s)", style="dim"))
+        parts.append(
+            Text(
+                f"{total:.2f} s, {len(result.calls)} tool call(s), "
+                f"{result.planner_attempts} planner attempt(s)",
+                style="dim",
+            )
+        )
     for d in result.diagnostics:
         style = {"error": "red", "warning": "yellow", "info": "dim"}[d.level]
         parts.append(Text(f"{d.level}: [{d.code}] {d.message}", style=style))
     if not result.complete:
-        parts.append(Text("Partial result: part of the planner's answer was invalid and dropped.", style="yellow"))
+        parts.append(
+            Text("Partial result: part of the planner's answer was invalid and dropped.", style="yellow")
+        )
     return Group(*parts)
 
 

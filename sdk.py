@@ -32,8 +32,9 @@ LabelsArg = LabelSchema | Sequence[str] | str | None
 def resolve_task(task: str) -> Task:
     value = task.strip().lower()
     if value not in TASKS:
-        raise UnknownTaskError(f"Unknown task {task!r}: use one of {', '.join(TASKS)} "
-                               "(named entities, relations, events).")
+        raise UnknownTaskError(
+            f"Unknown task {task!r}: use one of {', '.join(TASKS)} (named entities, relations, events)."
+        )
     return value
 
 
@@ -46,13 +47,21 @@ def resolve_labels(task: Task, labels: LabelsArg) -> LabelSchema:
         try:
             schema = LabelSchema.for_task(task, [v.strip() for v in values] if values else None)
         except ValueError as exc:
-            raise LabelSchemaError(f"Bad label set {values!r}: {exc}. Give distinct, non-empty labels, e.g. "
-                                   "--labels person,location,organization.") from exc
+            raise LabelSchemaError(
+                f"Bad label set {values!r}: {exc}. Give distinct, non-empty labels, e.g. "
+                "--labels person,location,organization."
+            ) from exc
     if not schema.primary(task):
-        raise LabelSchemaError(f"The label set has no {'entity' if task == 'ner' else task.upper()} types "
-                               f"for task {task!r}; give them with labels=[...].")
+        raise LabelSchemaError(
+            f"The label set has no {'entity' if task == 'ner' else task.upper()} types "
+            f"for task {task!r}; give them with labels=[...]."
+        )
     if task == "ee" and not schema.argument_roles:
-        raise LabelSchemaError("Event extraction needs argument roles in the label set (argument_roles).")
+        raise LabelSchemaError(
+            "Event extraction needs argument roles in the label set: give them with "
+            "labels=LabelSchema(event_types=[...], argument_roles=[...]), or leave labels "
+            "out for the default roles."
+        )
     return schema
 
 
@@ -65,8 +74,8 @@ def _as_paths(value: MediaArg) -> list[str | Path] | None:
 class Reamo:
     """Grounded multimodal IE. Backends come from one config (argument, file or environment)::
 
-        reamo = Reamo(planner="scripted:answers.jsonl")
-        result = reamo.extract(task="ner", text="Obama met Merkel in Berlin.", image="photo.jpg")
+    reamo = Reamo(planner="scripted:answers.jsonl")
+    result = reamo.extract(task="ner", text="Obama met Merkel in Berlin.", image="photo.jpg")
     """
 
     def __init__(
@@ -80,32 +89,52 @@ class Reamo:
     ) -> None:
         spec = planner if isinstance(planner, str) else None
         self.config = ReamoConfig.load(config, planner=spec, **settings)
-        self.planner: Planner = planner if planner is not None and not isinstance(planner, str) else \
-            make_planner(self.config.planner, self.config)
+        self.planner: Planner = (
+            planner
+            if planner is not None and not isinstance(planner, str)
+            else make_planner(self.config.planner, self.config)
+        )
         self.registry = registry if registry is not None else build_registry(plugins=self.config.plugins)
-        self.perceivers = dict(perceivers) if perceivers is not None else \
-            default_perceivers(max_image_pixels=self.config.max_image_pixels)
-        self.context = AgentContext(planner=self.planner, registry=self.registry, perceivers=self.perceivers,
-                                    config=self.config)
+        self.perceivers = (
+            dict(perceivers)
+            if perceivers is not None
+            else default_perceivers(max_image_pixels=self.config.max_image_pixels)
+        )
+        self.context = AgentContext(
+            planner=self.planner, registry=self.registry, perceivers=self.perceivers, config=self.config
+        )
         self._graph = build_graph(memory_checkpointer())
 
     @property
     def backends(self) -> list[BackendInfo]:
         """The planner, perception backends and grounding tools this instance runs."""
-        tools = [BackendInfo(role=f"tool:{t.name}", name=t.module, detail=t.description) for t in self.registry]
+        tools = [
+            BackendInfo(role=f"tool:{t.name}", name=t.module, detail=t.description) for t in self.registry
+        ]
         return [self.planner.describe(), *(p.describe() for p in self.perceivers.values()), *tools]
 
-    def _turn(self, task: str, text: str | None, image: MediaArg, audio: MediaArg, video: MediaArg,
-              labels: LabelsArg, request: str | None) -> dict[str, Any]:
+    def _turn(
+        self,
+        task: str,
+        text: str | None,
+        image: MediaArg,
+        audio: MediaArg,
+        video: MediaArg,
+        labels: LabelsArg,
+        request: str | None,
+    ) -> dict[str, Any]:
         resolved = resolve_task(task)
-        inputs = Inputs.build(text=text, image=_as_paths(image), audio=_as_paths(audio), video=_as_paths(video))
+        inputs = Inputs.build(
+            text=text, image=_as_paths(image), audio=_as_paths(audio), video=_as_paths(video)
+        )
         media.check_inputs(inputs)
         return start_turn(resolved, inputs, resolve_labels(resolved, labels), request)
 
     def _run(self, update: dict[str, Any], thread_id: str) -> Iterator[ProgressEvent | ResultEvent]:
         config = {"configurable": {"thread_id": thread_id}, "recursion_limit": 10_000}
-        for mode, chunk in self._graph.stream(update, config, context=self.context,
-                                              stream_mode=["custom", "values"]):
+        for mode, chunk in self._graph.stream(
+            update, config, context=self.context, stream_mode=["custom", "values"]
+        ):
             if mode == "custom" and isinstance(chunk, ProgressEvent):
                 yield chunk
         state = self._graph.get_state(config).values
@@ -144,7 +173,9 @@ class Reamo:
     ) -> ExtractionResult:
         """Extract and ground NER, RE or EE records from any mix of text, images, audio and video."""
         result = None
-        for event in self.stream(task, text, image, audio, video, labels, thread_id=thread_id, request=request):
+        for event in self.stream(
+            task, text, image, audio, video, labels, thread_id=thread_id, request=request
+        ):
             if isinstance(event, ResultEvent):
                 result = event.result
         assert result is not None  # _run always ends with a ResultEvent
@@ -165,11 +196,20 @@ class Session:
         self.media: dict[Modality, list[str | Path]] = {"image": [], "audio": [], "video": []}
         self.results: list[ExtractionResult] = []
 
-    def attach(self, *, image: str | Path | None = None, audio: str | Path | None = None,
-               video: str | Path | None = None, text: str | None = None) -> None:
+    def attach(
+        self,
+        *,
+        image: str | Path | None = None,
+        audio: str | Path | None = None,
+        video: str | Path | None = None,
+        text: str | None = None,
+    ) -> None:
         """Attach media (checked at once) or set the text for the following turns."""
-        attached: tuple[tuple[Modality, str | Path | None], ...] = (("image", image), ("audio", audio),
-                                                                    ("video", video))
+        attached: tuple[tuple[Modality, str | Path | None], ...] = (
+            ("image", image),
+            ("audio", audio),
+            ("video", video),
+        )
         for modality, value in attached:
             if value is not None:
                 probe = Inputs.build(**{modality: [*self.media[modality], value]})  # type: ignore[arg-type]
@@ -182,19 +222,29 @@ class Session:
         self.text = None
         self.media = {"image": [], "audio": [], "video": []}
 
-    def stream(self, task: str, labels: LabelsArg = None, *, text: str | None = None,
-               request: str | None = None) -> Iterator[ProgressEvent | ResultEvent]:
+    def stream(
+        self, task: str, labels: LabelsArg = None, *, text: str | None = None, request: str | None = None
+    ) -> Iterator[ProgressEvent | ResultEvent]:
         if text is not None:
             self.text = text
-        events = self.reamo.stream(task, self.text, self.media["image"] or None, self.media["audio"] or None,
-                                   self.media["video"] or None, labels, thread_id=self.thread_id, request=request)
+        events = self.reamo.stream(
+            task,
+            self.text,
+            self.media["image"] or None,
+            self.media["audio"] or None,
+            self.media["video"] or None,
+            labels,
+            thread_id=self.thread_id,
+            request=request,
+        )
         for event in events:
             if isinstance(event, ResultEvent):
                 self.results.append(event.result)
             yield event
 
-    def extract(self, task: str, labels: LabelsArg = None, *, text: str | None = None,
-                request: str | None = None) -> ExtractionResult:
+    def extract(
+        self, task: str, labels: LabelsArg = None, *, text: str | None = None, request: str | None = None
+    ) -> ExtractionResult:
         result = None
         for event in self.stream(task, labels, text=text, request=request):
             if isinstance(event, ResultEvent):

@@ -39,18 +39,35 @@ def parse_answer(raw: str, labels: LabelSchema | None = None) -> tuple[dict[str,
     if not text:
         raise ParseError("the answer is empty; answer with one JSON object")
     obj = _first_json_object(text)
-    if obj is not None:
-        return obj, "json"
+    if obj is not None:  # the tag syntax's shape: every list present, unknown keys kept for the validator
+        return {**{k: [] for k in ANSWER_KEYS}, **obj}, "json"
     if "{" in text and not (CALL.search(text) or TUPLE.search(text)):
-        raise ParseError("the answer is not complete JSON (truncated or malformed); "
-                         "answer with one complete JSON object")
+        if _outer_object_is_complete(text):
+            raise ParseError(
+                f"the JSON object has none of the keys {', '.join(ANSWER_KEYS)}; "
+                'answer like {"entities": [...], "calls": [...]}'
+            )
+        raise ParseError(
+            "the answer is not complete JSON (truncated or malformed); answer with one complete JSON object"
+        )
     tags = parse_tags(text, labels)
     if any(tags[k] for k in ANSWER_KEYS):
         return tags, "tags"
     if text.lower().strip(" .") in ("none", "no entities", "[]", "nothing"):
         return {k: [] for k in ANSWER_KEYS}, "tags"
-    raise ParseError("the answer has neither a JSON object nor (text, label) records; "
-                     'answer with one JSON object like {"entities": [...], "calls": [...]}')
+    raise ParseError(
+        "the answer has neither a JSON object nor (text, label) records; "
+        'answer with one JSON object like {"entities": [...], "calls": [...]}'
+    )
+
+
+def _outer_object_is_complete(text: str) -> bool:
+    """Whether the first ``{`` opens a complete JSON object (so the answer is whole but has wrong keys)."""
+    try:
+        json.JSONDecoder().raw_decode(text, text.index("{"))
+    except (json.JSONDecodeError, RecursionError):
+        return False
+    return True
 
 
 def _first_json_object(text: str) -> dict[str, Any] | None:
@@ -60,7 +77,7 @@ def _first_json_object(text: str) -> dict[str, Any] | None:
         for start in (i for i, ch in enumerate(candidate) if ch == "{"):
             try:
                 obj, _ = decoder.raw_decode(candidate, start)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):  # RecursionError: "[[[[..." from a looping model
                 continue
             if isinstance(obj, dict) and (not obj or any(k in obj for k in ANSWER_KEYS)):
                 return obj
@@ -73,7 +90,12 @@ def _concept(text: str) -> tuple[str, bool]:
 
 
 def _split(body: str) -> list[str]:
-    return [part.strip() for part in body.split(",")]
+    return body.split(",")
+
+
+def _join(pieces: list[str]) -> str:
+    """Glue split pieces back as written, so a text with a comma ("Washington, D.C.") keeps its spacing."""
+    return ",".join(pieces).strip()
 
 
 def parse_tags(text: str, labels: LabelSchema | None = None) -> dict[str, Any]:
@@ -95,30 +117,30 @@ def parse_tags(text: str, labels: LabelSchema | None = None) -> dict[str, Any]:
     entity_types = set(labels.entity_types) if labels else set()
     relation_types = set(labels.relation_types) if labels else set()
     for m in TUPLE.finditer(rest):
-        parts = _split(m["body"])
+        pieces = _split(m["body"])
+        parts = [p.strip() for p in pieces]
         if len(parts) < 2:
             continue
         if len(parts) == 2 or parts[-1] in entity_types:
-            head, label = ",".join(parts[:-1]), parts[-1]
-            name, concept = _concept(head)
-            answer["entities"].append({"text": name, "label": label, "concept": concept})
+            name, concept = _concept(_join(pieces[:-1]))
+            answer["entities"].append({"text": name, "label": parts[-1], "concept": concept})
             continue
         middle = next((i for i in range(1, len(parts) - 1) if parts[i] in relation_types), 1)
-        head = _concept(",".join(parts[:middle]))
-        tail = _concept(",".join(parts[middle + 1 :]))
-        answer["relations"].append({"head": head[0], "label": parts[middle], "tail": tail[0]})
+        head_text = _concept(_join(pieces[:middle]))[0]
+        tail_text = _concept(_join(pieces[middle + 1 :]))[0]
+        answer["relations"].append({"head": head_text, "label": parts[middle], "tail": tail_text})
     return answer
 
 
 def _parse_event(body: str) -> dict[str, Any] | None:
     head, _, args = body.partition("(")
-    parts = [p for p in _split(head) if p]
+    parts = [p for p in _split(head) if p.strip()]
     if len(parts) < 2:
         return None
-    trigger, concept = _concept(",".join(parts[:-1]))
+    trigger, concept = _concept(_join(parts[:-1]))
     arguments = []
     for m in TUPLE.finditer("(" + args):
         arg = _split(m["body"])
         if len(arg) >= 2:
-            arguments.append({"text": _concept(",".join(arg[:-1]))[0], "role": arg[-1]})
-    return {"trigger": trigger, "type": parts[-1], "concept": concept, "arguments": arguments}
+            arguments.append({"text": _concept(_join(arg[:-1]))[0], "role": arg[-1].strip()})
+    return {"trigger": trigger, "type": parts[-1].strip(), "concept": concept, "arguments": arguments}

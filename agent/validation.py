@@ -72,11 +72,15 @@ def _closed(schema: dict[str, Any], **enums: list[str]) -> dict[str, Any]:
 
 def item_schemas(task: Task, labels: LabelSchema, inputs: Inputs, registry: ToolRegistry) -> dict[str, Any]:
     """Per-list item schemas for this request: labels narrowed to the label set, calls to present media."""
-    event = _closed(PlannedEvent.model_json_schema(), type=labels.event_types,
-                    arguments__role=labels.argument_roles)
+    event = _closed(
+        PlannedEvent.model_json_schema(), type=labels.event_types, arguments__role=labels.argument_roles
+    )
     event["properties"]["arguments"]["items"]["additionalProperties"] = False
-    calls = {t.module: call_schema(t, inputs.media_ids(t.modality)) for t in registry
-             if t.modality != "text" and inputs.media_ids(t.modality)}
+    calls = {
+        t.module: call_schema(t, inputs.media_ids(t.modality))
+        for t in registry
+        if t.modality != "text" and inputs.media_ids(t.modality)
+    }
     return {
         "entities": _closed(PlannedEntity.model_json_schema(), label=labels.entity_types),
         "relations": _closed(PlannedRelation.model_json_schema(), label=labels.relation_types),
@@ -129,7 +133,7 @@ class ValidatedAnswer:
 def _schema_message(where: str, err: SchemaError) -> str:
     path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path)
     if err.validator == "enum":
-        allowed = ", ".join(map(str, err.validator_value))
+        allowed = ", ".join(str(v) for v in err.validator_value)  # type: ignore[union-attr]
         return f"{where}{path}: {err.instance!r} is not allowed; use one of: {allowed}"
     if err.validator == "additionalProperties":
         return f"{where}{path}: {err.message}; remove those keys"
@@ -159,8 +163,11 @@ def validate_answer(
     schemas = item_schemas(task, labels, inputs, registry)
     unknown = sorted(set(data) - set(ANSWER_KEYS))
     if unknown:
-        out.problems.append(Problem("schema", f"unknown top-level key(s) {', '.join(unknown)}; "
-                                              f"use only {', '.join(ANSWER_KEYS)}"))
+        out.problems.append(
+            Problem(
+                "schema", f"unknown top-level key(s) {', '.join(unknown)}; use only {', '.join(ANSWER_KEYS)}"
+            )
+        )
     items: dict[str, list[dict[str, Any]]] = {}
     for key in ANSWER_KEYS:
         value = data.get(key, [])
@@ -174,10 +181,16 @@ def validate_answer(
         for i, item in enumerate(value):
             if key == "calls" and isinstance(item, dict) and "target" not in item:
                 item = _default_target(item, inputs, registry)
-            schema = _call_item_schema(item, schemas["calls"], registry, out, i) if key == "calls" else schemas[key]
+            schema = (
+                _call_item_schema(item, schemas["calls"], registry, out, i)
+                if key == "calls"
+                else schemas[key]
+            )
             if schema is None:
                 continue
-            errors = sorted(Draft202012Validator(schema).iter_errors(item), key=lambda e: list(e.absolute_path))
+            errors = sorted(
+                Draft202012Validator(schema).iter_errors(item), key=lambda e: list(e.absolute_path)
+            )
             if errors:
                 out.problems += [Problem("schema", _schema_message(f"{key}[{i}]", e)) for e in errors[:3]]
             else:
@@ -197,18 +210,26 @@ def _default_target(item: dict[str, Any], inputs: Inputs, registry: ToolRegistry
     return {**item, "target": targets[0]} if len(targets) == 1 else item
 
 
-def _call_item_schema(item: Any, calls: dict[str, Any], registry: ToolRegistry, out: ValidatedAnswer,
-                      i: int) -> dict[str, Any] | None:
+def _call_item_schema(
+    item: Any, calls: dict[str, Any], registry: ToolRegistry, out: ValidatedAnswer, i: int
+) -> dict[str, Any] | None:
     module = item.get("module") if isinstance(item, dict) else None
-    if module in calls:
-        return calls[module]  # type: ignore[no-any-return]
-    if module in registry.modules():
-        media = registry.by_module(module).modality
-        out.problems.append(Problem("target", f"calls[{i}]: {module} grounds {media}, and the input has no "
-                                              f"{media}; remove this call"))
+    name = module if isinstance(module, str) else None  # a list or dict is unhashable: report it, don't raise
+    if name in calls:
+        return calls[name]  # type: ignore[no-any-return]
+    if name in registry.modules():
+        media = registry.by_module(name).modality
+        out.problems.append(
+            Problem(
+                "target",
+                f"calls[{i}]: {module} grounds {media}, and the input has no {media}; remove this call",
+            )
+        )
     else:
         usable = ", ".join(calls) or "none (leave calls empty)"
-        out.problems.append(Problem("module", f"calls[{i}]: unknown module {module!r}; usable modules: {usable}"))
+        out.problems.append(
+            Problem("module", f"calls[{i}]: unknown module {module!r}; usable modules: {usable}")
+        )
     return None
 
 
@@ -221,21 +242,28 @@ def _haystacks(inputs: Inputs, perception: Perception | None) -> list[str]:
     return texts
 
 
-def _build_records(out: ValidatedAnswer, items: dict[str, list[dict[str, Any]]], haystacks: list[str],
-                   visual: bool) -> None:
+def _build_records(
+    out: ValidatedAnswer, items: dict[str, list[dict[str, Any]]], haystacks: list[str], visual: bool
+) -> None:
     by_text: dict[str, Entity] = {}
     for raw in items["entities"]:
         planned = PlannedEntity.model_validate(raw)
         if haystacks and not _found_in(planned.text, haystacks) and not (visual and planned.concept):
-            out.problems.append(Problem("span", f"entity {planned.text!r} is not in the input; copy entity "
-                                                "text exactly as written or heard"))
+            out.problems.append(
+                Problem(
+                    "span",
+                    f"entity {planned.text!r} is not in the input; copy entity "
+                    "text exactly as written or heard",
+                )
+            )
             continue
         key = normalise(planned.text)
         if key in by_text and by_text[key].label == planned.label:
             by_text[key].concept |= planned.concept
             continue
-        entity = Entity(id=f"e{len(out.entities) + 1}", text=planned.text, label=planned.label,
-                        concept=planned.concept)
+        entity = Entity(
+            id=f"e{len(out.entities) + 1}", text=planned.text, label=planned.label, concept=planned.concept
+        )
         out.entities.append(entity)
         by_text.setdefault(key, entity)
     for i, raw in enumerate(items["relations"]):
@@ -243,12 +271,16 @@ def _build_records(out: ValidatedAnswer, items: dict[str, list[dict[str, Any]]],
         head, tail = by_text.get(normalise(rel.head)), by_text.get(normalise(rel.tail))
         missing = [t for t, e in ((rel.head, head), (rel.tail, tail)) if e is None]
         if missing:
-            out.problems.append(Problem("reference", f"relations[{i}]: {', '.join(map(repr, missing))} not in "
-                                                     "entities; list every head and tail in entities"))
+            out.problems.append(
+                Problem(
+                    "reference",
+                    f"relations[{i}]: {', '.join(map(repr, missing))} not in "
+                    "entities; list every head and tail in entities",
+                )
+            )
         elif head is tail:
             out.problems.append(Problem("reference", f"relations[{i}]: head and tail are the same entity"))
-        else:
-            assert head is not None and tail is not None
+        elif head is not None and tail is not None:
             out.relations.append(Relation(head=head.id, tail=tail.id, label=rel.label))
     for i, raw in enumerate(items["events"]):
         ev = PlannedEvent.model_validate(raw)
@@ -257,12 +289,16 @@ def _build_records(out: ValidatedAnswer, items: dict[str, list[dict[str, Any]]],
             continue
         args = []
         for arg in ev.arguments:
-            entity = by_text.get(normalise(arg.text))
-            if entity is None:
-                out.problems.append(Problem("reference", f"events[{i}]: argument {arg.text!r} is not in "
-                                                         "entities; list it there with its type"))
+            argument = by_text.get(normalise(arg.text))
+            if argument is None:
+                out.problems.append(
+                    Problem(
+                        "reference",
+                        f"events[{i}]: argument {arg.text!r} is not in entities; list it there with its type",
+                    )
+                )
             else:
-                args.append(Argument(entity=entity.id, role=arg.role))
+                args.append(Argument(entity=argument.id, role=arg.role))
         n = len(out.events) + 1
         trigger = Trigger(id=f"t{n}", text=ev.trigger, concept=ev.concept)
         out.events.append(Event(id=f"v{n}", type=ev.type, trigger=trigger, arguments=args))
@@ -279,15 +315,25 @@ def _build_calls(out: ValidatedAnswer, calls: list[dict[str, Any]]) -> None:
     seen: set[tuple[str, str, str]] = set()
     for i, raw in enumerate(calls):
         ref = raw.get("concept") or raw["instruction"]
-        concept = concepts.get(ref) or concepts.get(normalise(ref))
+        concept: Entity | Trigger | None = concepts.get(ref) or concepts.get(normalise(ref))
         if concept is None:
-            out.problems.append(Problem("reference", f"calls[{i}]: concept {ref!r} is not among the entities or "
-                                                     "triggers; add it with concept true"))
+            out.problems.append(
+                Problem(
+                    "reference",
+                    f"calls[{i}]: concept {ref!r} is not among the entities or "
+                    "triggers; add it with concept true",
+                )
+            )
             continue
         concept.concept = True
         options = {k: v for k, v in raw.items() if k not in ("module", "instruction", "target", "concept")}
-        call = MetaResponse(module=raw["module"], instruction=raw["instruction"], target=raw["target"],
-                            concept=concept.id, options=options)
+        call = MetaResponse(
+            module=raw["module"],
+            instruction=raw["instruction"],
+            target=raw["target"],
+            concept=concept.id,
+            options=options,
+        )
         if (call.module, call.target, call.concept) in seen:
             continue
         seen.add((call.module, call.target, call.concept))

@@ -30,12 +30,16 @@ def _labels(values: Iterable[str]) -> str:
 
 
 def task_instruction(task: Task, labels: LabelSchema) -> str:
-    return template(task).substitute(
-        entity_types=_labels(labels.entity_types),
-        relation_types=_labels(labels.relation_types),
-        event_types=_labels(labels.event_types),
-        argument_roles=_labels(labels.argument_roles),
-    ).strip()
+    return (
+        template(task)
+        .substitute(
+            entity_types=_labels(labels.entity_types),
+            relation_types=_labels(labels.relation_types),
+            event_types=_labels(labels.event_types),
+            argument_roles=_labels(labels.argument_roles),
+        )
+        .strip()
+    )
 
 
 def describe_tools(registry: ToolRegistry, inputs: Inputs) -> str:
@@ -46,14 +50,16 @@ def describe_tools(registry: ToolRegistry, inputs: Inputs) -> str:
         if not targets or t.modality == "text":
             continue
         options = [
-            f"{name} ({json.dumps(field.default)} by default{': ' + field.description if field.description else ''})"
+            f"{name} ({json.dumps(field.default)} by default"
+            + (f": {field.description})" if field.description else ")")
             for name, field in t.args_model.model_fields.items()
             if name not in ToolArgs.model_fields
         ]
         extra = f"; options: {', '.join(options)}" if options else ""
-        lines.append(f"- {t.module}: {t.description} Arguments: instruction, target (one of {', '.join(targets)}){extra}.")
+        arguments = f"instruction, target (one of {', '.join(targets)})"
+        lines.append(f"- {t.module}: {t.description} Arguments: {arguments}{extra}.")
     if not lines:
-        return "No grounding module applies to this input: leave \"calls\" empty and mark no concepts."
+        return 'No grounding module applies to this input: leave "calls" empty and mark no concepts.'
     return "Grounding modules you can call:\n" + "\n".join(lines)
 
 

@@ -18,7 +18,16 @@ from reamo.schemas.calls import (
     PlannedRelation,
     PlannerAnswer,
 )
-from reamo.schemas.groundings import RLE, AudioSpan, Box, Grounding, ImageRegion, TextSpan, TrackFrame, VideoTrack
+from reamo.schemas.groundings import (
+    RLE,
+    AudioSpan,
+    Box,
+    Grounding,
+    ImageRegion,
+    TextSpan,
+    TrackFrame,
+    VideoTrack,
+)
 from reamo.schemas.inputs import (
     MEDIA_ID_PATTERN,
     MEDIA_MODALITIES,
@@ -42,7 +51,14 @@ from reamo.schemas.perception import (
     Word,
 )
 from reamo.schemas.records import Argument, Entity, Event, GroundingFailure, Relation, Trigger
-from reamo.schemas.result import BackendInfo, Diagnostic, ExtractionResult, ProgressEvent, ResultEvent, ToolRun
+from reamo.schemas.result import (
+    BackendInfo,
+    Diagnostic,
+    ExtractionResult,
+    ProgressEvent,
+    ResultEvent,
+    ToolRun,
+)
 
 __all__ = [
     "MEDIA_ID_PATTERN",

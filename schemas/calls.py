@@ -22,7 +22,9 @@ class MetaResponse(BaseModel):
     module: str = Field(description="planner-facing tool module, e.g. ImageSegmentation")
     instruction: str = Field(min_length=1, description="what to find, e.g. 'Obama' or 'the man on the left'")
     target: str = Field(pattern=MEDIA_ID_PATTERN, description="media id, e.g. image:0")
-    concept: str = Field(pattern=r"^[et][0-9]+$", description="id of the entity (e1) or trigger (t1) grounded")
+    concept: str = Field(
+        pattern=r"^[et][0-9]+$", description="id of the entity (e1) or trigger (t1) grounded"
+    )
     options: dict[str, Any] = Field(default_factory=dict, description="tool-specific extra arguments")
 
     def arguments(self) -> dict[str, Any]:

@@ -6,7 +6,6 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-
 Box = tuple[float, float, float, float]
 """A box as pixel corners ``(x0, y0, x1, y1)``, x1 and y1 exclusive."""
 

@@ -12,7 +12,7 @@ FailureKind = Literal["not_found", "error", "timeout", "invalid_arguments", "out
 
 
 class GroundingFailure(BaseModel):
-    """Why a concept has no grounding in one medium: the concept keeps it, the rest of the result is intact."""
+    """Why a concept has no grounding in one medium; the rest of the result is intact."""
 
     media: str
     tool: str

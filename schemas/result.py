@@ -67,7 +67,9 @@ class ExtractionResult(BaseModel):
         for entity in self.entities:
             if entity.id == entity_id:
                 return entity
-        raise KeyError(f"no entity {entity_id!r}; entities: {', '.join(e.id for e in self.entities) or 'none'}")
+        raise KeyError(
+            f"no entity {entity_id!r}; entities: {', '.join(e.id for e in self.entities) or 'none'}"
+        )
 
 
 class ProgressEvent(BaseModel):

@@ -28,7 +28,9 @@ VIDEO_FRAMES = 5
 def media_dir(tmp_path: Path) -> Path:
     """A folder with photo.png (64x48), speech.wav (2 s, 16 kHz), clip/ (5 frames) and broken files."""
     rng = np.random.default_rng(0)
-    Image.fromarray(rng.integers(0, 255, (IMAGE_SIZE[1], IMAGE_SIZE[0], 3), dtype=np.uint8)).save(tmp_path / "photo.png")
+    Image.fromarray(rng.integers(0, 255, (IMAGE_SIZE[1], IMAGE_SIZE[0], 3), dtype=np.uint8)).save(
+        tmp_path / "photo.png"
+    )
     t = np.linspace(0, AUDIO_SECONDS, int(16000 * AUDIO_SECONDS), endpoint=False)
     soundfile.write(tmp_path / "speech.wav", 0.1 * np.sin(2 * np.pi * 220 * t), 16000)
     clip = tmp_path / "clip"
@@ -48,14 +50,25 @@ class SegmentArgs(ToolArgs):
 @tool("fake.image.segment.v1", module="ImageSegmentation", modality="image")
 def fake_segment(args: SegmentArgs, ctx: ToolContext) -> list[ImageRegion]:
     """Segment what the instruction names (fake: knows 'Obama' and 'dog')."""
-    boxes = {"obama": (2.0, 2.0, 30.0, 40.0), "dog": (30.0, 10.0, 60.0, 44.0), "the man": (2.0, 2.0, 30.0, 40.0)}
+    boxes = {
+        "obama": (2.0, 2.0, 30.0, 40.0),
+        "dog": (30.0, 10.0, 60.0, 44.0),
+        "the man": (2.0, 2.0, 30.0, 40.0),
+    }
     box = boxes.get(args.instruction.lower())
     if box is None:
         return []
     img = ctx.perception.images[args.target]
     mask = masks.from_box(box, img.height, img.width)
-    return [ImageRegion(media=args.target, box=box, mask=RLE(size=tuple(mask["size"]), counts=mask["counts"]),
-                        score=0.9, label=args.instruction)]
+    return [
+        ImageRegion(
+            media=args.target,
+            box=box,
+            mask=RLE(size=tuple(mask["size"]), counts=mask["counts"]),
+            score=0.9,
+            label=args.instruction,
+        )
+    ]
 
 
 @tool("fake.audio.segment.v1", module="AudioSegmentation", modality="audio")
@@ -91,7 +104,12 @@ def make_reamo(registry: ToolRegistry) -> Callable[..., Reamo]:
     """Build a Reamo with a scripted planner over the fake tools: ``make_reamo(answer1, answer2, ...)``."""
 
     def make(*answers: Any, tools: ToolRegistry | None = None, **settings: Any) -> Reamo:
-        return Reamo(planner=ScriptedPlanner(list(answers)), registry=tools or registry,
-                     perceivers=default_perceivers(), plugins=False, **settings)
+        return Reamo(
+            planner=ScriptedPlanner(list(answers)),
+            registry=tools or registry,
+            perceivers=default_perceivers(),
+            plugins=False,
+            **settings,
+        )
 
     return make

@@ -21,7 +21,14 @@ NER_ANSWER = {
         {"text": "Angela Merkel", "label": "person"},
         {"text": "Berlin", "label": "location"},
     ],
-    "calls": [{"module": "ImageSegmentation", "instruction": "Obama", "target": "image:0", "concept": "Barack Obama"}],
+    "calls": [
+        {
+            "module": "ImageSegmentation",
+            "instruction": "Obama",
+            "target": "image:0",
+            "concept": "Barack Obama",
+        }
+    ],
 }
 RE_ANSWER = {
     "entities": [{"text": "Barack Obama", "label": "person"}, {"text": "Angela Merkel", "label": "person"}],
@@ -63,7 +70,9 @@ def test_tools_command_lists_plugins_or_says_none(capsys: pytest.CaptureFixture[
 
 
 def test_extract_json_with_scripted_planner(answers_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["extract", "--task", "ner", "--text", OBAMA, "--planner", f"scripted:{answers_file}", "--json"])
+    code = main(
+        ["extract", "--task", "ner", "--text", OBAMA, "--planner", f"scripted:{answers_file}", "--json"]
+    )
     assert code == 0
     result = ExtractionResult.model_validate_json(capsys.readouterr().out)
     assert [(e.text, e.label) for e in result.entities] == [("Berlin", "location")]
@@ -72,7 +81,9 @@ def test_extract_json_with_scripted_planner(answers_file: Path, capsys: pytest.C
 
 
 def test_extract_reports_bad_input_plainly(answers_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["extract", "--task", "ner", "--image", "missing.jpg", "--planner", f"scripted:{answers_file}"])
+    code = main(
+        ["extract", "--task", "ner", "--image", "missing.jpg", "--planner", f"scripted:{answers_file}"]
+    )
     assert code == 2
     err = capsys.readouterr().err
     assert "MediaNotFoundError" in err
@@ -88,7 +99,20 @@ def test_extract_manifest_keeps_going_past_a_bad_line(answers_file: Path, tmp_pa
     ]
     manifest.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     out = tmp_path / "out.jsonl"
-    assert main(["extract", "--manifest", str(manifest), "--out", str(out), "--planner", f"scripted:{answers_file}"]) == 0
+    assert (
+        main(
+            [
+                "extract",
+                "--manifest",
+                str(manifest),
+                "--out",
+                str(out),
+                "--planner",
+                f"scripted:{answers_file}",
+            ]
+        )
+        == 0
+    )
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in records] == ["a", "b", "c"]
     assert records[0]["result"]["entities"][0]["text"] == "Berlin"
@@ -102,7 +126,7 @@ def test_extract_manifest_keeps_going_past_a_bad_line(answers_file: Path, tmp_pa
     [
         ("entities: Obama met Merkel", "ner", "Obama met Merkel"),
         ("now the relations", "re", None),
-        ("find the events in \"Troops attacked the town\"", "ee", "Troops attacked the town"),
+        ('find the events in "Troops attacked the town"', "ee", "Troops attacked the town"),
         ("Obama met Merkel in Berlin", None, "Obama met Merkel in Berlin"),
         ("who is in the picture?", "ner", None),
     ],

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+
 from reamo import masks
 
 mask_utils = pytest.importorskip("pycocotools.mask")

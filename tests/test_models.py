@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from reamo import Reamo
-from reamo.agent.planners.spacy import SpacyPlanner, map_label
+from reamo.agent.planners.spacy import map_label
 from reamo.tools.perception import default_perceivers
 
 pytestmark = pytest.mark.models
@@ -38,7 +38,9 @@ def test_spacy_planner_finds_the_three_entities_with_spans() -> None:
 
 def test_spacy_planner_sends_every_entity_to_every_tool(registry, media_dir: Path) -> None:
     reamo = Reamo(planner="spacy", registry=registry, perceivers=default_perceivers())
-    result = reamo.extract(task="ner", text=OBAMA, image=media_dir / "photo.png", audio=media_dir / "speech.wav")
+    result = reamo.extract(
+        task="ner", text=OBAMA, image=media_dir / "photo.png", audio=media_dir / "speech.wav"
+    )
     assert len(result.calls) == 2 * len(result.entities)  # pipeline baseline: every entity, every medium
     assert all(e.concept for e in result.entities)
     modules = {r.call.module for r in result.calls}

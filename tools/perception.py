@@ -34,15 +34,18 @@ class MetadataPerceiver:
         self.max_image_pixels = max_image_pixels
 
     def describe(self) -> BackendInfo:
-        return BackendInfo(role=f"perception:{self.modality}", name="metadata",
-                           detail="file facts only (size, duration, frames); no perception model")
+        return BackendInfo(
+            role=f"perception:{self.modality}",
+            name="metadata",
+            detail="file facts only (size, duration, frames); no perception model",
+        )
 
     def perceive(self, item: MediaInput, resources: Resources) -> BaseModel:
         if self.modality == "image":
             return media.probe_image(item, max_pixels=self.max_image_pixels)
         if self.modality == "audio":
             return media.probe_audio(item)
-        return media.probe_video(item)
+        return media.probe_video(item, max_pixels=self.max_image_pixels)
 
 
 def default_perceivers(*, max_image_pixels: int = media.MAX_IMAGE_PIXELS) -> dict[Modality, Perceiver]:

@@ -13,6 +13,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from reamo.errors import RegistrationError
 from reamo.schemas import (
     MEDIA_ID_PATTERN,
     AudioSpan,
@@ -125,7 +126,14 @@ def tool(
     """
 
     def wrap(fn: Callable[[A, ToolContext], Sequence[Grounding]]) -> FunctionTool:
-        hints = typing.get_type_hints(fn)
+        try:
+            hints = typing.get_type_hints(fn)
+        except NameError as exc:
+            raise RegistrationError(
+                f"Can't make tool {name!r} from {fn.__qualname__}: its annotations name {exc.name!r}, which "
+                "is not importable from its module\n  fix: define the argument model and result types at "
+                "module level (not inside a function)"
+            ) from exc
         params = list(inspect.signature(fn).parameters)
         args_model = hints.get(params[0]) if params else None
         result = hints.get("return")

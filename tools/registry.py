@@ -36,58 +36,96 @@ def _fail(tool: object, problem: str, fix: str) -> RegistrationError:
 
 def check_definition(tool: object) -> Tool:
     """Check a tool definition; raise RegistrationError showing the bad part and the fix."""
-    missing = [a for a in ("name", "module", "modality", "description", "args_model", "result_model")
-               if not hasattr(tool, a)]
+    missing = [
+        a
+        for a in ("name", "module", "modality", "description", "args_model", "result_model")
+        if not hasattr(tool, a)
+    ]
     if missing or not callable(getattr(tool, "run", None)):
         what = ", ".join(missing + ([] if callable(getattr(tool, "run", None)) else ["run()"]))
-        raise _fail(tool, f"it lacks {what}",
-                    "define name, module, modality, description, args_model, result_model and "
-                    "run(args, ctx), or decorate a typed function with @reamo.tools.tool(...)")
+        raise _fail(
+            tool,
+            f"it lacks {what}",
+            "define name, module, modality, description, args_model, result_model and "
+            "run(args, ctx), or decorate a typed function with @reamo.tools.tool(...)",
+        )
     name, module, modality = tool.name, tool.module, tool.modality  # type: ignore[attr-defined]
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
-        raise _fail(tool, "its name must be lowercase dotted words ending in a version",
-                    f"name it like 'image.segment.v1' (got {name!r})")
+        raise _fail(
+            tool,
+            "its name must be lowercase dotted words ending in a version",
+            f"name it like 'image.segment.v1' (got {name!r})",
+        )
     if not isinstance(module, str) or not MODULE_PATTERN.match(module):
-        raise _fail(tool, "its module is the planner-facing name and must be CamelCase",
-                    f"use a module name like 'ImageSegmentation' (got {module!r})")
+        raise _fail(
+            tool,
+            "its module is the planner-facing name and must be CamelCase",
+            f"use a module name like 'ImageSegmentation' (got {module!r})",
+        )
     if modality not in MODALITIES:
-        raise _fail(tool, f"modality {modality!r} is not one of {', '.join(MODALITIES)}",
-                    "set modality to the kind of media the tool grounds in")
+        raise _fail(
+            tool,
+            f"modality {modality!r} is not one of {', '.join(MODALITIES)}",
+            "set modality to the kind of media the tool grounds in",
+        )
     description = tool.description  # type: ignore[attr-defined]
     if not isinstance(description, str) or not description.strip():
-        raise _fail(tool, "it has no description, and the planner prompt lists tools by description",
-                    "give a one-line description (or a docstring on the decorated function)")
+        raise _fail(
+            tool,
+            "it has no description, and the planner prompt lists tools by description",
+            "give a one-line description (or a docstring on the decorated function)",
+        )
     _check_args_model(tool)
     expected = RESULT_MODELS[modality]
     if tool.result_model is not expected:  # type: ignore[attr-defined]
-        raise _fail(tool, f"a {modality} tool must return {expected.__name__} groundings",
-                    f"return list[{expected.__name__}] (result_model = {expected.__name__})")
+        raise _fail(
+            tool,
+            f"a {modality} tool must return {expected.__name__} groundings",
+            f"return list[{expected.__name__}] (result_model = {expected.__name__})",
+        )
     return tool  # type: ignore[return-value]
 
 
 def _check_args_model(tool: object) -> None:
     model = tool.args_model  # type: ignore[attr-defined]
     if not (isinstance(model, type) and issubclass(model, ToolArgs)):
-        raise _fail(tool, f"its argument model {model!r} is not a subclass of reamo.tools.ToolArgs",
-                    "declare `class MyArgs(ToolArgs): ...` and annotate the first parameter with it")
+        raise _fail(
+            tool,
+            f"its argument model {model!r} is not a subclass of reamo.tools.ToolArgs",
+            "declare `class MyArgs(ToolArgs): ...` and annotate the first parameter with it",
+        )
     reserved = RESERVED_ARGUMENTS & set(model.model_fields)
     if reserved:
-        raise _fail(tool, f"argument(s) {', '.join(sorted(reserved))} are reserved for the meta-response",
-                    "rename those fields")
-    required = [n for n, f in model.model_fields.items()
-                if n not in ToolArgs.model_fields and f.default is PydanticUndefined
-                and f.default_factory is None]
+        raise _fail(
+            tool,
+            f"argument(s) {', '.join(sorted(reserved))} are reserved for the meta-response",
+            "rename those fields",
+        )
+    required = [
+        n
+        for n, f in model.model_fields.items()
+        if n not in ToolArgs.model_fields and f.default is PydanticUndefined and f.default_factory is None
+    ]
     if required:
-        raise _fail(tool, f"option(s) {', '.join(required)} have no default, but the planner may omit them",
-                    "give every argument beyond instruction and target a default")
+        raise _fail(
+            tool,
+            f"option(s) {', '.join(required)} have no default, but the planner may omit them",
+            "give every argument beyond instruction and target a default",
+        )
     if model.model_config.get("extra") != "forbid":
-        raise _fail(tool, "its argument model accepts unknown keys, so planner typos would pass silently",
-                    "keep ToolArgs' model_config (extra='forbid'); don't override it")
+        raise _fail(
+            tool,
+            "its argument model accepts unknown keys, so planner typos would pass silently",
+            "keep ToolArgs' model_config (extra='forbid'); don't override it",
+        )
     try:
         Draft202012Validator.check_schema(model.model_json_schema())
     except Exception as exc:
-        raise _fail(tool, f"its argument model has no valid JSON Schema ({exc})",
-                    "use JSON-compatible field types (str, int, float, bool, lists, enums, models)") from exc
+        raise _fail(
+            tool,
+            f"its argument model has no valid JSON Schema ({exc})",
+            "use JSON-compatible field types (str, int, float, bool, lists, enums, models)",
+        ) from exc
 
 
 class ToolRegistry:
@@ -105,9 +143,12 @@ class ToolRegistry:
             clash = other.name == checked.name or other.module == checked.module
             if clash and not replace:
                 field = "name" if other.name == checked.name else "module"
-                raise _fail(tool, f"{field} {getattr(checked, field)!r} is already taken by {other.name!r}",
-                            "unregister the other tool, use register(tool, replace=True) to replace it, "
-                            "or pick another " + field)
+                raise _fail(
+                    tool,
+                    f"{field} {getattr(checked, field)!r} is already taken by {other.name!r}",
+                    "unregister the other tool, use register(tool, replace=True) to replace it, "
+                    "or pick another " + field,
+                )
             if clash:
                 del self._tools[other.name]
         self._tools[checked.name] = checked
@@ -130,9 +171,8 @@ class ToolRegistry:
 
     def get(self, name: str) -> Tool:
         if name not in self._tools:
-            raise ToolNotFoundError(
-                f"Can't find tool {name!r} in the registry. Available names: {', '.join(self.names()) or 'none'}"
-            )
+            available = ", ".join(self.names()) or "none"
+            raise ToolNotFoundError(f"Can't find tool {name!r} in the registry. Available names: {available}")
         return self._tools[name]
 
     def by_module(self, module: str) -> Tool:
@@ -167,8 +207,10 @@ def _tools_of(ep: EntryPoint) -> list[object]:
     try:
         obj: Any = ep.load()
     except Exception as exc:
-        raise RegistrationError(f"Can't load {where}: {type(exc).__name__}: {exc}\n"
-                                "  fix: make the object importable, or uninstall the package that declares it") from exc
+        raise RegistrationError(
+            f"Can't load {where}: {type(exc).__name__}: {exc}\n"
+            "  fix: make the object importable, or uninstall the package that declares it"
+        ) from exc
     if not isinstance(obj, Tool) and callable(obj) and not isinstance(obj, type):
         factory: Callable[[], Any] = obj
         try:
@@ -177,7 +219,9 @@ def _tools_of(ep: EntryPoint) -> list[object]:
             raise RegistrationError(f"The factory of {where} raised {type(exc).__name__}: {exc}") from exc
     items = list(obj) if isinstance(obj, list | tuple) else [obj]
     for item in items:
-        if isinstance(item, type) or isinstance(item, BaseModel):
-            raise RegistrationError(f"{where} gave {item!r}, not a tool\n"
-                                    "  fix: point it at a tool instance or at a function that returns tools")
+        if isinstance(item, type | BaseModel):
+            raise RegistrationError(
+                f"{where} gave {item!r}, not a tool\n"
+                "  fix: point it at a tool instance or at a function that returns tools"
+            )
     return items

@@ -23,8 +23,14 @@ def run_call(tool: Tool, call: MetaResponse, ctx: ToolContext, *, timeout_s: flo
     started = time.perf_counter()
 
     def done(status: Any, groundings: list[Any] | None = None, error: str | None = None) -> ToolRun:
-        return ToolRun(call=call, tool=tool.name, status=status, groundings=groundings or [], error=error,
-                       seconds=time.perf_counter() - started)
+        return ToolRun(
+            call=call,
+            tool=tool.name,
+            status=status,
+            groundings=groundings or [],
+            error=error,
+            seconds=time.perf_counter() - started,
+        )
 
     try:
         args = tool.args_model.model_validate(call.arguments())
@@ -41,8 +47,11 @@ def run_call(tool: Tool, call: MetaResponse, ctx: ToolContext, *, timeout_s: flo
     problem = _check_groundings(tool, call, found)
     if problem:
         return done("error", error=f"{tool.name} returned an invalid result: {problem}")
-    return done("ok" if found else "not_found", list(found),
-                None if found else f"{call.instruction!r} was not found in {call.target}")
+    return done(
+        "ok" if found else "not_found",
+        list(found),
+        None if found else f"{call.instruction!r} was not found in {call.target}",
+    )
 
 
 def _call_with_timeout(tool: Tool, args: Any, ctx: ToolContext, timeout_s: float | None) -> list[Any]:

@@ -10,7 +10,9 @@ from reamo.tools.protocol import Tool
 REF_PREFIX = "#/$defs/"
 
 
-def call_schema(tool: Tool, targets: list[str] | None = None, *, defs: dict[str, Any] | None = None) -> dict[str, Any]:
+def call_schema(
+    tool: Tool, targets: list[str] | None = None, *, defs: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The schema of one meta-response for ``tool``, as the planner writes it (flat: module, instruction,
     target, concept, then the tool's own options).
 
@@ -34,7 +36,10 @@ def call_schema(tool: Tool, targets: list[str] | None = None, *, defs: dict[str,
         "description": "the grounded entity or trigger: its text (or id e1, t1); default: the instruction",
     }
     if targets is not None:
-        properties["target"] = {"enum": list(targets), "description": properties["target"].get("description", "")}
+        properties["target"] = {
+            "enum": list(targets),
+            "description": properties["target"].get("description", ""),
+        }
     ordered = {k: properties[k] for k in ("module", "instruction", "target", "concept")}
     ordered.update({k: v for k, v in properties.items() if k not in ordered})
     schema["properties"] = ordered
@@ -49,7 +54,7 @@ def _rename_refs(node: Any, renames: dict[str, str]) -> Any:
         out = {}
         for key, value in node.items():
             if key == "$ref" and isinstance(value, str) and value.startswith(REF_PREFIX):
-                out[key] = REF_PREFIX + renames.get(value[len(REF_PREFIX):], value[len(REF_PREFIX):])
+                out[key] = REF_PREFIX + renames.get(value[len(REF_PREFIX) :], value[len(REF_PREFIX) :])
             else:
                 out[key] = _rename_refs(value, renames)
         return out

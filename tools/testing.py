@@ -44,7 +44,9 @@ def check_tool(
             problems.append(f"the sample inputs have no {tool.modality} medium for the tool to search")
         else:
             ctx = ToolContext(inputs=inputs, perception=perception or Perception(), settings=settings or {})
-            cases: list[tuple[str, tuple[str, ...]]] = [(instruction, ("ok", "not_found"))] if instruction else []
+            cases: list[tuple[str, tuple[str, ...]]] = (
+                [(instruction, ("ok", "not_found"))] if instruction else []
+            )
             if absent_instruction:
                 cases.append((absent_instruction, ("not_found",)))
             for text, allowed in cases:
@@ -53,7 +55,9 @@ def check_tool(
                 runs.append(run)
                 problems += _check_run(run, allowed)
     if problems:
-        raise ConformanceError(f"tool {tool.name!r} does not conform:\n" + "\n".join(f"  - {p}" for p in problems))
+        raise ConformanceError(
+            f"tool {tool.name!r} does not conform:\n" + "\n".join(f"  - {p}" for p in problems)
+        )
     return runs
 
 

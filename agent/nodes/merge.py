@@ -46,45 +46,76 @@ def merge(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     relations = list(state.get("relations") or [])
     runs = state.get("runs") or []
     diagnostics: list[Diagnostic] = []
-    concepts: dict[str, Entity | Trigger] = {e.id: e for e in entities} | {v.trigger.id: v.trigger for v in events}
+    concepts: dict[str, Entity | Trigger] = {e.id: e for e in entities} | {
+        v.trigger.id: v.trigger for v in events
+    }
     for run in runs:
         target = concepts.get(run.call.concept)
         if target is None:
             continue
         if run.status != "ok":
-            target.failures.append(GroundingFailure(media=run.call.target, tool=run.tool, kind=run.status,
-                                                    message=run.error or run.status))
+            target.failures.append(
+                GroundingFailure(
+                    media=run.call.target, tool=run.tool, kind=run.status, message=run.error or run.status
+                )
+            )
             continue
         for g in run.groundings:
             kept, problem = _within_media(g, perception)
             if kept is None:
-                target.failures.append(GroundingFailure(media=g.media, tool=run.tool, kind="out_of_bounds",
-                                                        message=problem))
-                diagnostics.append(Diagnostic(level="warning", stage="merge", code="grounding.out_of_bounds",
-                                              message=problem, concept=target.id))
+                target.failures.append(
+                    GroundingFailure(media=g.media, tool=run.tool, kind="out_of_bounds", message=problem)
+                )
+                diagnostics.append(
+                    Diagnostic(
+                        level="warning",
+                        stage="merge",
+                        code="grounding.out_of_bounds",
+                        message=problem,
+                        concept=target.id,
+                    )
+                )
             else:
                 target.groundings.append(kept)
     if inputs.text:
         for concept in concepts.values():
-            spans = [TextSpan(start=s, end=e, text=inputs.text[s:e]) for s, e in find_spans(inputs.text, concept.text)]
+            spans = [
+                TextSpan(start=s, end=e, text=inputs.text[s:e])
+                for s, e in find_spans(inputs.text, concept.text)
+            ]
             concept.groundings = [*spans, *concept.groundings]
     entities, relations, events, joined = _join_repetitions(entities, relations, events)
-    diagnostics += [Diagnostic(level="info", stage="merge", code="record.joined", message=m) for m in joined]
+    diagnostics += [
+        Diagnostic(level="info", stage="merge", code="record.joined", message=m, concept=kept)
+        for m, kept in joined
+    ]
     backends = [ctx.planner.describe()]
     backends += [ctx.perceivers[m].describe() for m in inputs.modalities if m in ctx.perceivers]
     used = sorted({r.tool for r in runs})
-    backends += [BackendInfo(role=f"tool:{name}", name=ctx.registry.get(name).module) for name in used
-                 if name in ctx.registry]
+    backends += [
+        BackendInfo(role=f"tool:{name}", name=ctx.registry.get(name).module)
+        for name in used
+        if name in ctx.registry
+    ]
     timings = {"merge": time.perf_counter() - started}
     all_timings = dict(state.get("timings") or {})
     for key, value in timings.items():
         all_timings[key] = all_timings.get(key, 0.0) + value
     all_timings["total"] = sum(all_timings.values())
     result = ExtractionResult(
-        task=state["task"], inputs=inputs, labels=state["labels"], entities=entities, relations=relations,
-        events=events, calls=list(runs), diagnostics=[*(state.get("diagnostics") or []), *diagnostics],
-        perception=perception, planner_attempts=state.get("attempts", 0), complete=state.get("complete", True),
-        timings=all_timings, backends=backends,
+        task=state["task"],
+        inputs=inputs,
+        labels=state["labels"],
+        entities=entities,
+        relations=relations,
+        events=events,
+        calls=list(runs),
+        diagnostics=[*(state.get("diagnostics") or []), *diagnostics],
+        perception=perception,
+        planner_attempts=state.get("attempts", 0),
+        complete=state.get("complete", True),
+        timings=all_timings,
+        backends=backends,
     )
     emit(runtime, "merge", f"{len(entities)} entities, {len(relations)} relations, {len(events)} events")
     return {
@@ -100,8 +131,10 @@ def _history(state: AgentState, result: ExtractionResult) -> list[Any]:
     asked = state.get("request") or f"{state['task'].upper()} on {', '.join(result.inputs.media_ids())}"
     answer = {
         "entities": [{"text": e.text, "label": e.label} for e in result.entities],
-        "relations": [{"head": result.entity(r.head).text, "label": r.label, "tail": result.entity(r.tail).text}
-                      for r in result.relations],
+        "relations": [
+            {"head": result.entity(r.head).text, "label": r.label, "tail": result.entity(r.tail).text}
+            for r in result.relations
+        ],
         "events": [{"trigger": v.trigger.text, "type": v.type} for v in result.events],
     }
     turn = [Message("user", asked), Message("assistant", json.dumps(answer))]
@@ -110,7 +143,12 @@ def _history(state: AgentState, result: ExtractionResult) -> list[Any]:
 
 def _clip(box: Box, width: int, height: int) -> Box:
     x0, y0, x1, y1 = box
-    return (min(max(x0, 0.0), width), min(max(y0, 0.0), height), min(max(x1, 0.0), width), min(max(y1, 0.0), height))
+    return (
+        min(max(x0, 0.0), width),
+        min(max(y0, 0.0), height),
+        min(max(x1, 0.0), width),
+        min(max(y1, 0.0), height),
+    )
 
 
 def _area(box: Box) -> float:
@@ -122,7 +160,10 @@ def _within_media(g: Grounding, perception: Perception) -> tuple[Grounding | Non
     if isinstance(g, ImageRegion) and g.media in perception.images:
         img = perception.images[g.media]
         if g.mask is not None and tuple(g.mask.size) != (img.height, img.width):
-            return None, f"{g.media}: mask size {g.mask.size} differs from the image's {img.height}x{img.width}"
+            return (
+                None,
+                f"{g.media}: mask size {g.mask.size} differs from the image's {img.height}x{img.width}",
+            )
         box = _clip(g.box, img.width, img.height)
         if _area(box) == 0:
             return None, f"{g.media}: box {g.box} lies outside the {img.width}x{img.height} image"
@@ -130,7 +171,10 @@ def _within_media(g: Grounding, perception: Perception) -> tuple[Grounding | Non
     if isinstance(g, AudioSpan) and g.media in perception.audio and perception.audio[g.media].duration > 0:
         duration = perception.audio[g.media].duration
         if g.start >= duration:
-            return None, f"{g.media}: span {g.start:.2f}-{g.end:.2f} s starts after the audio ends ({duration:.2f} s)"
+            return (
+                None,
+                f"{g.media}: span {g.start:.2f}-{g.end:.2f} s starts after the audio ends ({duration:.2f} s)",
+            )
         if g.end > duration + AUDIO_TOLERANCE_S:
             return g.model_copy(update={"end": duration}), ""
         return g, ""
@@ -152,17 +196,24 @@ def _box_iou(a: Box, b: Box) -> float:
 def _same_region(a: Entity, b: Entity) -> bool:
     regions_a = [g for g in a.groundings if isinstance(g, ImageRegion)]
     regions_b = [g for g in b.groundings if isinstance(g, ImageRegion)]
-    return any(x.media == y.media and _box_iou(x.box, y.box) >= SAME_REGION_IOU for x in regions_a for y in regions_b)
+    return any(
+        x.media == y.media and _box_iou(x.box, y.box) >= SAME_REGION_IOU for x in regions_a for y in regions_b
+    )
+
+
+def _where(g: Grounding) -> str:
+    """A grounding's place, without what the tool called it or how sure it was (for de-duplication)."""
+    return g.model_dump_json(exclude={"label", "score", "text"} if not isinstance(g, TextSpan) else None)
 
 
 def _join_repetitions(
     entities: list[Entity], relations: list[Relation], events: list[Event]
-) -> tuple[list[Entity], list[Relation], list[Event], list[str]]:
+) -> tuple[list[Entity], list[Relation], list[Event], list[tuple[str, str]]]:
     """Join same-label entities that only the media tell apart, such as "Obama" written and the same
     person named "the man" in the image, grounded on one region (the paper's repetition error)."""
     keep: list[Entity] = []
     alias: dict[str, str] = {}
-    notes = []
+    notes: list[tuple[str, str]] = []
     for entity in entities:
         twin = next((k for k in keep if k.label == entity.label and _same_region(k, entity)), None)
         has_text = any(isinstance(g, TextSpan) for g in entity.groundings)
@@ -171,16 +222,22 @@ def _join_repetitions(
             keep.append(entity)
             continue
         alias[entity.id] = twin.id
-        known = {g.model_dump_json() for g in twin.groundings}
-        twin.groundings += [g for g in entity.groundings if g.model_dump_json() not in known]
+        known = {_where(g) for g in twin.groundings}
+        twin.groundings += [g for g in entity.groundings if _where(g) not in known]
         twin.failures += entity.failures
         twin.concept |= entity.concept
-        notes.append(f"{entity.text!r} and {twin.text!r} ground to the same region: kept {twin.id}")
+        notes.append(
+            (f"{entity.text!r} and {twin.text!r} ground to the same region: kept {twin.id}", twin.id)
+        )
     if not alias:
         return entities, relations, events, notes
-    relations = [r.model_copy(update={"head": alias.get(r.head, r.head), "tail": alias.get(r.tail, r.tail)})
-                 for r in relations]
+    relations = [
+        r.model_copy(update={"head": alias.get(r.head, r.head), "tail": alias.get(r.tail, r.tail)})
+        for r in relations
+    ]
     relations = [r for i, r in enumerate(relations) if r.head != r.tail and r not in relations[:i]]
     for event in events:
-        event.arguments = [a.model_copy(update={"entity": alias.get(a.entity, a.entity)}) for a in event.arguments]
+        event.arguments = [
+            a.model_copy(update={"entity": alias.get(a.entity, a.entity)}) for a in event.arguments
+        ]
     return keep, relations, events, notes

@@ -16,7 +16,11 @@ from reamo.errors import InputError
 from reamo.schemas import AudioPerception, Diagnostic, ImagePerception, Perception, VideoPerception
 
 BUCKETS = {"image": "images", "audio": "audio", "video": "videos"}
-TYPES: dict[str, type[BaseModel]] = {"image": ImagePerception, "audio": AudioPerception, "video": VideoPerception}
+TYPES: dict[str, type[BaseModel]] = {
+    "image": ImagePerception,
+    "audio": AudioPerception,
+    "video": VideoPerception,
+}
 
 
 def perceive(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
@@ -41,15 +45,26 @@ def perceive(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any
         perceiver = ctx.perceivers.get(item.modality)
         if perceiver is None:
             continue
-        emit(runtime, "perceive", f"{item.id}: {perceiver.describe().name} on {item.path.name}",
-             current=n, total=len(items))
+        emit(
+            runtime,
+            "perceive",
+            f"{item.id}: {perceiver.describe().name} on {item.path.name}",
+            current=n,
+            total=len(items),
+        )
         try:
             found = perceiver.perceive(item, ctx.resources)
         except InputError:
             raise
         except Exception as exc:  # a perception model failing leaves the medium to the tools
-            diagnostics.append(Diagnostic(level="warning", stage="perceive", code="perception.failed",
-                                          message=f"{item.id}: {type(exc).__name__}: {exc}"))
+            diagnostics.append(
+                Diagnostic(
+                    level="warning",
+                    stage="perceive",
+                    code="perception.failed",
+                    message=f"{item.id}: {type(exc).__name__}: {exc}",
+                )
+            )
             continue
         if not isinstance(found, TYPES[item.modality]):
             raise TypeError(f"perceiver {perceiver!r} returned {type(found).__name__} for {item.id}")

@@ -26,14 +26,27 @@ def plan(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     task, inputs, labels = state["task"], state["inputs"], state["labels"]
     perception = state["perception"]
     if attempts == 0:
-        messages = render_messages(task, inputs, labels, perception, ctx.registry,
-                                   history=(state.get("history") or [])[-HISTORY_MESSAGES:],
-                                   request=state.get("request"))
+        messages = render_messages(
+            task,
+            inputs,
+            labels,
+            perception,
+            ctx.registry,
+            history=(state.get("history") or [])[-HISTORY_MESSAGES:],
+            request=state.get("request"),
+        )
     else:
         messages = [*state["messages"], Message("assistant", answers[-1]), repair_message(state["problems"])]
-    request = PlanRequest(task=task, inputs=inputs, labels=labels, perception=perception,
-                          messages=tuple(messages), answer_schema=answer_schema(task, labels, inputs, ctx.registry),
-                          attempt=attempts, errors=tuple(state.get("problems") or ()))
+    request = PlanRequest(
+        task=task,
+        inputs=inputs,
+        labels=labels,
+        perception=perception,
+        messages=tuple(messages),
+        answer_schema=answer_schema(task, labels, inputs, ctx.registry),
+        attempt=attempts,
+        errors=tuple(state.get("problems") or ()),
+    )
     name = ctx.planner.describe().name
     emit(runtime, "plan", f"{name}: planning" + (f" (repair {attempts})" if attempts else ""))
     try:

@@ -17,23 +17,40 @@ from reamo.schemas import Diagnostic
 def validate(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     started = time.perf_counter()
     ctx = runtime.context
-    checked = validate_answer(state["answers"][-1], task=state["task"], labels=state["labels"],
-                              inputs=state["inputs"], registry=ctx.registry,
-                              perception=state.get("perception"))
+    checked = validate_answer(
+        state["answers"][-1],
+        task=state["task"],
+        labels=state["labels"],
+        inputs=state["inputs"],
+        registry=ctx.registry,
+        perception=state.get("perception"),
+    )
     problems = [p.message for p in checked.problems]
     retry = bool(problems) and state["attempts"] <= ctx.config.max_repairs
     timings = {"validate": time.perf_counter() - started}
     if retry:
-        emit(runtime, "validate", f"{len(problems)} problem(s) in the answer; asking the planner to repair",
-             data={"problems": problems})
+        emit(
+            runtime,
+            "validate",
+            f"{len(problems)} problem(s) in the answer; asking the planner to repair",
+            data={"problems": problems},
+        )
         return {"problems": problems, "retry": True, "timings": timings}
     diagnostics = [
-        Diagnostic(level="warning", stage="validate", code=f"planner.{p.code}",
-                   message=f"dropped after {state['attempts']} attempt(s): {p.message}")
+        Diagnostic(
+            level="warning",
+            stage="validate",
+            code=f"planner.{p.code}",
+            message=f"dropped after {state['attempts']} attempt(s): {p.message}",
+        )
         for p in checked.problems
     ]
-    emit(runtime, "validate", f"{len(checked.entities)} entities, {len(checked.relations)} relations, "
-                              f"{len(checked.events)} events, {len(checked.calls)} tool calls")
+    emit(
+        runtime,
+        "validate",
+        f"{len(checked.entities)} entities, {len(checked.relations)} relations, "
+        f"{len(checked.events)} events, {len(checked.calls)} tool calls",
+    )
     return {
         "problems": problems,
         "retry": False,

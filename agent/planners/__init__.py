@@ -50,6 +50,8 @@ def make_planner(spec: str, config: ReamoConfig) -> Planner:
     """Build the planner a spec names, such as ``scripted:answers.jsonl`` or ``openai:http://host:8000/v1#m``."""
     kind, _, arg = spec.partition(":")
     if kind not in PLANNER_BACKENDS:
-        raise ConfigError(f"Unknown planner {spec!r}. Known kinds: {', '.join(sorted(PLANNER_BACKENDS))} "
-                          "(e.g. embedded, scripted:FILE, hf:PATH[+ADAPTER], openai:URL#MODEL).")
+        raise ConfigError(
+            f"Unknown planner {spec!r}. Known kinds: {', '.join(sorted(PLANNER_BACKENDS))} "
+            "(e.g. embedded, scripted:FILE, hf:PATH[+ADAPTER], openai:URL#MODEL)."
+        )
     return PLANNER_BACKENDS[kind](arg, config)

@@ -7,9 +7,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from reamo.agent.planners.protocol import PlanRequest
 from reamo.errors import ConfigError, PlannerError
 from reamo.schemas import BackendInfo
-from reamo.agent.planners.protocol import PlanRequest
 
 Answer = str | dict[str, Any] | Callable[[PlanRequest], "str | dict[str, Any]"]
 
@@ -17,7 +17,9 @@ Answer = str | dict[str, Any] | Callable[[PlanRequest], "str | dict[str, Any]"]
 class ScriptedPlanner:
     """Answers in order: a string is returned as is, a dict as JSON, a callable is called with the request."""
 
-    def __init__(self, answers: Sequence[Answer], *, name: str = "scripted", repeat_last: bool = False) -> None:
+    def __init__(
+        self, answers: Sequence[Answer], *, name: str = "scripted", repeat_last: bool = False
+    ) -> None:
         if not answers:
             raise ConfigError("A scripted planner needs at least one answer.")
         self._answers = list(answers)
@@ -41,12 +43,17 @@ class ScriptedPlanner:
             try:
                 answers = [json.loads(line) for line in text.splitlines() if line.strip()]
             except json.JSONDecodeError as exc:
-                raise ConfigError(f"{str(p)!r} is neither a JSON list nor JSON Lines of answers: {exc}.") from exc
+                raise ConfigError(
+                    f"{str(p)!r} is neither a JSON list nor JSON Lines of answers: {exc}."
+                ) from exc
         return cls(answers, name=f"scripted:{p.name}", repeat_last=True)
 
     def describe(self) -> BackendInfo:
-        return BackendInfo(role="planner", name=self.name,
-                           detail=f"{len(self._answers)} prepared answer(s), no language model")
+        return BackendInfo(
+            role="planner",
+            name=self.name,
+            detail=f"{len(self._answers)} prepared answer(s), no language model",
+        )
 
     def plan(self, request: PlanRequest) -> str:
         self.requests.append(request)

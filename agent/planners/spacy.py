@@ -63,8 +63,11 @@ class SpacyPlanner:
         return self._nlp
 
     def describe(self) -> BackendInfo:
-        return BackendInfo(role="planner", name="spacy",
-                           detail=f"{self.model} NER pipeline, every entity sent to every tool; no relations or events")
+        return BackendInfo(
+            role="planner",
+            name="spacy",
+            detail=f"{self.model} NER pipeline, every entity sent to every tool; no relations or events",
+        )
 
     def plan(self, request: PlanRequest) -> str:
         nlp = self._load()
@@ -86,6 +89,12 @@ class SpacyPlanner:
             for target in schema["properties"]["target"]["enum"]:
                 for entity in entities:
                     entity["concept"] = True
-                    calls.append({"module": module, "instruction": entity["text"], "target": target,
-                                  "concept": entity["text"]})
+                    calls.append(
+                        {
+                            "module": module,
+                            "instruction": entity["text"],
+                            "target": target,
+                            "concept": entity["text"],
+                        }
+                    )
         return json.dumps({"entities": entities, "relations": [], "events": [], "calls": calls})
