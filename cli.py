@@ -183,6 +183,37 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_models(args: argparse.Namespace) -> int:
+    from reamo.assets import builtin_assets, prepare, status
+
+    console = Console()
+    assets = builtin_assets()
+    wanted = set(args.names or [a.name for a in assets])
+    unknown = wanted - {a.name for a in assets}
+    if unknown:
+        raise InputError(
+            f"Unknown model(s) {', '.join(sorted(unknown))}; known: {', '.join(a.name for a in assets)}."
+        )
+    table = Table(title="Models")
+    for column in ("name", "role", "state", "size", "sha256", "path"):
+        table.add_column(column)
+    failed = 0
+    for asset in (a for a in assets if a.name in wanted):
+        try:
+            done = prepare(asset, verify=args.verify) if args.prepare else status(asset)
+        except ReamoError as exc:
+            failed += 1
+            table.add_row(asset.name, asset.role, f"[red]unavailable[/]: {exc}", "", "", "")
+            continue
+        if done is None:
+            table.add_row(asset.name, asset.role, "not prepared", "", "", "")
+        else:
+            size = f"{done.size / 1e6:.1f} MB"
+            table.add_row(asset.name, asset.role, "ready", size, done.sha256[:12], str(done.path))
+    console.print(table if assets else "No model assets are declared by the installed backends.")
+    return 1 if failed else 0
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
     from reamo.chat import Chat
 
@@ -215,6 +246,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("chat", help="interactive terminal chat")
     backend_options(p)
     p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("models", help="list the model files, their size and hash; --prepare builds them")
+    p.add_argument("names", nargs="*", help="only these assets")
+    p.add_argument("--prepare", action="store_true", help="locate, join or convert the files into the cache")
+    p.add_argument("--verify", action="store_true", help="re-hash prepared files")
+    p.set_defaults(func=cmd_models)
 
     p = sub.add_parser("tools", help="list the registered grounding tools and their schemas")
     p.add_argument("--json", action="store_true")

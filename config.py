@@ -37,6 +37,10 @@ class ReamoConfig(BaseModel):
         default=True, description="load third-party tools from the reamo.tools entry points"
     )
     perceive: bool = Field(default=True, description="run perception models on media before planning")
+    perception: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="settings per perceived modality, e.g. {'audio': {'model': 'tiny.en'}}",
+    )
     max_image_pixels: int = Field(default=100_000_000, gt=0)
     tools: dict[str, dict[str, Any]] = Field(
         default_factory=dict,

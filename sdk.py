@@ -95,11 +95,7 @@ class Reamo:
             else make_planner(self.config.planner, self.config)
         )
         self.registry = registry if registry is not None else build_registry(plugins=self.config.plugins)
-        self.perceivers = (
-            dict(perceivers)
-            if perceivers is not None
-            else default_perceivers(max_image_pixels=self.config.max_image_pixels)
-        )
+        self.perceivers = dict(perceivers) if perceivers is not None else default_perceivers(self.config)
         self.context = AgentContext(
             planner=self.planner, registry=self.registry, perceivers=self.perceivers, config=self.config
         )

@@ -17,7 +17,7 @@ from reamo.agent import ScriptedPlanner
 from reamo.schemas import RLE, AudioSpan, ImageRegion, TrackFrame, VideoTrack
 from reamo.sdk import Reamo
 from reamo.tools import ToolArgs, ToolContext, ToolRegistry, tool
-from reamo.tools.perception import default_perceivers
+from reamo.tools.perception import metadata_perceivers
 
 IMAGE_SIZE = (64, 48)  # width, height
 AUDIO_SECONDS = 2.0
@@ -107,7 +107,7 @@ def make_reamo(registry: ToolRegistry) -> Callable[..., Reamo]:
         return Reamo(
             planner=ScriptedPlanner(list(answers)),
             registry=tools or registry,
-            perceivers=default_perceivers(),
+            perceivers=metadata_perceivers(),
             plugins=False,
             **settings,
         )

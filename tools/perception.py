@@ -6,11 +6,13 @@ The metadata perceivers here read sizes and durations without a model; the model
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
 from reamo import media
+from reamo.config import ReamoConfig
 from reamo.schemas import BackendInfo, MediaInput, Modality
 from reamo.tools.protocol import Resources
 
@@ -48,5 +50,26 @@ class MetadataPerceiver:
         return media.probe_video(item, max_pixels=self.max_image_pixels)
 
 
-def default_perceivers(*, max_image_pixels: int = media.MAX_IMAGE_PIXELS) -> dict[Modality, Perceiver]:
-    return {m: MetadataPerceiver(m, max_image_pixels=max_image_pixels) for m in ("image", "audio", "video")}
+PerceiverFactory = Callable[[ReamoConfig], Perceiver]
+
+
+def metadata_perceivers(config: ReamoConfig | None = None) -> dict[Modality, Perceiver]:
+    """File facts only, for every media modality: no model is loaded."""
+    pixels = (config or ReamoConfig()).max_image_pixels
+    return {m: MetadataPerceiver(m, max_image_pixels=pixels) for m in ("image", "audio", "video")}
+
+
+def model_perceivers() -> dict[Modality, PerceiverFactory]:
+    """The model-based perceivers by modality (speech recognition; object detection and OCR). Each
+    perception backend adds its factory here; a factory reads its settings from ``config.perception``."""
+    return {}
+
+
+def default_perceivers(config: ReamoConfig | None = None) -> dict[Modality, Perceiver]:
+    """The model-based perceiver of each modality where one exists (unless ``config.perceive`` is off),
+    else the metadata perceiver. Models load lazily, on the first medium of their modality."""
+    config = config or ReamoConfig()
+    perceivers = metadata_perceivers(config)
+    if config.perceive:
+        perceivers.update({m: factory(config) for m, factory in model_perceivers().items()})
+    return perceivers
