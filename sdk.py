@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,14 @@ def resolve_labels(task: Task, labels: LabelsArg) -> LabelSchema:
             "out for the default roles."
         )
     return schema
+
+
+def _result_of(events: Iterable[ProgressEvent | ResultEvent]) -> ExtractionResult:
+    """Run a stream to its end and return its result (a stream always ends with one ResultEvent)."""
+    results = [e.result for e in events if isinstance(e, ResultEvent)]
+    if len(results) != 1:
+        raise RuntimeError(f"an extraction stream ended with {len(results)} results instead of one")
+    return results[0]
 
 
 def _as_paths(value: MediaArg) -> list[str | Path] | None:
@@ -168,14 +176,9 @@ class Reamo:
         request: str | None = None,
     ) -> ExtractionResult:
         """Extract and ground NER, RE or EE records from any mix of text, images, audio and video."""
-        result = None
-        for event in self.stream(
-            task, text, image, audio, video, labels, thread_id=thread_id, request=request
-        ):
-            if isinstance(event, ResultEvent):
-                result = event.result
-        assert result is not None  # _run always ends with a ResultEvent
-        return result
+        return _result_of(
+            self.stream(task, text, image, audio, video, labels, thread_id=thread_id, request=request)
+        )
 
     def session(self) -> Session:
         """A multi-turn conversation: media attached once, perception and earlier records reused."""
@@ -241,12 +244,7 @@ class Session:
     def extract(
         self, task: str, labels: LabelsArg = None, *, text: str | None = None, request: str | None = None
     ) -> ExtractionResult:
-        result = None
-        for event in self.stream(task, labels, text=text, request=request):
-            if isinstance(event, ResultEvent):
-                result = event.result
-        assert result is not None
-        return result
+        return _result_of(self.stream(task, labels, text=text, request=request))
 
     @property
     def last(self) -> ExtractionResult | None:
