@@ -1,0 +1,348 @@
+"""Tuning data in the planner's own format: the rendered prompt (``reamo.prompts.render_messages``)
+and the JSON answer the validator accepts, built from training corpora only.
+
+Two stages, as in the paper: UIE instruction data (NER, RE, EE with varied label sets and label
+names, so the model learns to follow the schema it is given), and meta-response data (the same
+sentences with synthetic perception of an image, audio or video, where the answer marks the
+groundable entities as concepts and calls the right module on the right medium, or calls nothing
+when nothing is groundable).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reamo.finetune.corpora import (
+    Sentence,
+    read_bio,
+    read_casie,
+    read_casrel,
+    read_m2e2_text,
+)
+from reamo.prompts import render_messages
+from reamo.schemas import (
+    AudioPerception,
+    DetectedObject,
+    FramePerception,
+    ImagePerception,
+    Inputs,
+    LabelSchema,
+    Perception,
+    Task,
+    Transcript,
+    VideoPerception,
+    Word,
+)
+from reamo.tools import ToolRegistry
+
+WNUT_LABELS = {t: t for t in ("person", "location", "corporation", "group", "product", "creative-work")}
+SYNONYMS = {
+    "person": ("person", "PER", "people", "human"),
+    "location": ("location", "LOC", "place", "geographic location"),
+    "organization": ("organization", "ORG", "organisation", "company or institution"),
+    "miscellaneous": ("miscellaneous", "MISC", "other"),
+}
+WORD_SECONDS = 0.36
+GROUNDABLE_IN_IMAGE = {"person", "PER", "people", "human", "Person"}
+DISTRACTORS = ("car", "chair", "cup", "dog", "bottle", "tv", "bench")
+
+
+@dataclass(frozen=True)
+class TuningExample:
+    """One supervised example: the planner prompt and the answer it should give."""
+
+    id: str
+    corpus: str
+    task: Task
+    stage: str  # "uie" or "meta:<modalities>"
+    messages: tuple[tuple[str, str], ...]
+    answer: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "corpus": self.corpus,
+            "task": self.task,
+            "stage": self.stage,
+            "messages": [{"role": r, "content": c} for r, c in self.messages],
+            "answer": self.answer,
+        }
+
+
+def training_sentences(data: Path) -> dict[str, list[Sentence]]:
+    """Every training sentence by corpus, from ``../shared/data`` laid out as its SOURCE.md files say."""
+    text = data / "text"
+    m2e2 = text / "m2e2" / "m2e2_annotations"
+    return {
+        "conll2003": list(read_bio(text / "conll2003" / "train.txt", "conll2003")),
+        "wnut17": list(read_bio(text / "wnut17" / "wnut17train.conll", "wnut17", label_map=WNUT_LABELS)),
+        "twitter2015": list(read_bio(text / "twitter2015" / "train.txt", "twitter2015")),
+        "webnlg": list(read_casrel(text / "webnlg" / "train_triples.json", "webnlg")),
+        "nyt": list(read_casrel(text / "nyt" / "dev_triples.json", "nyt")),
+        "m2e2": list(
+            read_m2e2_text(m2e2 / "text_only_event.compact.json", exclude=m2e2 / "text_multimedia_event.json")
+        ),
+        "casie": list(read_casie(text / "casie" / "annotation")),
+    }
+
+
+def _answer(
+    entities: list[dict[str, Any]],
+    relations: Sequence[dict[str, Any]] = (),
+    events: Sequence[dict[str, Any]] = (),
+    calls: Sequence[dict[str, Any]] = (),
+) -> str:
+    """Compact JSON with every list present, in the schema's key order (as constrained decoding emits)."""
+    answer = {
+        "entities": entities,
+        "relations": list(relations),
+        "events": list(events),
+        "calls": list(calls),
+    }
+    return json.dumps(answer, ensure_ascii=False, separators=(",", ":"))
+
+
+def _dedupe(entities: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    return list(dict.fromkeys(entities))
+
+
+class Builder:
+    """Turns sentences into examples with a seeded generator (deterministic per seed and sentence id)."""
+
+    def __init__(self, registry: ToolRegistry, seed: int = 0) -> None:
+        self.registry = registry
+        self.seed = seed
+        self.modules = {t.modality: t.module for t in registry}
+
+    def _rng(self, key: str) -> random.Random:
+        return random.Random(f"{self.seed}:{key}")
+
+    def _example(
+        self,
+        s: Sentence,
+        task: Task,
+        stage: str,
+        inputs: Inputs,
+        labels: LabelSchema,
+        perception: Perception,
+        answer: str,
+    ) -> TuningExample:
+        messages = render_messages(task, inputs, labels, perception, self.registry)
+        return TuningExample(
+            id=f"{s.id}:{task}:{stage}",
+            corpus=s.corpus,
+            task=task,
+            stage=stage,
+            messages=tuple((m.role, m.content) for m in messages),
+            answer=answer,
+        )
+
+    def ner(self, s: Sentence, label_set: list[str]) -> TuningExample:
+        """NER with a renamed, shuffled and sometimes reduced label set; the answer follows it."""
+        rng = self._rng(s.id + ":ner")
+        names = {
+            label: rng.choice(SYNONYMS.get(label, (label,))) if rng.random() < 0.4 else label
+            for label in label_set
+        }
+        kept = [label for label in label_set if rng.random() > 0.15] or label_set
+        rng.shuffle(kept)
+        entities = [
+            {"text": t, "label": names[label], "concept": False}
+            for t, label in _dedupe((m.text, m.label) for m in s.entities)
+            if label in kept
+        ]
+        labels = LabelSchema(entity_types=[names[label] for label in kept])
+        return self._example(s, "ner", "uie", Inputs(text=s.text), labels, Perception(), _answer(entities))
+
+    def re(self, s: Sentence, relation_set: list[str], max_labels: int = 12) -> TuningExample:
+        """RE with the sentence's relations among sampled distractor relation types."""
+        rng = self._rng(s.id + ":re")
+        gold = list(dict.fromkeys(t.label for t in s.relations))
+        others = [r for r in relation_set if r not in gold]
+        candidates = gold + rng.sample(others, min(len(others), max(0, max_labels - len(gold))))
+        rng.shuffle(candidates)
+        entity_types = sorted({m.label for m in s.entities}) or ["entity"]
+        entities = [
+            {"text": t, "label": label, "concept": False}
+            for t, label in _dedupe((m.text, m.label) for m in s.entities)
+        ]
+        relations = [{"head": t.head, "label": t.label, "tail": t.tail} for t in s.relations]
+        labels = LabelSchema(entity_types=entity_types, relation_types=candidates)
+        return self._example(
+            s, "re", "uie", Inputs(text=s.text), labels, Perception(), _answer(entities, relations)
+        )
+
+    def ee(
+        self, s: Sentence, event_types: list[str], roles: list[str], entity_types: list[str]
+    ) -> TuningExample:
+        arg_texts = {a for ev in s.events for a, _ in ev.arguments}
+        entities = [
+            {"text": t, "label": label, "concept": False}
+            for t, label in _dedupe((m.text, m.label) for m in s.entities)
+            if t in arg_texts
+        ]
+        listed = {e["text"] for e in entities}
+        events = [
+            {
+                "trigger": ev.trigger,
+                "type": ev.type,
+                "concept": False,
+                "arguments": [{"text": a, "role": r} for a, r in ev.arguments if a in listed],
+            }
+            for ev in s.events
+        ]
+        labels = LabelSchema(entity_types=entity_types, event_types=event_types, argument_roles=roles)
+        return self._example(
+            s, "ee", "uie", Inputs(text=s.text), labels, Perception(), _answer(entities, events=events)
+        )
+
+    def meta(self, s: Sentence, label_set: list[str], variant: str) -> TuningExample | None:
+        """NER with synthetic perception of one medium; ``variant`` is image, audio, text+audio or video.
+
+        Image and video: people named in the text are seen (a detected person box each) and become
+        concepts with one call each; other entities are not groundable. Audio: every entity is heard,
+        so each is a concept with an AudioSegmentation call; audio alone has no text (heard, not written).
+        """
+        rng = self._rng(s.id + ":meta:" + variant)
+        modality = "video" if variant == "video" else "audio" if "audio" in variant else "image"
+        module = self.modules.get(modality)  # type: ignore[call-overload]
+        if module is None:
+            return None
+        pairs = [
+            (t, label) for t, label in _dedupe((m.text, m.label) for m in s.entities) if label in label_set
+        ]
+        people = [t for t, label in pairs if label in GROUNDABLE_IN_IMAGE]
+        target = f"{modality}:0"
+        perception = Perception()
+        if modality == "audio":
+            grounded = {t for t, _ in pairs}
+            words, clock = [], 0.4
+            for token in s.text.split():
+                words.append(
+                    Word(text=token, start=round(clock, 2), end=round(clock + WORD_SECONDS * 0.9, 2))
+                )
+                clock += WORD_SECONDS
+            transcript = Transcript(text=s.text, words=words)
+            perception.audio[target] = AudioPerception(
+                media=target, duration=round(clock + 0.4, 2), transcript=transcript
+            )
+            inputs = Inputs.build(text=s.text if variant == "text+audio" else None, audio="audio.wav")
+        else:
+            grounded = set(people)
+            objects = [
+                DetectedObject(label="person", box=_box(rng), score=round(rng.uniform(0.4, 0.95), 2))
+                for _ in people
+            ]
+            objects += [
+                DetectedObject(
+                    label=rng.choice(DISTRACTORS), box=_box(rng), score=round(rng.uniform(0.3, 0.8), 2)
+                )
+                for _ in range(rng.randint(0, 2))
+            ]
+            rng.shuffle(objects)
+            if modality == "image":
+                perception.images[target] = ImagePerception(
+                    media=target, width=640, height=480, objects=objects
+                )
+                inputs = Inputs.build(text=s.text, image="image.jpg")
+            else:
+                frames = [FramePerception(frame=i * 10, objects=objects) for i in range(3)]
+                perception.videos[target] = VideoPerception(
+                    media=target, width=640, height=480, frame_count=30, fps=10.0, frames=frames
+                )
+                inputs = Inputs.build(text=s.text, video="video.mp4")
+        entities = [{"text": t, "label": label, "concept": t in grounded} for t, label in pairs]
+        calls = [
+            {"module": module, "instruction": t, "target": target, "concept": t}
+            for t, _ in pairs
+            if t in grounded
+        ]
+        return self._example(
+            s,
+            "ner",
+            f"meta:{variant}",
+            inputs,
+            LabelSchema(entity_types=label_set),
+            perception,
+            _answer(entities, calls=calls),
+        )
+
+
+def _box(rng: random.Random) -> tuple[float, float, float, float]:
+    x0, y0 = rng.uniform(0, 480), rng.uniform(0, 320)
+    return (round(x0), round(y0), round(x0 + rng.uniform(40, 160)), round(y0 + rng.uniform(60, 160)))
+
+
+@dataclass(frozen=True)
+class DataPlan:
+    """How many examples of each kind to build (a cap per corpus and task)."""
+
+    ner_per_corpus: int = 1200
+    re_per_corpus: int = 1200
+    ee_per_corpus: int = 1000
+    meta_per_variant: int = 400
+    seed: int = 0
+
+
+def build_examples(
+    data: Path, registry: ToolRegistry, plan: DataPlan = DataPlan()
+) -> Iterator[TuningExample]:
+    """All tuning examples, in a fixed order; sentences are sampled with the plan's seed."""
+    corpora = training_sentences(data)
+    builder = Builder(registry, plan.seed)
+    rng = random.Random(plan.seed)
+
+    def sample(items: list[Sentence], n: int) -> list[Sentence]:
+        with_records = [s for s in items if s.entities or s.events]
+        return rng.sample(with_records, min(n, len(with_records)))
+
+    generic = ["person", "location", "organization", "miscellaneous"]
+    for name in ("conll2003", "twitter2015", "wnut17"):
+        label_set = list(WNUT_LABELS) if name == "wnut17" else generic
+        for s in sample(corpora[name], plan.ner_per_corpus):
+            yield builder.ner(s, label_set)
+    for name in ("webnlg", "nyt"):
+        relation_set = sorted({t.label for s in corpora[name] for t in s.relations})
+        for s in sample(corpora[name], plan.re_per_corpus):
+            yield builder.re(s, relation_set)
+    for name in ("m2e2", "casie"):
+        sentences = [s for s in corpora[name] if s.events]
+        event_types = sorted({e.type for s in sentences for e in s.events})
+        roles = sorted({r for s in sentences for e in s.events for _, r in e.arguments})
+        entity_types = sorted({m.label for s in sentences for m in s.entities})
+        for s in sample(sentences, plan.ee_per_corpus):
+            yield builder.ee(s, event_types, roles, entity_types)
+    people_first = [s for s in corpora["conll2003"] + corpora["twitter2015"] if s.entities]
+    for variant in ("image", "video", "audio", "text+audio"):
+        for s in rng.sample(people_first, min(plan.meta_per_variant, len(people_first))):
+            example = builder.meta(s, generic, variant)
+            if example is not None:
+                yield example
+
+
+def write_dataset(examples: Iterable[TuningExample], out: Path) -> dict[str, Any]:
+    """Write ``examples`` as JSON Lines and a data card (counts per task, stage and corpus, sha256)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    counts: Counter[str] = Counter()
+    digest = hashlib.sha256()
+    with out.open("w", encoding="utf-8") as f:
+        for example in examples:
+            line = json.dumps(example.to_json(), ensure_ascii=False, sort_keys=True) + "\n"
+            f.write(line)
+            digest.update(line.encode())
+            counts[f"{example.task}/{example.stage}/{example.corpus}"] += 1
+    card = {
+        "file": out.name,
+        "examples": sum(counts.values()),
+        "sha256": digest.hexdigest(),
+        "counts": dict(sorted(counts.items())),
+    }
+    out.with_suffix(".card.json").write_text(json.dumps(card, indent=2))
+    return card

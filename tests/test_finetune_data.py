@@ -1,0 +1,162 @@
+"""Tuning data: corpus readers on small files the tests write, and every built answer passing the
+validator the agent uses (so the tuned planner learns exactly the format the graph accepts)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from reamo.agent import validate_answer
+from reamo.finetune.corpora import Sentence, read_bio, read_casrel
+from reamo.finetune.data import Builder, DataPlan, build_examples, write_dataset
+from reamo.schemas import Inputs, LabelSchema, Perception
+from reamo.tools import ToolRegistry
+
+GENERIC = ["person", "location", "organization", "miscellaneous"]
+
+
+def test_read_bio_handles_bio_iob1_and_twitter_lines(tmp_path: Path) -> None:
+    path = tmp_path / "train.txt"
+    path.write_text(
+        "-DOCSTART- O\n\nIMGID:1\nEU\tB-ORG\nrejects\tO\nGerman\tI-MISC\ncall\tO\n\n"
+        "Barack I-PER\nObama I-PER\nmet O\nAngela B-PER\nMerkel I-PER\n\n"
+    )
+    first, second = read_bio(path, "c")
+    assert [(m.text, m.label) for m in first.entities] == [
+        ("EU", "organization"),
+        ("German", "miscellaneous"),
+    ]
+    assert [(m.text, m.label) for m in second.entities] == [
+        ("Barack Obama", "person"),
+        ("Angela Merkel", "person"),
+    ]
+    for s in (first, second):
+        assert all(s.text[m.start : m.end] == m.text for m in s.entities)
+
+
+def test_read_casrel_keeps_triples_whose_entities_are_in_the_text(tmp_path: Path) -> None:
+    path = tmp_path / "t.json"
+    rows = [
+        {
+            "text": "Paris is in France .",
+            "triple_list": [["France", "contains", "Paris"], ["Rome", "x", "Italy"]],
+        }
+    ]
+    path.write_text(json.dumps(rows))
+    (s,) = read_casrel(path, "w")
+    assert [(t.head, t.label, t.tail) for t in s.relations] == [("France", "contains", "Paris")]
+    assert {m.text for m in s.entities} == {"France", "Paris"}
+
+
+def sentence() -> Sentence:
+    from reamo.finetune.corpora import EventMention, Mention, Triple
+
+    text = "Barack Obama met Angela Merkel in Berlin ."
+    names = [("Barack Obama", "person"), ("Angela Merkel", "person"), ("Berlin", "location")]
+    return Sentence(
+        corpus="hand",
+        id="hand-1",
+        text=text,
+        entities=[Mention(t, label, text.index(t), text.index(t) + len(t)) for t, label in names],
+        relations=[Triple("Barack Obama", "peer", "Angela Merkel")],
+        events=[EventMention("met", "Contact:Meet", (("Barack Obama", "Entity"), ("Berlin", "Place")))],
+    )
+
+
+def _validates(example, registry: ToolRegistry) -> None:
+    user = example.messages[-1][1]
+    labels = _labels_from_prompt(example)
+    inputs = _inputs_for(example)
+    checked = validate_answer(
+        example.answer,
+        task=example.task,
+        labels=labels,
+        inputs=inputs,
+        registry=registry,
+        perception=Perception(),
+    )
+    assert checked.problems == [], (example.id, checked.problems, user)
+
+
+def _labels_from_prompt(example) -> LabelSchema:
+    data = json.loads(example.answer)
+    return LabelSchema(
+        entity_types=sorted({e["label"] for e in data["entities"]}) or ["x"],
+        relation_types=sorted({r["label"] for r in data["relations"]}),
+        event_types=sorted({e["type"] for e in data["events"]}),
+        argument_roles=sorted({a["role"] for e in data["events"] for a in e["arguments"]}),
+    )
+
+
+def _inputs_for(example) -> Inputs:
+    stage = example.stage
+    text = "Barack Obama met Angela Merkel in Berlin ."
+    if stage == "meta:image":
+        return Inputs.build(text=text, image="image.jpg")
+    if stage == "meta:video":
+        return Inputs.build(text=text, video="video.mp4")
+    if stage == "meta:audio":
+        return Inputs.build(audio="audio.wav")
+    if stage == "meta:text+audio":
+        return Inputs.build(text=text, audio="audio.wav")
+    return Inputs(text=text)
+
+
+def test_every_built_answer_passes_the_agent_validator(registry: ToolRegistry) -> None:
+    builder = Builder(registry, seed=3)
+    s = sentence()
+    examples = [
+        builder.ner(s, GENERIC),
+        builder.re(s, ["peer", "couple", "member_of"]),
+        builder.ee(s, ["Contact:Meet", "Life:Die"], ["Entity", "Place"], ["person", "location"]),
+        *(builder.meta(s, GENERIC, v) for v in ("image", "video", "audio", "text+audio")),
+    ]
+    for example in examples:
+        assert example is not None
+        _validates(example, registry)
+
+
+def test_meta_answers_mark_what_the_medium_can_ground(registry: ToolRegistry) -> None:
+    builder = Builder(registry, seed=0)
+    image = json.loads(builder.meta(sentence(), GENERIC, "image").answer)  # type: ignore[union-attr]
+    assert {c["instruction"] for c in image["calls"]} == {"Barack Obama", "Angela Merkel"}  # people are seen
+    assert {e["text"] for e in image["entities"] if e["concept"]} == {"Barack Obama", "Angela Merkel"}
+    audio = builder.meta(sentence(), GENERIC, "audio")
+    assert audio is not None
+    answer = json.loads(audio.answer)
+    assert {c["module"] for c in answer["calls"]} == {"AudioSegmentation"}
+    assert len(answer["calls"]) == 3  # everything said is heard
+    assert '"Text: ' not in audio.messages[-1][1]  # audio alone: heard, not written
+
+
+def test_ner_label_names_vary_but_answers_follow_them(registry: ToolRegistry) -> None:
+    seen = set()
+    for seed in range(30):
+        example = Builder(registry, seed=seed).ner(sentence(), GENERIC)
+        prompt = example.messages[-1][1]
+        for entity in json.loads(example.answer)["entities"]:
+            assert entity["label"] in prompt
+            seen.add(entity["label"])
+    assert seen - set(GENERIC)  # some examples rename labels (PER, place, ...)
+
+
+def test_builder_needs_the_tool_for_a_medium() -> None:
+    assert Builder(ToolRegistry(), seed=0).meta(sentence(), GENERIC, "image") is None
+
+
+@pytest.mark.slow
+def test_dataset_from_shared_data_is_deterministic(tmp_path: Path, registry: ToolRegistry) -> None:
+    data = Path(__file__).resolve().parents[2] / "shared" / "data"
+    if not (data / "text").is_dir():
+        pytest.skip("../shared/data is not beside this checkout")
+    plan = DataPlan(ner_per_corpus=5, re_per_corpus=5, ee_per_corpus=5, meta_per_variant=3)
+    first = write_dataset(build_examples(data, registry, plan), tmp_path / "a.jsonl")
+    second = write_dataset(build_examples(data, registry, plan), tmp_path / "b.jsonl")
+    assert first["sha256"] == second["sha256"]
+    assert (
+        first["counts"]["ner/meta:image/conll2003"] + first["counts"].get("ner/meta:image/twitter2015", 0)
+        >= 1
+    )
+    assert sum(v for k, v in first["counts"].items() if k.startswith("ee/uie")) == 10
