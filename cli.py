@@ -214,6 +214,48 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    """``reamo bench SUITE.jsonl ...`` scores suites; ``reamo bench build --data DIR`` builds them."""
+    if args.suites and args.suites[0] == "build":
+        return _bench_build(args)
+    from reamo.evaluation import run_bench
+
+    results = run_bench(
+        args.suites,
+        _reamo(args),
+        limit=args.limit,
+        baseline=args.baseline,
+        json_out=args.json,
+        command=["reamo", *sys.argv[1:]],
+    )
+    instances = sum(len(r.instances) for _, runs in results for r in runs)
+    failed = sum(r.failed for _, runs in results for r in runs)
+    return 1 if instances and failed == instances else 0
+
+
+def _bench_build(args: argparse.Namespace) -> int:
+    from reamo.evaluation import BUILDERS, build_suites
+
+    if args.suites[1:]:
+        raise InputError(
+            f"`reamo bench build` takes no suite files; use --only NAME (known: {', '.join(BUILDERS)})."
+        )
+    if not args.data:
+        raise InputError("Give --data, the benchmark sources folder: reamo bench build --data ../shared/data")
+    out = Path(args.out).expanduser()
+    only = args.only.split(",") if args.only else None
+    table = Table(title=f"Suites in {out}")
+    for column in ("suite", "source items", "instances", "file", "notes"):
+        table.add_column(column)
+    with err.status("building suites..."):
+        built = build_suites(Path(args.data), out, only=only, limit=args.limit)
+    for name, (path, stats) in built.items():
+        notes = f"{len(stats.notes)}: {stats.notes[0]}" if stats.notes else ""
+        table.add_row(name, str(stats.available), str(stats.written), str(path), notes)
+    Console().print(table)
+    return 0
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
     from reamo.chat import Chat
 
@@ -242,6 +284,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output JSONL for --manifest (default: MANIFEST.out.jsonl)")
     backend_options(p)
     p.set_defaults(func=cmd_extract)
+
+    p = sub.add_parser(
+        "bench",
+        help="score suites (BENCHMARK.md) and print the paper's tables; `bench build` makes the suites",
+        description="reamo bench SUITE.jsonl ... [--limit N] [--json OUT] [--baseline]  |  "
+        "reamo bench build --data ../shared/data [--out DIR] [--only NAME,...] [--limit N]",
+    )
+    p.add_argument("suites", nargs="+", metavar="SUITE", help="suite files (JSONL), or `build`")
+    p.add_argument("--limit", type=int, help="first N instances of each suite (build: subset size, 0 = all)")
+    p.add_argument("--json", metavar="OUT", help="write scores, per-instance predictions and timings here")
+    p.add_argument("--baseline", action="store_true", help="also run the pipeline and spaCy baselines")
+    p.add_argument("--data", help="build: the benchmark sources folder (../shared/data)")
+    p.add_argument("--out", default="~/.cache/reamo/suites", help="build: where suites are written")
+    p.add_argument("--only", help="build: comma-separated suite names (default: all)")
+    backend_options(p)
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("chat", help="interactive terminal chat")
     backend_options(p)

@@ -1,0 +1,71 @@
+"""``reamo bench``: load suites, run every system over them, print the tables, write the JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from reamo.evaluation.report import print_suite, report_json
+from reamo.evaluation.runner import InstanceRun, SystemRun, applies, build_systems, run_suite
+from reamo.evaluation.suite import Suite, load_suite
+from reamo.sdk import Reamo
+
+__all__ = ["run_bench"]
+
+
+def run_bench(
+    paths: Sequence[str | Path],
+    reamo: Reamo,
+    *,
+    limit: int | None = None,
+    baseline: bool = False,
+    json_out: str | Path | None = None,
+    console: Console | None = None,
+    progress_console: Console | None = None,
+    command: Sequence[str] | None = None,
+) -> list[tuple[Suite, list[SystemRun]]]:
+    """Run ``reamo`` (and with ``baseline`` the baselines) over each suite; every suite is loaded and
+    checked first, so a malformed one fails before any model runs."""
+    console = console or Console()
+    suites = [load_suite(p).head(limit) for p in paths]
+    systems = build_systems(reamo, baseline=baseline)
+    results: list[tuple[Suite, list[SystemRun]]] = []
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=progress_console or Console(stderr=True), transient=True) as progress:
+        for suite in suites:
+            runs = []
+            for name, system in systems.items():
+                if not applies(name, suite):
+                    continue
+                bar = progress.add_task(f"{suite.name} / {name}", total=len(suite.instances))
+
+                def advance(_run: InstanceRun, bar: TaskID = bar) -> None:
+                    progress.advance(bar)
+
+                runs.append(run_suite(system, suite, system=name, on_instance=advance))
+                progress.remove_task(bar)
+            results.append((suite, runs))
+            print_suite(console, suite, runs)
+    if json_out is not None:
+        report = report_json(
+            results,
+            backends=[b.model_dump() for b in reamo.backends],
+            command=list(command if command is not None else sys.argv),
+        )
+        out = Path(json_out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=1), encoding="utf-8")
+        console.print(f"wrote {out}")
+    return results

@@ -1,0 +1,232 @@
+"""The benchmark runner: one ``Reamo`` per system over each suite, every instance timed and scored.
+
+A failing instance (a typed input error, a crashed backend, anything) is recorded with its error and
+scored as an empty prediction, so its gold still counts against recall; it never aborts the run.
+"""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from reamo.evaluation.baselines import PipelinePlanner
+from reamo.evaluation.scoring import InstanceScores, score_instance
+from reamo.evaluation.suite import Suite, SuiteInstance
+from reamo.schemas import ExtractionResult
+from reamo.sdk import Reamo
+
+__all__ = [
+    "METRICS",
+    "InstanceRun",
+    "SystemRun",
+    "applies",
+    "build_systems",
+    "peak_rss_mb",
+    "run_instance",
+    "run_suite",
+    "suite_metrics",
+]
+
+METRICS = ("ner", "re", "et", "ea", "iseg", "aseg", "vtrck")
+"""The paper's columns, in its order."""
+
+METRIC_NAMES = {
+    "ner": "NER",
+    "re": "RE",
+    "et": "ET",
+    "ea": "EA",
+    "iseg": "I-Seg",
+    "aseg": "A-Seg",
+    "vtrck": "V-Trck",
+}
+
+
+def peak_rss_mb() -> float:
+    """The peak resident memory of this process so far, in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def suite_metrics(suite: Suite) -> list[str]:
+    """The columns a suite is scored on: its task's IE metrics, and each grounding its media allow."""
+    tasks = {i.task for i in suite.instances}
+    wanted = (
+        {"ner"} & tasks | ({"re"} if "re" in tasks else set()) | ({"et", "ea"} if "ee" in tasks else set())
+    )
+    for metric, medium in (("iseg", "image"), ("aseg", "audio"), ("vtrck", "video")):
+        if any(getattr(i.inputs, medium) for i in suite.instances):
+            wanted.add(metric)
+    return [m for m in METRICS if m in wanted]
+
+
+@dataclass
+class InstanceRun:
+    """One instance as one system ran it."""
+
+    id: str
+    modalities: str
+    seconds: float
+    scores: InstanceScores
+    result: ExtractionResult | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_json(self) -> dict[str, Any]:
+        prediction = (
+            self.result.model_dump(
+                mode="json",
+                include={"entities", "relations", "events", "diagnostics", "complete", "timings"},
+            )
+            if self.result is not None
+            else None
+        )
+        return {
+            "id": self.id,
+            "modalities": self.modalities,
+            "ok": self.ok,
+            "error": self.error,
+            "seconds": round(self.seconds, 4),
+            "scores": scores_json(self.scores, METRICS),
+            "prediction": prediction,
+        }
+
+
+@dataclass
+class SystemRun:
+    """One system over one suite."""
+
+    system: str
+    planner: str
+    suite: Suite
+    instances: list[InstanceRun] = field(default_factory=list)
+    wall_seconds: float = 0.0
+    peak_rss_mb: float = 0.0
+
+    @property
+    def totals(self) -> InstanceScores:
+        return sum((i.scores for i in self.instances), InstanceScores())
+
+    @property
+    def failed(self) -> int:
+        return sum(not i.ok for i in self.instances)
+
+    def latency(self) -> dict[str, float]:
+        seconds = sorted(i.seconds for i in self.instances)
+        if not seconds:
+            return {"median": 0.0, "p90": 0.0, "mean": 0.0}
+        p90 = seconds[min(len(seconds) - 1, int(0.9 * len(seconds)))]
+        return {
+            "median": round(statistics.median(seconds), 4),
+            "p90": round(p90, 4),
+            "mean": round(statistics.fmean(seconds), 4),
+        }
+
+    @property
+    def throughput(self) -> float:
+        """Instances a second over the whole run (model loading included)."""
+        return len(self.instances) / self.wall_seconds if self.wall_seconds else 0.0
+
+    def to_json(self, metrics: list[str]) -> dict[str, Any]:
+        return {
+            "system": self.system,
+            "planner": self.planner,
+            "instances": len(self.instances),
+            "failed": self.failed,
+            "scores": scores_json(self.totals, metrics),
+            "latency_s": self.latency(),
+            "throughput_per_s": round(self.throughput, 3),
+            "wall_s": round(self.wall_seconds, 3),
+            "peak_rss_mb": round(self.peak_rss_mb, 1),
+            "per_instance": [i.to_json() for i in self.instances],
+        }
+
+
+def scores_json(scores: InstanceScores, metrics: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    """Scores ×100 with one decimal plus their counts, for the named metrics."""
+    out: dict[str, Any] = {}
+    for metric in metrics:
+        if metric in ("ner", "re", "et", "ea"):
+            prf = getattr(scores.ie, metric)
+            out[metric] = {**prf.scaled(), "tp": prf.tp, "pred": prf.n_pred, "gold": prf.n_gold}
+        else:
+            mean = getattr(scores, metric)
+            out[metric] = {"score": mean.scaled(), "n": mean.count}
+    return out
+
+
+def headline(scores: InstanceScores, metric: str) -> float:
+    """The one number a table cell shows: F1 for extraction, the mean for grounding."""
+    if metric in ("ner", "re", "et", "ea"):
+        return float(getattr(scores.ie, metric).scaled()["f1"])
+    return float(getattr(scores, metric).scaled())
+
+
+def run_instance(reamo: Reamo, instance: SuiteInstance) -> InstanceRun:
+    """Run and score one instance; any exception is caught and recorded."""
+    inputs = instance.inputs
+    start = time.perf_counter()
+    result: ExtractionResult | None = None
+    error: str | None = None
+    try:
+        result = reamo.extract(
+            instance.task,
+            text=inputs.text,
+            image=inputs.image,
+            audio=inputs.audio,
+            video=inputs.video,
+            labels=instance.labels,
+        )
+    except Exception as exc:  # one failing instance never sinks the run
+        error = f"{type(exc).__name__}: {exc}"
+    seconds = time.perf_counter() - start
+    try:
+        scores = score_instance(instance, result)
+    except Exception as exc:  # a prediction that cannot be scored (e.g. a mask of the wrong size)
+        error = (error + "; " if error else "") + f"scoring: {type(exc).__name__}: {exc}"
+        scores = score_instance(instance, None)
+    return InstanceRun(instance.id, instance.modalities, seconds, scores, result, error)
+
+
+def run_suite(
+    reamo: Reamo,
+    suite: Suite,
+    *,
+    system: str,
+    on_instance: Callable[[InstanceRun], None] | None = None,
+) -> SystemRun:
+    """Run one system over every instance of a suite."""
+    run = SystemRun(system=system, planner=reamo.planner.describe().name, suite=suite)
+    start = time.perf_counter()
+    for instance in suite.instances:
+        outcome = run_instance(reamo, instance)
+        run.instances.append(outcome)
+        if on_instance is not None:
+            on_instance(outcome)
+    run.wall_seconds = time.perf_counter() - start
+    run.peak_rss_mb = peak_rss_mb()
+    return run
+
+
+def build_systems(reamo: Reamo, *, baseline: bool) -> dict[str, Reamo]:
+    """REAMO as configured and, with ``baseline``, the paper's pipeline baseline (same planner, every
+    entity to every tool) and spaCy alone. Baselines share the configured instance's tools and
+    perceivers, so every model loads once."""
+    out = {"reamo": reamo}
+    if baseline:
+        shared: dict[str, Any] = {"registry": reamo.registry, "perceivers": reamo.perceivers}
+        out["pipeline"] = Reamo(reamo.config, planner=PipelinePlanner(reamo.planner), **shared)
+        out["spacy"] = Reamo(reamo.config, planner="spacy", **shared)
+    return out
+
+
+def applies(system: str, suite: Suite) -> bool:
+    """spaCy alone is a baseline for text NER only; the others run on every suite."""
+    if system == "spacy":
+        return all(i.task == "ner" and i.has_text for i in suite.instances)
+    return True

@@ -1,0 +1,176 @@
+"""Scoring one suite instance against one ``ExtractionResult``: the keys and regions ``metrics`` compares.
+
+Extraction records become keys (``metrics.gold_keys`` / ``predicted_keys``); groundings become regions:
+gold polygons, mask PNGs and boxes against predicted ``ImageRegion`` masks (boxes where no mask), gold
+audio spans against ``AudioSpan``, gold per-frame masks against ``VideoTrack`` frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from reamo import masks
+from reamo.evaluation.metrics import (
+    IEKeys,
+    IEScores,
+    Interval,
+    Mean,
+    Region,
+    Track,
+    gold_keys,
+    predicted_keys,
+    score_aseg,
+    score_ie,
+    score_iseg,
+    score_vtrck,
+)
+from reamo.evaluation.suite import SuiteInstance
+from reamo.media import IMAGE_SUFFIXES, frame_files
+from reamo.schemas import AudioSpan, ExtractionResult, ImageRegion, VideoTrack
+
+__all__ = [
+    "InstanceScores",
+    "gold_intervals",
+    "gold_regions",
+    "gold_tracks",
+    "predicted_intervals",
+    "predicted_regions",
+    "predicted_tracks",
+    "score_instance",
+]
+
+
+@dataclass(frozen=True)
+class InstanceScores:
+    """Every metric's counts for one instance (or, added up, a suite)."""
+
+    ie: IEScores = field(default_factory=IEScores)
+    iseg: Mean = field(default_factory=Mean)
+    aseg: Mean = field(default_factory=Mean)
+    vtrck: Mean = field(default_factory=Mean)
+
+    def __add__(self, other: InstanceScores) -> InstanceScores:
+        return InstanceScores(
+            self.ie + other.ie, self.iseg + other.iseg, self.aseg + other.aseg, self.vtrck + other.vtrck
+        )
+
+
+def _read_mask(path: Path) -> np.ndarray:
+    with Image.open(path) as img:
+        return np.asarray(img.convert("L")) > 0
+
+
+def gold_regions(instance: SuiteInstance) -> list[Region]:
+    """The gold image regions of an instance's entities: polygons and mask PNGs as masks, else boxes."""
+    regions: list[Region] = []
+    size: tuple[int, int] | None = None
+    for entity in instance.gold.entities:
+        img = entity.image
+        if img is None:
+            continue
+        if img.mask is not None:
+            regions.append(_read_mask(Path(img.mask)))
+        elif img.polygons:
+            if size is None:
+                with Image.open(str(instance.inputs.image)) as im:
+                    size = (im.height, im.width)
+            regions.append(masks.from_polygons(img.polygons, *size))
+        elif img.box is not None:
+            regions.append(img.box)
+    return regions
+
+
+def predicted_regions(result: ExtractionResult) -> list[Region]:
+    """The predicted image regions of every entity: the mask when the tool gave one, else its box."""
+    out: list[Region] = []
+    for entity in result.entities:
+        for g in entity.groundings:
+            if isinstance(g, ImageRegion):
+                out.append(g.mask if g.mask is not None else g.box)
+    return out
+
+
+def gold_intervals(instance: SuiteInstance) -> list[Interval]:
+    return [e.audio for e in instance.gold.entities if e.audio is not None]
+
+
+def predicted_intervals(result: ExtractionResult) -> list[Interval]:
+    return [
+        (g.start, g.end)
+        for e in result.entities
+        for g in e.groundings
+        if isinstance(g, AudioSpan) and g.media.startswith("audio:")
+    ]
+
+
+def _frame_index(video: Path) -> dict[str, int]:
+    """Frame name (stem) -> frame index, for a folder of frames; empty for a video file."""
+    return {p.stem: i for i, p in enumerate(frame_files(video))} if video.is_dir() else {}
+
+
+def _frame_of(stem: str, index: dict[str, int]) -> int:
+    if stem in index:
+        return index[stem]
+    try:
+        return int(stem)
+    except ValueError as exc:
+        raise ValueError(
+            f"gold frame {stem!r} names no frame of the video; name masks like the frames"
+        ) from exc
+
+
+def gold_tracks(instance: SuiteInstance) -> tuple[list[Track], list[int] | None]:
+    """The gold tracks and the annotated frame indices (scored frames; None when no track names any)."""
+    if not instance.inputs.video:
+        return [], None
+    index = _frame_index(Path(instance.inputs.video))
+    tracks: list[Track] = []
+    annotated: set[int] = set()
+    for entity in instance.gold.entities:
+        vid = entity.video
+        if vid is None:
+            continue
+        track: dict[int, Region] = {}
+        if vid.masks is not None:
+            for p in sorted(Path(vid.masks).iterdir()):
+                if p.suffix.lower() in IMAGE_SUFFIXES:
+                    track[_frame_of(p.stem, index)] = _read_mask(p)
+        for stem, box in (vid.boxes or {}).items():
+            track[_frame_of(stem, index)] = box
+        annotated |= track.keys()
+        tracks.append(track)
+    return tracks, sorted(annotated) or None
+
+
+def predicted_tracks(result: ExtractionResult) -> list[Track]:
+    return [
+        {f.frame: (f.mask if f.mask is not None else f.box) for f in g.frames}
+        for e in result.entities
+        for g in e.groundings
+        if isinstance(g, VideoTrack)
+    ]
+
+
+def score_instance(instance: SuiteInstance, result: ExtractionResult | None) -> InstanceScores:
+    """All metrics of one instance; ``None`` (a failed run) scores as an empty prediction, so its gold
+    still counts. Grounding metrics count only where the instance has that medium."""
+    has_text = instance.has_text
+    pred = (
+        predicted_keys(result.entities, result.relations, result.events, has_text=has_text)
+        if result is not None
+        else IEKeys()
+    )
+    ie = score_ie(gold_keys(instance.gold_dict(), has_text=has_text), pred)
+    iseg = aseg = vtrck = Mean()
+    if instance.inputs.image:
+        iseg = score_iseg(gold_regions(instance), predicted_regions(result) if result else [])
+    if instance.inputs.audio:
+        aseg = score_aseg(gold_intervals(instance), predicted_intervals(result) if result else [])
+    if instance.inputs.video:
+        tracks, frames = gold_tracks(instance)
+        vtrck = score_vtrck(tracks, predicted_tracks(result) if result else [], frames)
+    return InstanceScores(ie, iseg, aseg, vtrck)
