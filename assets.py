@@ -107,7 +107,10 @@ def prepare(asset: Asset, *, verify: bool = False) -> PreparedAsset:
 
 def builtin_assets() -> list[Asset]:
     """Every asset the built-in backends use (each backend module adds its own here)."""
-    return []
+    from reamo.tools.audio.models import speech_assets
+
+    assets: list[Asset] = [*speech_assets()]
+    return assets
 
 
 def get_asset(name: str) -> Asset:

@@ -11,4 +11,12 @@ from reamo.tools.protocol import Tool
 
 def builtin_tools() -> list[Tool]:
     """The tools REAMO ships, in registration order."""
-    return []
+    # audio.utterances.v1 (AudioUtterances) is registered on request only: a pipeline planner that sends
+    # every entity to every module would attach a whole utterance to each entity beside its own span
+    from typing import cast
+
+    from reamo.tools.audio import segment_audio
+
+    # cast: mypy reads a frozen dataclass's fields as read-only, and Tool's members as settable
+    tools: list[Tool] = [cast(Tool, segment_audio)]
+    return tools

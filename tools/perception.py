@@ -62,7 +62,10 @@ def metadata_perceivers(config: ReamoConfig | None = None) -> dict[Modality, Per
 def model_perceivers() -> dict[Modality, PerceiverFactory]:
     """The model-based perceivers by modality (speech recognition; object detection and OCR). Each
     perception backend adds its factory here; a factory reads its settings from ``config.perception``."""
-    return {}
+    from reamo.tools.audio import SpeechPerceiver
+
+    factories: dict[Modality, PerceiverFactory] = {"audio": SpeechPerceiver.from_config}
+    return factories
 
 
 def default_perceivers(config: ReamoConfig | None = None) -> dict[Modality, Perceiver]:
