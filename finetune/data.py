@@ -49,6 +49,8 @@ SYNONYMS = {
     "organization": ("organization", "ORG", "organisation", "company or institution"),
     "miscellaneous": ("miscellaneous", "MISC", "other"),
 }
+GROUNDING_MODULES = {"image": "ImageSegmentation", "audio": "AudioSegmentation", "video": "VideoTracking"}
+"""The paper's grounding module of each medium, the one the meta-response data teaches."""
 WORD_SECONDS = 0.36
 GROUNDABLE_IN_IMAGE = {"person", "PER", "people", "human", "Person"}
 DISTRACTORS = ("car", "chair", "cup", "dog", "bottle", "tv", "bench")
@@ -119,7 +121,8 @@ class Builder:
     def __init__(self, registry: ToolRegistry, seed: int = 0) -> None:
         self.registry = registry
         self.seed = seed
-        self.modules = {t.modality: t.module for t in registry}
+        present = set(registry.modules())
+        self.modules = {m: name for m, name in GROUNDING_MODULES.items() if name in present}
 
     def _rng(self, key: str) -> random.Random:
         return random.Random(f"{self.seed}:{key}")
