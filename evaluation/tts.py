@@ -57,41 +57,33 @@ class Synthesizer:
         self.sample_rate = int(self.voice.config.sample_rate)
         self._lock = threading.Lock()
 
-    def _spoken_words(self, token: str) -> int:
-        """How many words espeak says for one written token (``1990`` -> 2, ``--`` -> 0)."""
-        phonemes = [p for sentence in self.voice.phonemize(token) for p in sentence]
-        return len(_groups(phonemes))
+    def _phonemes(self, token: str) -> list[str]:
+        """espeak's phonemes for one written token, alone (``1990`` -> two words' worth)."""
+        return [p for sentence in self.voice.phonemize(token) for p in sentence]
+
+    def _chunks(self, text: str) -> list[Any]:
+        return list(self.voice.synthesize(text, syn_config=self.config, include_alignments=True))
 
     def speak(self, text: str, out_path: Path) -> Speech:
         """Write ``text`` spoken to ``out_path`` (wav, flac, ogg or mp3 by suffix) and time every word.
 
-        Raises ValueError when the voice's words cannot be matched to the written ones (e.g. an
-        abbreviation read as letters in context but not alone): spell such tokens out.
+        The text is read naturally, sentence by sentence. When context makes the voice say a token
+        differently from the same token alone (so that spoken and written words cannot be paired), it is
+        read again from each token's own phonemes, which pairs them exactly. Tokens that are not spoken
+        at all (a lone dash) get no word.
         """
         tokens = text.split()
         with self._lock:
-            counts = [self._spoken_words(t) for t in tokens]
-            chunks = list(self.voice.synthesize(text, syn_config=self.config, include_alignments=True))
-        audio: list[np.ndarray] = []
-        spans: list[tuple[float, float]] = []
-        cursor = 0
-        pause = np.zeros(int(self.pause_s * self.sample_rate), np.float32)
-        for n, chunk in enumerate(chunks):
-            if chunk.phoneme_alignments is None:
-                raise BackendUnavailableError(
-                    f"The piper voice gave no phoneme alignments: install the onnx package ({INSTALL_HINT})"
-                )
-            if n:
-                audio.append(pause)
-                cursor += len(pause)
-            spans += _word_spans(chunk.phoneme_alignments, cursor, self.sample_rate)
-            audio.append(chunk.audio_float_array)
-            cursor += len(chunk.audio_float_array)
-        if sum(counts) != len(spans):
-            raise ValueError(
-                f"piper spoke {len(spans)} words for the {sum(counts)} the text has ({text[:60]!r}...): "
-                "spell out numbers and abbreviations so that every written word is said as written"
-            )
+            phonemes = [self._phonemes(t) for t in tokens]
+            counts = [len(_groups(p)) for p in phonemes]
+            chunks = self._chunks(text)
+            spans = self._spans(chunks)
+            if len(spans) != sum(counts):
+                raw = " ".join("[[" + "".join(p).strip() + "]]" for p in phonemes if _groups(p))
+                chunks = self._chunks(raw)
+                spans = self._spans(chunks)
+        if len(spans) != sum(counts):  # not expected: the raw phonemes are the tokens' own
+            raise ValueError(f"piper spoke {len(spans)} words for {sum(counts)} in {text[:60]!r}")
         words: list[Word] = []
         i = 0
         for token, count in zip(tokens, counts, strict=True):
@@ -99,10 +91,29 @@ class Synthesizer:
                 start, end = spans[i][0], spans[i + count - 1][1]
                 words.append(Word(text=token.strip("".join(PUNCTUATION)) or token, start=start, end=end))
             i += count
-        samples = np.concatenate(audio) if audio else np.zeros(0, np.float32)
+        pause = np.zeros(int(self.pause_s * self.sample_rate), np.float32)
+        parts = [
+            part for n, c in enumerate(chunks) for part in ([pause] if n else []) + [c.audio_float_array]
+        ]
+        samples = np.concatenate(parts) if parts else np.zeros(0, np.float32)
         out_path.parent.mkdir(parents=True, exist_ok=True)
         soundfile.write(str(out_path), samples, self.sample_rate)
         return Speech(out_path, len(samples) / self.sample_rate, self.sample_rate, words)
+
+    def _spans(self, chunks: list[Any]) -> list[tuple[float, float]]:
+        """(start, end) of every spoken word across the chunks, with ``pause_s`` between chunks."""
+        spans: list[tuple[float, float]] = []
+        cursor = 0
+        pause = int(self.pause_s * self.sample_rate)
+        for n, chunk in enumerate(chunks):
+            if chunk.phoneme_alignments is None:
+                raise BackendUnavailableError(
+                    f"The piper voice gave no phoneme alignments: install the onnx package ({INSTALL_HINT})"
+                )
+            cursor += pause if n else 0
+            spans += _word_spans(chunk.phoneme_alignments, cursor, self.sample_rate)
+            cursor += len(chunk.audio_float_array)
+        return spans
 
 
 def _groups(phonemes: list[str]) -> list[list[int]]:

@@ -14,7 +14,7 @@ from rapidfuzz.distance import Indel
 
 from reamo.schemas import Word
 
-MIN_SCORE = 0.8
+MIN_SCORE = 0.85
 """Default acceptance threshold (1.0 = the same letters)."""
 SHORT = 4
 """Phrases of at most this many letters must match by spelling, not by sound alone."""
