@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reamo.evaluation.baselines import PipelinePlanner
-from reamo.evaluation.scoring import InstanceScores, score_instance
+from reamo.evaluation.scoring import InstanceScores, score_extraction, score_instance
 from reamo.evaluation.suite import Suite, SuiteInstance
 from reamo.schemas import ExtractionResult
 from reamo.sdk import Reamo
@@ -187,9 +187,9 @@ def run_instance(reamo: Reamo, instance: SuiteInstance) -> InstanceRun:
     seconds = time.perf_counter() - start
     try:
         scores = score_instance(instance, result)
-    except Exception as exc:  # a prediction that cannot be scored (e.g. a mask of the wrong size)
+    except Exception as exc:  # a prediction or gold that cannot be scored (a mask of the wrong size)
         error = (error + "; " if error else "") + f"scoring: {type(exc).__name__}: {exc}"
-        scores = score_instance(instance, None)
+        scores = InstanceScores(ie=score_extraction(instance, None))  # its gold still counts
     return InstanceRun(instance.id, instance.modalities, seconds, scores, result, error)
 
 

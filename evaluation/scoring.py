@@ -40,6 +40,7 @@ __all__ = [
     "predicted_intervals",
     "predicted_regions",
     "predicted_tracks",
+    "score_extraction",
     "score_instance",
 ]
 
@@ -155,16 +156,20 @@ def predicted_tracks(result: ExtractionResult) -> list[Track]:
     ]
 
 
-def score_instance(instance: SuiteInstance, result: ExtractionResult | None) -> InstanceScores:
-    """All metrics of one instance; ``None`` (a failed run) scores as an empty prediction, so its gold
-    still counts. Grounding metrics count only where the instance has that medium."""
+def score_extraction(instance: SuiteInstance, result: ExtractionResult | None) -> IEScores:
+    """NER, RE, ET and EA of one instance; ``None`` (a failed run) is an empty prediction."""
     has_text = instance.has_text
     pred = (
         predicted_keys(result.entities, result.relations, result.events, has_text=has_text)
         if result is not None
         else IEKeys()
     )
-    ie = score_ie(gold_keys(instance.gold_dict(), has_text=has_text), pred)
+    return score_ie(gold_keys(instance.gold_dict(), has_text=has_text), pred)
+
+
+def score_instance(instance: SuiteInstance, result: ExtractionResult | None) -> InstanceScores:
+    """All metrics of one instance; ``None`` (a failed run) scores as an empty prediction, so its gold
+    still counts. Grounding metrics count only where the instance has that medium."""
     iseg = aseg = vtrck = Mean()
     if instance.inputs.image:
         iseg = score_iseg(gold_regions(instance), predicted_regions(result) if result else [])
@@ -173,4 +178,4 @@ def score_instance(instance: SuiteInstance, result: ExtractionResult | None) -> 
     if instance.inputs.video:
         tracks, frames = gold_tracks(instance)
         vtrck = score_vtrck(tracks, predicted_tracks(result) if result else [], frames)
-    return InstanceScores(ie, iseg, aseg, vtrck)
+    return InstanceScores(score_extraction(instance, result), iseg, aseg, vtrck)

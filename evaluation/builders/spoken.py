@@ -63,6 +63,43 @@ def align(tokens: Sequence[str], words: Sequence[tuple[str, float, float]]) -> d
     return out
 
 
+def speakable(tokens: Sequence[str]) -> tuple[str, dict[int, int]]:
+    """What a reader would say for tokenised tweet text, and source token -> spoken token.
+
+    ``RT``, links and bare symbols are not read; ``@name`` and ``#tag`` are read as ``name`` and ``tag``;
+    a clitic token (``'s``, ``n't``) joins the word before it. Tokens not read map to nothing."""
+    spoken: list[str] = []
+    where: dict[int, int] = {}
+    for i, token in enumerate(tokens):
+        word = token.lstrip("@#")
+        if token == "RT" or token.startswith(("http", "www.")) or not normalise(word):
+            continue
+        if spoken and (word.startswith("'") or word.lower() == "n't"):
+            spoken[-1] += word
+        else:
+            spoken.append(word)
+        where[i] = len(spoken) - 1
+    return " ".join(spoken), where
+
+
+def _words(text: str, wav: Path, synthesize: Synthesize) -> list[tuple[str, float, float]] | str:
+    """The spoken words with times (cached next to the wav: the T+A and A suites share their speech), or
+    why the voice could not say the text as written."""
+    cache = wav.with_suffix(".words.json")
+    if cache.is_file():
+        cached = json.loads(cache.read_text(encoding="utf-8"))
+        if isinstance(cached, str):
+            return cached
+        return [(str(w), float(a), float(b)) for w, a, b in cached]
+    wav.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        words: list[tuple[str, float, float]] | str = [_word(w) for w in synthesize(text, wav)]
+    except ValueError as exc:  # the voice said other words than written (tts.py explains)
+        words = f"not spoken as written ({exc})"
+    cache.write_text(json.dumps(words), encoding="utf-8")
+    return words
+
+
 def _speak(
     instances: list[SuiteInstance],
     out: Path,
@@ -70,31 +107,29 @@ def _speak(
     synthesize: Synthesize,
     stats: BuildStats,
 ) -> list[tuple[SuiteInstance, str, dict[str, tuple[float, float]]]]:
-    """Synthesize each instance's text; return it with its wav path and each entity's audio span."""
+    """Speak each instance's text; return it with its wav path and each gold entity's audio span (from
+    its first word's start to its last word's end). An instance whose entity is not heard is skipped."""
     spoken = []
     for inst in instances:
-        text = inst.inputs.text or ""
-        rel = f"{folder}/{inst.id}.wav"
-        (out / folder).mkdir(parents=True, exist_ok=True)
-        cache = (out / rel).with_suffix(".words.json")
-        if cache.is_file() and (out / rel).is_file():  # the T+A and A suites share their speech
-            words = [tuple(w) for w in json.loads(cache.read_text(encoding="utf-8"))]
-        else:
-            words = [_word(w) for w in synthesize(text, out / rel)]
-            cache.write_text(json.dumps(words), encoding="utf-8")
-        tokens = text.split(" ")
+        tokens = (inst.inputs.text or "").split(" ")
+        speech, where = speakable(tokens)
+        rel = f"{folder}/{inst.id.rsplit('-', 1)[-1]}.wav"
+        words = _words(speech, out / rel, synthesize)
+        if isinstance(words, str):
+            stats.notes.append(f"{inst.id}: {words}; skipped")
+            continue
+        heard = align(speech.split(" "), words)
         starts = [sum(len(t) + 1 for t in tokens[:i]) for i in range(len(tokens))]
-        mapping = align(tokens, words)
         spans: dict[str, tuple[float, float]] = {}
         for entity in inst.gold.entities:
-            if entity.text_span is None:
+            if entity.text_span is None or entity.text_span[0] not in starts:
                 continue
-            first = starts.index(entity.text_span[0]) if entity.text_span[0] in starts else -1
+            first = starts.index(entity.text_span[0])
             last = max(i for i, s in enumerate(starts) if s < entity.text_span[1])
-            if first in mapping and last in mapping:
-                spans[entity.id] = (words[mapping[first]][1], words[mapping[last]][2])
+            if where.get(first) in heard and where.get(last) in heard:
+                spans[entity.id] = (words[heard[where[first]]][1], words[heard[where[last]]][2])
         if len(spans) < len(inst.gold.entities):
-            stats.notes.append(f"{inst.id}: an entity's words were not found in the speech; skipped")
+            stats.notes.append(f"{inst.id}: an entity is not heard in the speech; skipped")
             continue
         spoken.append((inst, rel, spans))
     return spoken
