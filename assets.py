@@ -107,9 +107,10 @@ def prepare(asset: Asset, *, verify: bool = False) -> PreparedAsset:
 
 def builtin_assets() -> list[Asset]:
     """Every asset the built-in backends use (each backend module adds its own here)."""
+    from reamo.agent.planners.embedded import planner_assets
     from reamo.tools.audio.models import speech_assets
 
-    assets: list[Asset] = [*speech_assets()]
+    assets: list[Asset] = [*speech_assets(), *planner_assets()]
     return assets
 
 

@@ -308,7 +308,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="reamo bench SUITE.jsonl ... [--limit N] [--json OUT] [--baseline]  |  "
         "reamo bench build --data ../shared/data [--out DIR] [--only NAME,...] [--limit N]",
     )
-    p.add_argument("suites", nargs="+", metavar="SUITE", help="suite files (JSONL), or `build`")
+    p.add_argument(
+        "suites", nargs="+", metavar="SUITE", help="suite files (JSONL) or folders of them, or `build`"
+    )
     p.add_argument("--limit", type=int, help="first N instances of each suite (build: subset size, 0 = all)")
     p.add_argument("--json", metavar="OUT", help="write scores, per-instance predictions and timings here")
     p.add_argument("--baseline", action="store_true", help="also run the pipeline and spaCy baselines")

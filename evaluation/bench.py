@@ -17,12 +17,27 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from reamo.errors import SuiteError
 from reamo.evaluation.report import print_suite, report_json
 from reamo.evaluation.runner import InstanceRun, SystemRun, applies, build_systems, run_suite
 from reamo.evaluation.suite import Suite, load_suite
 from reamo.sdk import Reamo
 
-__all__ = ["run_bench"]
+__all__ = ["expand", "run_bench"]
+
+
+def expand(paths: Sequence[str | Path]) -> list[Path]:
+    """Suite files; a folder stands for every ``*.jsonl`` in it, in name order."""
+    out: list[Path] = []
+    for p in paths:
+        path = Path(p).expanduser()
+        found = sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
+        if not found:
+            raise SuiteError(
+                f"{str(path)!r} holds no suite files (*.jsonl); build them with `reamo bench build`."
+            )
+        out += found
+    return out
 
 
 def run_bench(
@@ -39,7 +54,7 @@ def run_bench(
     """Run ``reamo`` (and with ``baseline`` the baselines) over each suite; every suite is loaded and
     checked first, so a malformed one fails before any model runs."""
     console = console or Console()
-    suites = [load_suite(p).head(limit) for p in paths]
+    suites = [load_suite(p).head(limit) for p in expand(paths)]
     systems = build_systems(reamo, baseline=baseline)
     results: list[tuple[Suite, list[SystemRun]]] = []
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from reamo.agent import PlanRequest, ScriptedPlanner
 from reamo.cli import main
+from reamo.errors import SuiteError
 from reamo.evaluation import PipelinePlanner, load_suite, run_bench
 from reamo.evaluation.metrics import PRF, Mean
 from reamo.evaluation.runner import applies, build_systems, run_suite, suite_metrics
@@ -243,3 +244,14 @@ def test_spacy_alone_baseline_on_text_ner(media_dir: Path, reamo: Reamo) -> None
     assert spacy.failed == 0
     assert spacy.totals.ie.ner.n_gold == 6
     assert spacy.totals.ie.ner.tp >= 2  # en_core_web_sm finds Obama and Merkel as persons
+
+
+def test_a_folder_stands_for_its_suites(media_dir: Path, reamo: Reamo) -> None:
+    folder = media_dir / "suites"
+    folder.mkdir()
+    for name in ("b.jsonl", "a.jsonl"):
+        write_suite_file(folder, [{**row("x"), "inputs": {"text": TEXT, "image": "../photo.png"}}], name)
+    results = run_bench([folder], reamo, console=quiet(), progress_console=quiet())
+    assert [suite.name for suite, _ in results] == ["a", "b"]
+    with pytest.raises(SuiteError, match="holds no suite files"):
+        run_bench([media_dir / "clip"], reamo, console=quiet(), progress_console=quiet())
