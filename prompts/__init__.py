@@ -13,7 +13,15 @@ from reamo.schemas import Inputs, LabelSchema, Perception, Task
 from reamo.tools.protocol import ToolArgs
 from reamo.tools.registry import ToolRegistry
 
-__all__ = ["describe_media", "describe_tools", "render_messages", "repair_message", "task_instruction"]
+__all__ = [
+    "candidate_paragraph",
+    "describe_media",
+    "describe_tools",
+    "render_messages",
+    "repair_message",
+    "task_body",
+    "task_instruction",
+]
 
 MAX_OBJECTS = 25
 MAX_WORDS = 200
@@ -111,6 +119,34 @@ def describe_media(inputs: Inputs, perception: Perception) -> list[str]:
     return parts
 
 
+def candidate_paragraph(candidates: Sequence[tuple[str, str]]) -> str:
+    """Mentions a text NER model found, typed with the task's labels, for the planner to check."""
+    found = [{"text": text, "label": label} for text, label in candidates]
+    listed = json.dumps(found, ensure_ascii=False, separators=(",", ":"))
+    return f"Candidate mentions from a text NER model (they may be wrong or incomplete): {listed}"
+
+
+def task_body(
+    task: Task,
+    labels: LabelSchema,
+    text: str | None,
+    media: Sequence[str] = (),
+    *,
+    request: str | None = None,
+    candidates: Sequence[tuple[str, str]] | None = None,
+) -> str:
+    """The task turn: the instruction, the user's request, the text, the media, the candidates."""
+    body = [task_instruction(task, labels)]
+    if request:
+        body.append(f"The user asked: {json.dumps(request)}")
+    if text:
+        body.append("Text: " + json.dumps(text))
+    body += media
+    if candidates is not None:
+        body.append(candidate_paragraph(candidates))
+    return "\n\n".join(body)
+
+
 def render_messages(
     task: Task,
     inputs: Inputs,
@@ -120,16 +156,20 @@ def render_messages(
     *,
     history: Sequence[Message] = (),
     request: str | None = None,
+    candidates: Sequence[tuple[str, str]] | None = None,
 ) -> list[Message]:
-    """The planner's conversation: system rules and tools, earlier turns, then the task and the input."""
+    """The planner's conversation: system rules and tools, earlier turns, then the task and the input.
+    ``candidates`` (text, label) add a paragraph of mentions found by a text NER model."""
     system = template("system").substitute(tools=describe_tools(registry, inputs)).strip()
-    body = [task_instruction(task, labels)]
-    if request:
-        body.append(f"The user asked: {json.dumps(request)}")
-    if inputs.text:
-        body.append("Text: " + json.dumps(inputs.text))
-    body += describe_media(inputs, perception)
-    return [Message("system", system), *history, Message("user", "\n\n".join(body))]
+    body = task_body(
+        task,
+        labels,
+        inputs.text,
+        describe_media(inputs, perception),
+        request=request,
+        candidates=candidates,
+    )
+    return [Message("system", system), *history, Message("user", body)]
 
 
 def repair_message(errors: Sequence[str]) -> Message:

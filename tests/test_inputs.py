@@ -329,8 +329,8 @@ def test_scripted_planner_needs_a_readable_file(spec: str) -> None:
         Reamo(planner=spec, plugins=False)
 
 
-def test_embedded_planner_is_not_available_yet() -> None:
-    with pytest.raises(BackendUnavailableError) as info:
-        Reamo(planner="embedded", plugins=False)
-    assert "'embedded'" in str(info.value)
-    assert "scripted:answers.jsonl" in str(info.value)  # says what works instead
+def test_embedded_planner_loads_its_model_lazily() -> None:
+    reamo = Reamo(planner="embedded", plugins=False)  # no model is loaded until the first plan
+    assert reamo.planner.describe().name == "embedded"
+    with pytest.raises(ConfigError, match="takes no argument"):
+        Reamo(planner="embedded:big", plugins=False)

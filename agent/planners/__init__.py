@@ -7,7 +7,7 @@ from collections.abc import Callable
 from reamo.agent.planners.protocol import Message, Planner, PlanRequest
 from reamo.agent.planners.scripted import ScriptedPlanner
 from reamo.config import ReamoConfig
-from reamo.errors import BackendUnavailableError, ConfigError
+from reamo.errors import ConfigError
 
 __all__ = ["PLANNER_BACKENDS", "Message", "PlanRequest", "Planner", "ScriptedPlanner", "make_planner"]
 
@@ -26,22 +26,35 @@ def _spacy(arg: str, config: ReamoConfig) -> Planner:
     return SpacyPlanner(arg or MODEL_PACKAGE)
 
 
-def _not_yet(kind: str) -> PlannerFactory:
-    def factory(arg: str, config: ReamoConfig) -> Planner:
-        raise BackendUnavailableError(
-            f"The {kind!r} planner backend is not part of this REAMO build yet. "
-            f"Available now: {', '.join(sorted(k for k in PLANNER_BACKENDS if k not in _PENDING))}; "
-            "for example --planner scripted:answers.jsonl."
+def _embedded(arg: str, config: ReamoConfig) -> Planner:
+    from reamo.agent.planners.embedded import make_embedded
+
+    if arg:
+        raise ConfigError(
+            f"The embedded planner takes no argument (got {arg!r}); choose its adapter, engine or "
+            "threads with planner_options, e.g. {'adapter': 'none'}."
         )
+    return make_embedded(config.planner_options)
 
-    return factory
+
+def _hf(arg: str, config: ReamoConfig) -> Planner:
+    from reamo.agent.planners.hf import make_hf
+
+    return make_hf(arg, config.planner_options)
 
 
-_PENDING = {"embedded", "hf", "openai"}
+def _openai(arg: str, config: ReamoConfig) -> Planner:
+    from reamo.agent.planners.openai import make_openai
+
+    return make_openai(arg, config.planner_options)
+
+
 PLANNER_BACKENDS: dict[str, PlannerFactory] = {
     "scripted": _scripted,
     "spacy": _spacy,
-    **{kind: _not_yet(kind) for kind in _PENDING},
+    "embedded": _embedded,
+    "hf": _hf,
+    "openai": _openai,
 }
 """Planner factories by spec prefix; a backend module adds itself here."""
 

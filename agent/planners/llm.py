@@ -1,0 +1,137 @@
+"""A planner over a local language model: render the conversation with the model's chat template,
+decode greedily under the answer's grammar, return the JSON text. The engines (onnxruntime-genai for
+the embedded model, transformers for ``hf``) only supply next-token logits (``TokenModel``).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from reamo.agent.planners.constrained import (
+    Generation,
+    Grammar,
+    TokenModel,
+    generate,
+    guidance_tokenizer,
+    tighten_schema,
+)
+from reamo.agent.planners.prompting import Candidates, PromptStyle, planner_messages
+from reamo.agent.planners.protocol import Message, PlanRequest
+from reamo.schemas import BackendInfo
+
+CHATML = (
+    "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+GRAMMAR_CACHE = 16
+
+
+class Loaded:
+    """A loaded engine: its transformers tokenizer, its logits source and its vocabulary size."""
+
+    def __init__(self, tokenizer: Any, model: TokenModel, vocab_size: int, detail: str) -> None:
+        self.tokenizer = tokenizer
+        self.model = model
+        self.vocab_size = vocab_size
+        self.detail = detail
+        self.guidance = guidance_tokenizer(tokenizer, vocab_size)
+
+
+def prompt_ids(tokenizer: Any, messages: Sequence[Message]) -> list[int]:
+    """Token ids of the conversation and the assistant's opening, as the tuning code encodes them."""
+    chat = [{"role": m.role, "content": m.content} for m in messages]
+    template = None if getattr(tokenizer, "chat_template", None) else CHATML
+    text = tokenizer.apply_chat_template(
+        chat, add_generation_prompt=True, tokenize=False, chat_template=template
+    )
+    return list(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+class LocalPlanner:
+    """Loads its engine on the first ``plan`` call; one request at a time (the engine keeps a cache)."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        summary: str,
+        load: Callable[[], Loaded],
+        style: PromptStyle,
+        max_new_tokens: int = 384,
+    ) -> None:
+        self.name = name
+        self.summary = summary
+        self.style = style
+        self.max_new_tokens = max_new_tokens
+        self.last: Generation | None = None
+        self._load = load
+        self._loaded: Loaded | None = None
+        self._candidates = Candidates() if style.candidates else None
+        self._grammars: OrderedDict[str, Grammar] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def describe(self) -> BackendInfo:
+        shots = "few-shot" if self.style.examples else "plain prompt"
+        extra = ", spaCy candidates" if self.style.candidates else ""
+        engine = f"; {self._loaded.detail}" if self._loaded else ""
+        return BackendInfo(
+            role="planner",
+            name=self.name,
+            detail=f"{self.summary}, {shots}{extra}, JSON-schema decoding{engine}",
+        )
+
+    def loaded(self) -> Loaded:
+        if self._loaded is None:
+            self._loaded = self._load()
+        return self._loaded
+
+    def _grammar(self, engine: Loaded, schema: dict[str, Any]) -> Grammar:
+        key = json.dumps(schema, sort_keys=True)
+        if key not in self._grammars:
+            self._grammars[key] = Grammar(engine.guidance, schema)
+            while len(self._grammars) > GRAMMAR_CACHE:
+                self._grammars.popitem(last=False)
+        self._grammars.move_to_end(key)
+        return self._grammars[key]
+
+    def plan(self, request: PlanRequest) -> str:
+        with self._lock:
+            engine = self.loaded()
+            messages = planner_messages(request, self.style, self._candidates)
+            ids = prompt_ids(engine.tokenizer, messages)
+            grammar = self._grammar(engine, tighten_schema(request.answer_schema, request))
+            self.last = generate(
+                engine.model,
+                grammar,
+                ids,
+                max_new_tokens=self.max_new_tokens,
+                decode=lambda out: engine.tokenizer.decode(out, skip_special_tokens=True),
+            )
+            return one_label_per_text(self.last.text)
+
+
+def one_label_per_text(answer: str) -> str:
+    """Keep the first entity of each text: a small model often repeats a span under another label."""
+    try:
+        data = json.loads(answer)
+    except json.JSONDecodeError:
+        return answer  # truncated: the validator reports it and asks again
+    entities = data.get("entities") if isinstance(data, dict) else None
+    if not isinstance(entities, list):
+        return answer
+    seen: set[str] = set()
+    kept = []
+    for entity in entities:
+        text = entity.get("text") if isinstance(entity, dict) else None
+        if isinstance(text, str):
+            if text in seen:
+                continue
+            seen.add(text)
+        kept.append(entity)
+    if len(kept) == len(entities):
+        return answer
+    return json.dumps({**data, "entities": kept}, ensure_ascii=False, separators=(",", ":"))

