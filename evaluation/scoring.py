@@ -85,13 +85,18 @@ def gold_regions(instance: SuiteInstance) -> list[Region]:
     return regions
 
 
-def predicted_regions(result: ExtractionResult) -> list[Region]:
-    """The predicted image regions of every entity: the mask when the tool gave one, else its box."""
+def _is_box(region: Region) -> bool:
+    return isinstance(region, tuple)
+
+
+def predicted_regions(result: ExtractionResult, *, boxes: bool = False) -> list[Region]:
+    """The predicted image regions of every entity: the mask when the tool gave one, else its box;
+    only boxes with ``boxes`` (when the gold has only boxes, boxes stand in for masks)."""
     out: list[Region] = []
     for entity in result.entities:
         for g in entity.groundings:
             if isinstance(g, ImageRegion):
-                out.append(g.mask if g.mask is not None else g.box)
+                out.append(g.mask if g.mask is not None and not boxes else g.box)
     return out
 
 
@@ -147,9 +152,10 @@ def gold_tracks(instance: SuiteInstance) -> tuple[list[Track], list[int] | None]
     return tracks, sorted(annotated) or None
 
 
-def predicted_tracks(result: ExtractionResult) -> list[Track]:
+def predicted_tracks(result: ExtractionResult, *, boxes: bool = False) -> list[Track]:
+    """Every entity's tracks, a mask per frame where the tool gave one (only boxes with ``boxes``)."""
     return [
-        {f.frame: (f.mask if f.mask is not None else f.box) for f in g.frames}
+        {f.frame: (f.mask if f.mask is not None and not boxes else f.box) for f in g.frames}
         for e in result.entities
         for g in e.groundings
         if isinstance(g, VideoTrack)
@@ -172,10 +178,13 @@ def score_instance(instance: SuiteInstance, result: ExtractionResult | None) -> 
     still counts. Grounding metrics count only where the instance has that medium."""
     iseg = aseg = vtrck = Mean()
     if instance.inputs.image:
-        iseg = score_iseg(gold_regions(instance), predicted_regions(result) if result else [])
+        gold = gold_regions(instance)
+        boxes = bool(gold) and all(_is_box(r) for r in gold)
+        iseg = score_iseg(gold, predicted_regions(result, boxes=boxes) if result else [])
     if instance.inputs.audio:
         aseg = score_aseg(gold_intervals(instance), predicted_intervals(result) if result else [])
     if instance.inputs.video:
         tracks, frames = gold_tracks(instance)
-        vtrck = score_vtrck(tracks, predicted_tracks(result) if result else [], frames)
+        boxes = bool(tracks) and all(_is_box(r) for t in tracks for r in t.values())
+        vtrck = score_vtrck(tracks, predicted_tracks(result, boxes=boxes) if result else [], frames)
     return InstanceScores(score_extraction(instance, result), iseg, aseg, vtrck)

@@ -10,14 +10,16 @@ from typing import Any
 import pytest
 from rich.console import Console
 
+from reamo import masks
 from reamo.agent import PlanRequest, ScriptedPlanner
 from reamo.cli import main
 from reamo.errors import SuiteError
 from reamo.evaluation import PipelinePlanner, load_suite, run_bench
 from reamo.evaluation.metrics import PRF, Mean
 from reamo.evaluation.runner import applies, build_systems, run_suite, suite_metrics
+from reamo.schemas import RLE, ImageRegion
 from reamo.sdk import Reamo
-from reamo.tools import ToolRegistry
+from reamo.tools import ToolArgs, ToolContext, ToolRegistry, tool
 from reamo.tools.perception import metadata_perceivers
 
 TEXT = "Obama meets Merkel in Berlin"
@@ -255,3 +257,27 @@ def test_a_folder_stands_for_its_suites(media_dir: Path, reamo: Reamo) -> None:
     assert [suite.name for suite, _ in results] == ["a", "b"]
     with pytest.raises(SuiteError, match="holds no suite files"):
         run_bench([media_dir / "clip"], reamo, console=quiet(), progress_console=quiet())
+
+
+@tool("test.image.half.v1", module="ImageSegmentation", modality="image")
+def half_mask(args: ToolArgs, ctx: ToolContext) -> list[ImageRegion]:
+    """A box around Obama with a mask that fills only its left half."""
+    img = ctx.perception.images[args.target]
+    rle = masks.from_box((2.0, 2.0, 16.0, 40.0), img.height, img.width)
+    return [ImageRegion(media=args.target, box=(2.0, 2.0, 30.0, 40.0), mask=RLE(**rle), score=0.9)]  # type: ignore[arg-type]
+
+
+def test_boxes_stand_in_for_masks_when_the_gold_has_only_boxes(media_dir: Path) -> None:
+    reamo = Reamo(
+        planner=ScriptedPlanner([answer], repeat_last=True),
+        registry=ToolRegistry([half_mask]),
+        perceivers=metadata_perceivers(),
+    )
+    boxed = row("box", image="photo.png")
+    boxed["gold"]["entities"][0]["image"] = {"box": [2.0, 2.0, 30.0, 40.0]}
+    polygon = row("polygon", image="photo.png")
+    suite = load_suite(write_suite_file(media_dir, [boxed, polygon]))
+    run = run_suite(reamo, suite, system="reamo")
+    box_score, mask_score = (i.scores.iseg for i in run.instances)
+    assert box_score == Mean(1.0, 1)  # the predicted box against the gold box
+    assert mask_score.total == pytest.approx(0.5)  # the half mask against the full polygon: 14/28
