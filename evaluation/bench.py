@@ -69,8 +69,14 @@ def run_bench(
                 def advance(_run: InstanceRun, bar: TaskID = bar) -> None:
                     progress.advance(bar)
 
-                runs.append(run_suite(system, suite, system=name, on_instance=advance))
+                run = run_suite(system, suite, system=name, on_instance=advance)
                 progress.remove_task(bar)
+                progress.console.print(
+                    f"{suite.name} / {name}: {len(run.instances)} instances, {run.failed} failed, "
+                    f"{run.wall_seconds:.1f} s",
+                    highlight=False,
+                )
+                runs.append(run)
             results.append((suite, runs))
             print_suite(console, suite, runs)
     if json_out is not None:
