@@ -6,6 +6,7 @@ from __future__ import annotations
 import struct
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -80,3 +81,26 @@ def unknown_codec_wav(path: Path, rate: int = 16000) -> Path:
     body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data))
     path.write_bytes(b"RIFF" + struct.pack("<I", len(body) + len(data)) + body + data)
     return path
+
+
+def speak(path: Path, text: str) -> list[Any]:
+    """Synthesise ``text`` into ``path`` with piper (the ``tts`` extra); the words with exact times."""
+    from reamo.evaluation.tts import synthesize
+
+    return synthesize(text, path)
+
+
+def music(seconds: float, rate: int = 16000) -> npt.NDArray[np.float32]:
+    """A few bars of chords with harmonics and note onsets: music, no speech."""
+    t = np.arange(int(seconds * rate)) / rate
+    chords = [(261.6, 329.6, 392.0), (220.0, 261.6, 329.6), (174.6, 220.0, 261.6), (196.0, 246.9, 293.7)]
+    out = np.zeros_like(t)
+    for i, chord in enumerate(chords * int(seconds)):
+        start = i * 0.5
+        if start >= seconds:
+            break
+        env = np.clip((t - start) * 50, 0, 1) * np.exp(-np.clip(t - start, 0, None) * 3) * (t >= start)
+        for f in chord:
+            for h in (1, 2, 3):
+                out += env * np.sin(2 * np.pi * f * h * t) / (h * 8)
+    return (0.5 * out / np.abs(out).max()).astype(np.float32)[:, None]

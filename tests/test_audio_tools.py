@@ -434,3 +434,25 @@ def test_token_and_pronunciation_guess() -> None:
     samples = np.zeros(16000, np.float32)
     aligned, kept = aligner.align(samples, [Segment(0.1, 0.9, words)])
     assert (aligned, kept) == (words, 2)
+
+
+def test_quality_measures() -> None:
+    from reamo.tools.audio.quality import timing_error, word_error_rate
+
+    assert word_error_rate("Barack Obama met Merkel.", "barack obama met merkel") == 0.0
+    assert word_error_rate("Barack Obama met Merkel", "Barack Obama Merkel today") == 0.5
+    assert word_error_rate("", "") == 0.0
+    assert word_error_rate("", "hello") == 1.0
+    gold = [Word(text="Obama", start=0.4, end=0.8), Word(text="met", start=0.8, end=1.0)]
+    heard = [Word(text="uh", start=0.0, end=0.3), Word(text="Obama,", start=0.5, end=0.8)]
+    error = timing_error(gold, heard)
+    assert (error.matched, error.start, error.end) == (1, pytest.approx(0.1), pytest.approx(0.0))
+    assert timing_error(gold, []).matched == 0
+
+
+def test_pdac_smoothing_prefers_a_pause_to_a_brief_dip() -> None:
+    probs = np.full(100, 0.9)
+    probs[30] = 0.05  # one-frame dip inside a word
+    probs[60:66] = 0.15  # a pause of six frames
+    assert pdac(probs, max_frames=80) == [(0, 30), (31, 100)]
+    assert pdac(probs, max_frames=80, smooth_frames=5) == [(0, 60), (66, 100)]

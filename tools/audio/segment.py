@@ -40,8 +40,12 @@ def transcript_of(target: str, ctx: ToolContext) -> Transcript:
         return perceived.transcript
     item = ctx.media(target)
     settings = SpeechSettings.parse(ctx.settings)
-    key = f"audio.transcript:{media.fingerprint(item)}:{settings.model_dump_json()}"
-    found: Transcript | None = ctx.resources.get(key, lambda: transcribe(item, ctx.resources, settings))
+    # cached per file version and settings; not inside Resources.get, whose lock is held by a factory
+    cache: dict[str, Transcript | None] = ctx.resources.get("audio.transcripts", dict)
+    key = f"{media.fingerprint(item)}:{settings.model_dump_json()}"
+    if key not in cache:
+        cache[key] = transcribe(item, ctx.resources, settings)
+    found = cache[key]
     if found is None:
         raise ToolRunError(f"{target} has no sound track, so nothing in it is spoken")
     return found

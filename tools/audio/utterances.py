@@ -42,6 +42,9 @@ class UtteranceSettings(BaseModel):
     checkpoint: str | None = Field(default=None, description="wav2vec2 frame-classifier folder")
     threshold: float = Field(default=0.5, gt=0.0, lt=1.0, description="speech probability to keep a frame")
     min_segment_s: float = Field(default=0.5, ge=0.0, description="no split closer than this to an end")
+    smooth_s: float = Field(
+        default=0.2, ge=0.0, description="split points chosen on a moving average this long"
+    )
     window_s: float = Field(default=20.0, ge=1.0, description="seconds per classifier pass")
 
 
@@ -154,6 +157,7 @@ def utterances(
         max_frames=max(1, int(max_segment_s * score.fps)),
         min_frames=int(settings.min_segment_s * score.fps),
         threshold=settings.threshold,
+        smooth_frames=max(1, round(settings.smooth_s * score.fps)),
     )
     return [(a / score.fps, b / score.fps, float(probs[a:b].mean())) for a, b in spans]
 

@@ -1,0 +1,194 @@
+"""Speech quality and speed on clips synthesised by piper with exact word times (needs the ``tts`` extra).
+
+Per Whisper model (base, tiny.en): word error rate, entity survival (entities whose words are heard
+exactly), word-time error before and after pocketsphinx alignment, A-Seg mIoU of the entities (text+audio:
+the written entity is the instruction; audio alone: the spaCy pipeline finds the entities in the
+transcript), audio-only NER F1, real-time factor; then the end-to-end time of `reamo extract --task ner
+--audio` on 10 s of speech and the peak RSS. The sentences are written here (no benchmark test data).
+
+    python benchmarks/speech.py [--models base,tiny.en] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import soundfile
+from rich.console import Console
+from rich.table import Table
+
+from reamo import AudioSpan, Reamo
+from reamo.evaluation.metrics import score_aseg
+from reamo.evaluation.tts import Synthesizer
+from reamo.schemas import MediaInput, Word
+from reamo.tools import Resources
+from reamo.tools.audio import transcribe
+from reamo.tools.audio.match import find, normalise
+from reamo.tools.audio.quality import timing_error, word_error_rate
+
+# (sentence, [(entity, label)]): news-style English written for this benchmark
+CLIPS: list[tuple[str, list[tuple[str, str]]]] = [
+    (
+        "Barack Obama met Angela Merkel in Berlin on a cold morning.",
+        [("Barack Obama", "person"), ("Angela Merkel", "person"), ("Berlin", "location")],
+    ),
+    (
+        "Microsoft opened a new office in Dublin, said Satya Nadella.",
+        [("Microsoft", "organization"), ("Dublin", "location"), ("Satya Nadella", "person")],
+    ),
+    (
+        "The Red Cross sent doctors to Haiti after the storm.",
+        [("The Red Cross", "organization"), ("Haiti", "location")],
+    ),
+    (
+        "Serena Williams won the final in London against a young Spanish player.",
+        [("Serena Williams", "person"), ("London", "location")],
+    ),
+    (
+        "Emmanuel Macron and Olaf Scholz spoke to reporters in Brussels.",
+        [("Emmanuel Macron", "person"), ("Olaf Scholz", "person"), ("Brussels", "location")],
+    ),
+    (
+        "Engineers at Toyota tested the car near Nagoya for three weeks.",
+        [("Toyota", "organization"), ("Nagoya", "location")],
+    ),
+    (
+        "Greenpeace activists protested outside the Shell offices in Amsterdam.",
+        [("Greenpeace", "organization"), ("Shell", "organization"), ("Amsterdam", "location")],
+    ),
+    (
+        "Taylor Swift will play two concerts in Chicago next summer, the United Nations report said nothing.",
+        [("Taylor Swift", "person"), ("Chicago", "location"), ("the United Nations", "organization")],
+    ),
+]
+TEN_SECONDS = (
+    "Barack Obama met Angela Merkel in Berlin. Then they flew to Paris with Emmanuel Macron, "
+    "and the three leaders talked about Russia and China until late in the evening."
+)
+LABELS = ["person", "location", "organization", "miscellaneous"]
+
+
+def gold_interval(words: list[Word], entity: str) -> tuple[float, float]:
+    want = [normalise(t) for t in entity.split()]
+    have = [normalise(w.text) for w in words]
+    for i in range(len(have) - len(want) + 1):
+        if have[i : i + len(want)] == want:
+            return words[i].start, words[i + len(want) - 1].end
+    raise ValueError(f"{entity!r} is not in the synthesised words")
+
+
+def survives(entity: str, heard: list[Word]) -> bool:
+    want = [normalise(t) for t in entity.split()]
+    have = [normalise(w.text) for w in heard]
+    return any(have[i : i + len(want)] == want for i in range(len(have) - len(want) + 1))
+
+
+def prf(gold: Counter[tuple[str, str]], pred: Counter[tuple[str, str]]) -> float:
+    hit = sum((gold & pred).values())
+    p = hit / max(1, sum(pred.values()))
+    r = hit / max(1, sum(gold.values()))
+    return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--models", default="base,tiny.en")
+    parser.add_argument("--keep", help="write the clips here (default: a temporary folder)")
+    args = parser.parse_args()
+    folder = Path(args.keep or tempfile.mkdtemp(prefix="reamo-speech-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    console = Console()
+
+    tts = Synthesizer()
+    clips = []
+    for n, (text, entities) in enumerate(CLIPS):
+        speech = tts.speak(text, folder / f"clip{n}.wav")
+        clips.append((speech, text, entities))
+    ten = tts.speak(TEN_SECONDS, folder / "ten.wav")
+    total_s = sum(s.duration for s, _, _ in clips)
+    console.print(
+        f"{len(clips)} clips, {total_s:.1f} s of speech; 10 s clip: {ten.duration:.1f} s; in {folder}"
+    )
+
+    table = Table(title="Speech on piper clips (CPU, int8)")
+    for col in (
+        "model",
+        "WER",
+        "entity survival",
+        "word-time err Whisper (s)",
+        "aligned (s)",
+        "A-Seg text+audio",
+        "A-Seg audio",
+        "audio NER F1",
+        "RTF (aligned)",
+        f"extract {ten.duration:.1f} s clip (s)",
+    ):
+        table.add_column(col, justify="right")
+    for model in args.models.split(","):
+        resources = Resources()
+        settings = {"model": model}
+        transcribe(MediaInput(id="audio:0", path=clips[0][0].path), resources, settings)  # load once
+        wers, raw_err, ali_err, seconds = [], [], [], 0.0
+        alive = total = 0
+        aseg_ta, aseg_a = [], []
+        gold_ner: Counter[tuple[str, str]] = Counter()
+        pred_ner: Counter[tuple[str, str]] = Counter()
+        reamo = Reamo(planner="spacy", plugins=False, perception={"audio": settings})
+        for speech, text, entities in clips:
+            item = MediaInput(id="audio:0", path=speech.path)
+            raw = transcribe(item, resources, {**settings, "align": False})
+            started = time.perf_counter()
+            heard = transcribe(item, resources, settings)
+            seconds += time.perf_counter() - started
+            assert raw is not None and heard is not None
+            wers.append(word_error_rate(text, heard.text))
+            raw_err.append(timing_error(speech.words, raw.words).mean)
+            ali_err.append(timing_error(speech.words, heard.words).mean)
+            alive += sum(survives(e, heard.words) for e, _ in entities)
+            total += len(entities)
+            gold = [gold_interval(speech.words, e) for e, _ in entities]
+            found = [find(e, heard.words, limit=1) for e, _ in entities]
+            aseg_ta.append(score_aseg(gold, [(m[0].start, m[0].end) for m in found if m]).value)
+            result = reamo.extract(task="ner", audio=speech.path, labels=LABELS)
+            spans = [
+                (g.start, g.end) for e in result.entities for g in e.groundings if isinstance(g, AudioSpan)
+            ]
+            aseg_a.append(score_aseg(gold, spans).value)
+            gold_ner.update((label, normalise(e)) for e, label in entities)
+            pred_ner.update((e.label, normalise(e.text)) for e in result.entities)
+        reamo.extract(task="ner", audio=ten.path, labels=LABELS)  # warm
+        started = time.perf_counter()
+        reamo.extract(task="ner", audio=ten.path, labels=LABELS)
+        e2e = time.perf_counter() - started
+        table.add_row(
+            model,
+            f"{statistics.mean(wers):.3f}",
+            f"{alive}/{total}",
+            f"{statistics.mean(raw_err):.3f}",
+            f"{statistics.mean(ali_err):.3f}",
+            f"{100 * statistics.mean(aseg_ta):.1f}",
+            f"{100 * statistics.mean(aseg_a):.1f}",
+            f"{100 * prf(gold_ner, pred_ner):.1f}",
+            f"{seconds / total_s:.3f}",
+            f"{e2e:.2f}",
+        )
+    console.print(table)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    console.print(f"peak RSS of this process (all models above, spaCy, piper): {rss:.0f} MB")
+    console.print(
+        f"load average: {' '.join(open('/proc/loadavg').read().split()[:3])}; {os.cpu_count()} CPUs"
+    )
+    console.print(f"clips: {', '.join(f'{soundfile.info(str(s.path)).duration:.1f}' for s, _, _ in clips)} s")
+
+
+if __name__ == "__main__":
+    main()
