@@ -149,7 +149,8 @@ def main() -> None:
             started = time.perf_counter()
             heard = transcribe(item, resources, settings)
             seconds += time.perf_counter() - started
-            assert raw is not None and heard is not None
+            if raw is None or heard is None:
+                raise SystemExit(f"{speech.path} has no sound track")
             wers.append(word_error_rate(text, heard.text))
             raw_err.append(timing_error(speech.words, raw.words).mean)
             ali_err.append(timing_error(speech.words, heard.words).mean)
@@ -184,9 +185,8 @@ def main() -> None:
     console.print(table)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     console.print(f"peak RSS of this process (all models above, spaCy, piper): {rss:.0f} MB")
-    console.print(
-        f"load average: {' '.join(open('/proc/loadavg').read().split()[:3])}; {os.cpu_count()} CPUs"
-    )
+    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    console.print(f"load average: {load}; {os.cpu_count()} CPUs (the machine is shared)")
     console.print(f"clips: {', '.join(f'{soundfile.info(str(s.path)).duration:.1f}' for s, _, _ in clips)} s")
 
 
