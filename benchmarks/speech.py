@@ -106,7 +106,7 @@ def main() -> None:
     args = parser.parse_args()
     folder = Path(args.keep or tempfile.mkdtemp(prefix="reamo-speech-"))
     folder.mkdir(parents=True, exist_ok=True)
-    console = Console()
+    console = Console(width=200)
 
     tts = Synthesizer()
     clips = []

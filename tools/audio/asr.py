@@ -28,7 +28,7 @@ class SpeechSettings(BaseModel):
     align: bool = Field(default=True, description="sharpen word times with pocketsphinx forced alignment")
     vad: bool = Field(default=True, description="skip non-speech with Silero VAD")
     window_s: float = Field(default=300.0, ge=30.0, description="seconds decoded and recognised at once")
-    threads: int = Field(default=0, ge=0, description="CPU threads for Whisper; 0: all")
+    threads: int = Field(default=0, ge=0, description="CPU threads for Whisper; 0: one per usable core")
     no_speech: float = Field(default=0.6, ge=0.0, le=1.0, description="drop segments likelier silent")
 
     @classmethod

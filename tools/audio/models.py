@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,8 @@ def load_whisper(model: str, *, threads: int = 0) -> Any:
         from faster_whisper import WhisperModel
     except ImportError as exc:
         raise BackendUnavailableError(f"Speech recognition needs faster-whisper: {INSTALL_HINT}.") from exc
+    # CTranslate2's own default is 4 threads: on a 2-core machine that oversubscribes the CPU
+    threads = threads or len(os.sched_getaffinity(0))
     return WhisperModel(
         str(folder), device="cpu", compute_type="int8", cpu_threads=threads, local_files_only=True
     )
