@@ -226,7 +226,10 @@ def build_systems(reamo: Reamo, *, baseline: bool) -> dict[str, Reamo]:
 
 
 def applies(system: str, suite: Suite) -> bool:
-    """spaCy alone is a baseline for text NER only; the others run on every suite."""
+    """spaCy alone is a baseline for text NER only. The pipeline baseline differs from REAMO only in
+    its tool calls, so on a suite without media (no tool applies) it is REAMO itself: not run again."""
     if system == "spacy":
         return all(i.task == "ner" and i.has_text for i in suite.instances)
+    if system == "pipeline":
+        return any(i.inputs.image or i.inputs.audio or i.inputs.video for i in suite.instances)
     return True

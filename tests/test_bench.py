@@ -201,6 +201,8 @@ def test_baselines_run_beside_reamo(media_dir: Path, reamo: Reamo) -> None:
     image_only = {**row("i"), "inputs": {"image": "photo.png"}, "gold": {"entities": [seen]}}
     image_suite = load_suite(write_suite_file(media_dir, [image_only], "image.jsonl"))
     assert applies("spacy", text_suite)
+    assert not applies("pipeline", text_suite)  # no tool applies: it would be REAMO again
+    assert applies("pipeline", image_suite)
     assert not applies("spacy", image_suite)  # spaCy alone is a text NER baseline
     results = run_bench([image_suite.path], reamo, baseline=True, console=quiet(), progress_console=quiet())
     ((_, runs),) = results
@@ -240,8 +242,8 @@ def test_cli_bench_reports_a_malformed_suite(media_dir: Path, capsys: pytest.Cap
 def test_spacy_alone_baseline_on_text_ner(media_dir: Path, reamo: Reamo) -> None:
     suite = write_suite_file(media_dir, [row("a"), row("b")])
     ((_, runs),) = run_bench([suite], reamo, baseline=True, console=quiet(), progress_console=quiet())
-    assert [r.system for r in runs] == ["reamo", "pipeline", "spacy"]
-    spacy = runs[2]
+    assert [r.system for r in runs] == ["reamo", "spacy"]
+    spacy = runs[1]
     assert spacy.planner == "spacy"
     assert spacy.failed == 0
     assert spacy.totals.ie.ner.n_gold == 6
