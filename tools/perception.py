@@ -63,8 +63,13 @@ def model_perceivers() -> dict[Modality, PerceiverFactory]:
     """The model-based perceivers by modality (speech recognition; object detection and OCR). Each
     perception backend adds its factory here; a factory reads its settings from ``config.perception``."""
     from reamo.tools.audio import SpeechPerceiver
+    from reamo.tools.vision import ImagePerceiver, VideoPerceiver
 
-    factories: dict[Modality, PerceiverFactory] = {"audio": SpeechPerceiver.from_config}
+    factories: dict[Modality, PerceiverFactory] = {
+        "audio": SpeechPerceiver.from_config,
+        "image": ImagePerceiver.from_config,
+        "video": VideoPerceiver.from_config,
+    }
     return factories
 
 

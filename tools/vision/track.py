@@ -1,0 +1,303 @@
+"""``video.track.v1`` (VideoTracking): detect on keyframes, follow with OpenCV CSRT/KCF between them,
+associate by IoU, then a mask per frame for the tracks the instruction means.
+
+Two passes over the decoded frames keep memory bounded: the first keeps only boxes, the second makes
+masks for the chosen tracks. Settings (``config.tools['video.track.v1']``): ``stride`` (keyframe every N
+frames, 5), ``tracker`` (csrt | kcf), ``min_iou`` (0.3), ``patience`` (keyframes a track may go unseen, 2),
+``max_frames``, plus the image backend's settings.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from reamo import media
+from reamo.errors import BackendUnavailableError, ConfigError
+from reamo.schemas import Box, Modality, TrackFrame, VideoTrack
+from reamo.tools.protocol import ToolArgs, ToolContext
+from reamo.tools.vision.backends import Image, Instance, Mask, SegmentBackend, get_backend
+from reamo.tools.vision.detector import box_iou
+from reamo.tools.vision.phrases import Query, pick
+from reamo.tools.vision.segment import RELATED_WEIGHT, Count, to_rle
+from reamo.tools.vision.video import MAX_FRAMES, VideoSource
+
+log = logging.getLogger(__name__)
+
+STRIDE = 5
+MIN_IOU = 0.3
+PATIENCE = 2
+
+
+class TrackArgs(ToolArgs):
+    """Arguments of VideoTracking."""
+
+    instances: Count = Field(
+        default="auto",
+        description="auto: every track for a plural phrase, else the one meant; one; all",
+    )
+    stride: int | None = Field(
+        default=None, ge=1, le=300, description="detect every N frames (default from the config, 5)"
+    )
+
+
+def make_tracker(kind: str) -> Any:
+    try:
+        import cv2
+    except ImportError as exc:
+        raise BackendUnavailableError("Tracking needs opencv-contrib-python==5.1.0.95") from exc
+    makers: dict[str, Callable[[], Any]] = {
+        "csrt": lambda: cv2.TrackerCSRT.create(),
+        "kcf": lambda: cv2.TrackerKCF.create(),
+    }
+    if kind not in makers:
+        raise ConfigError(f"Unknown tracker {kind!r} for video.track.v1; choose csrt or kcf.")
+    return makers[kind]()
+
+
+@dataclass
+class Track:
+    """One object followed through the video: its box on each frame and its keyframe scores."""
+
+    label: str
+    tracker: Any
+    boxes: dict[int, Box] = field(default_factory=dict)
+    scores: list[float] = field(default_factory=list)
+    misses: int = 0
+    active: bool = True
+
+    @property
+    def score(self) -> float:
+        return float(np.mean(self.scores)) if self.scores else 0.0
+
+    def last_box(self) -> Box | None:
+        return self.boxes[max(self.boxes)] if self.boxes else None
+
+    def mean_box(self) -> Box:
+        arr = np.array(list(self.boxes.values()), dtype=np.float64)
+        return (
+            float(arr[:, 0].mean()),
+            float(arr[:, 1].mean()),
+            float(arr[:, 2].mean()),
+            float(arr[:, 3].mean()),
+        )
+
+
+def _clip(box: Sequence[float], width: int, height: int) -> Box | None:
+    x0, y0 = max(0.0, float(box[0])), max(0.0, float(box[1]))
+    x1, y1 = min(float(width), float(box[2])), min(float(height), float(box[3]))
+    return (x0, y0, x1, y1) if x1 - x0 >= 2 and y1 - y0 >= 2 else None
+
+
+def _init(tracker: Any, image: Image, box: Box) -> None:
+    x0, y0, x1, y1 = (round(v) for v in box)
+    tracker.init(np.ascontiguousarray(image[:, :, ::-1]), (x0, y0, max(1, x1 - x0), max(1, y1 - y0)))
+
+
+def _follow(track: Track, image: Image) -> Box | None:
+    ok, (x, y, w, h) = track.tracker.update(np.ascontiguousarray(image[:, :, ::-1]))
+    if not ok:
+        return None
+    return _clip((x, y, x + w, y + h), image.shape[1], image.shape[0])
+
+
+def _shape(mask: Mask, box: Box) -> Mask:
+    """The part of a mask inside its box (the object's shape, relative to the box)."""
+    x0, y0 = int(box[0]), int(box[1])
+    x1, y1 = max(x0 + 1, int(np.ceil(box[2]))), max(y0 + 1, int(np.ceil(box[3])))
+    return mask[y0:y1, x0:x1]
+
+
+def _place(shape: Mask, box: Box, height: int, width: int) -> Mask:
+    """A shape resized into a box of a full-size empty mask."""
+    import cv2
+
+    x0, y0 = int(box[0]), int(box[1])
+    x1, y1 = min(width, max(x0 + 1, int(np.ceil(box[2])))), min(height, max(y0 + 1, int(np.ceil(box[3]))))
+    out = np.zeros((height, width), dtype=bool)
+    if shape.size == 0 or x1 <= x0 or y1 <= y0:
+        return out
+    resized = cv2.resize(shape.astype(np.uint8), (x1 - x0, y1 - y0), interpolation=cv2.INTER_NEAREST)
+    out[y0:y1, x0:x1] = resized.astype(bool)
+    return out
+
+
+def associate(boxes: Sequence[Box], found: Sequence[Instance], min_iou: float) -> list[tuple[int, int]]:
+    """Greedy one-to-one pairs ``(track, detection)`` by IoU, best first, above ``min_iou``."""
+    pairs = sorted(
+        ((box_iou(b, d.box), t, k) for t, b in enumerate(boxes) for k, d in enumerate(found)), reverse=True
+    )
+    used_t: set[int] = set()
+    used_k: set[int] = set()
+    out = []
+    for iou, t, k in pairs:
+        if iou < min_iou or t in used_t or k in used_k:
+            continue
+        used_t.add(t)
+        used_k.add(k)
+        out.append((t, k))
+    return out
+
+
+@dataclass(frozen=True)
+class TrackerSettings:
+    stride: int = STRIDE
+    tracker: str = "csrt"
+    min_iou: float = MIN_IOU
+    patience: int = PATIENCE
+    max_frames: int = MAX_FRAMES
+    mask_every: int = STRIDE
+
+    @classmethod
+    def parse(cls, settings: Mapping[str, Any], stride: int | None = None) -> TrackerSettings:
+        try:
+            return cls(
+                stride=int(stride or settings.get("stride", STRIDE)),
+                tracker=str(settings.get("tracker", "csrt")).lower(),
+                min_iou=float(settings.get("min_iou", MIN_IOU)),
+                patience=int(settings.get("patience", PATIENCE)),
+                max_frames=int(settings.get("max_frames", MAX_FRAMES)),
+                mask_every=max(1, int(settings.get("mask_every", stride or settings.get("stride", STRIDE)))),
+            )
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"Invalid video.track.v1 settings {dict(settings)!r}: {exc}") from exc
+
+
+def follow(
+    frames: Iterator[tuple[int, Image]],
+    find: Callable[[Image], list[Instance]],
+    opts: TrackerSettings,
+) -> list[Track]:
+    """Pass one: every track of the queried class, as boxes per frame."""
+    tracks: list[Track] = []
+    for index, image in frames:
+        h, w = image.shape[:2]
+        live = [t for t in tracks if t.active]
+        keyframe = index % opts.stride == 0 or not tracks
+        # a tracker that loses its object holds the last box until the next keyframe confirms or ends it
+        predicted: list[Box | None] = [_follow(t, image) or t.last_box() for t in live]
+        if not keyframe:
+            for t, box in zip(live, predicted, strict=True):
+                if box is not None:
+                    t.boxes[index] = box
+            continue
+        found = find(image)
+        matchable = [(t, b) for t, b in zip(live, predicted, strict=True) if b is not None]
+        pairs = associate([b for _, b in matchable], found, opts.min_iou)
+        matched_t = {t for t, _ in pairs}
+        matched_k = {k for _, k in pairs}
+        for t_i, k in pairs:
+            track, det = matchable[t_i][0], found[k]
+            box = _clip(det.box, w, h)
+            if box is None:
+                continue
+            track.boxes[index] = box
+            track.scores.append(det.score * (RELATED_WEIGHT if det.related else 1.0))
+            track.misses = 0
+            track.tracker = make_tracker(opts.tracker)
+            _init(track.tracker, image, box)
+        for t_i, (track, box) in enumerate(matchable):
+            if t_i not in matched_t:
+                track.misses += 1
+                if track.misses > opts.patience:
+                    track.active = False
+                else:
+                    track.boxes[index] = box
+        for k, det in enumerate(found):
+            box = _clip(det.box, w, h)
+            if k in matched_k or box is None or det.related:  # only the class asked starts a track
+                continue
+            track = Track(
+                label=det.label, tracker=make_tracker(opts.tracker), boxes={index: box}, scores=[det.score]
+            )
+            _init(track.tracker, image, box)
+            tracks.append(track)
+    return tracks
+
+
+def choose_tracks(tracks: Sequence[Track], query: Query, count: Count) -> list[Track]:
+    """The tracks an instruction means: spatial words pick one, plurals or ``all`` keep all, else the
+    strongest (most keyframe evidence: the sum of its detection scores)."""
+    ranked = sorted(tracks, key=lambda t: -sum(t.scores))
+    if not ranked:
+        return []
+    if query.spatial and count != "all":
+        return [ranked[pick([t.mean_box() for t in ranked], query.spatial)]]
+    if count == "all" or (count == "auto" and query.plural):
+        return ranked
+    return ranked[:1]
+
+
+def track_video(
+    source: VideoSource,
+    backend: SegmentBackend,
+    query: Query,
+    count: Count,
+    opts: TrackerSettings,
+    media_id: str,
+) -> list[VideoTrack]:
+    """Both passes: tracks of the query's class, the chosen ones with a mask on every frame."""
+    tracks = follow(source.frames(), lambda image: backend.find(image, query), opts)
+    chosen = choose_tracks(tracks, query, count)
+    if not chosen:
+        return []
+    wanted = {i for t in chosen for i in t.boxes}
+    frames: list[list[TrackFrame]] = [[] for _ in chosen]
+    shapes: list[tuple[int, Mask] | None] = [None for _ in chosen]
+    for index, image in source.frames(wanted):
+        for n, track in enumerate(chosen):
+            box = track.boxes.get(index)
+            if box is None:
+                continue
+            # segment every `mask_every` frames; in between, the last shape is moved and scaled to the box
+            last = shapes[n]
+            if last is None or index - last[0] >= opts.mask_every:
+                mask = backend.masks(image, [Instance(track.label, box, track.score)])[0]
+                shapes[n] = (index, _shape(mask, box))
+            else:
+                mask = _place(last[1], box, image.shape[0], image.shape[1])
+            frames[n].append(
+                TrackFrame(
+                    frame=index,
+                    time=source.time_of(index),
+                    box=box,
+                    mask=to_rle(mask),
+                    score=round(track.score, 4),
+                )
+            )
+    return [
+        VideoTrack(media=media_id, frames=f, score=round(t.score, 4))
+        for t, f in zip(chosen, frames, strict=True)
+        if f
+    ]
+
+
+class VideoTracking:
+    """The video grounding tool; backend and tracking settings from ``config.tools['video.track.v1']``."""
+
+    name = "video.track.v1"
+    module = "VideoTracking"
+    modality: Modality = "video"
+    description = (
+        "Track the object an instruction names through a video (e.g. 'the dog', 'the car on the left'); "
+        "returns a box and mask per frame, or nothing when it is not there"
+    )
+    args_model: type[ToolArgs] = TrackArgs
+    result_model: type[BaseModel] = VideoTrack
+
+    def run(self, args: TrackArgs, ctx: ToolContext) -> list[VideoTrack]:
+        item = ctx.media(args.target)
+        opts = TrackerSettings.parse(ctx.settings, args.stride)
+        pixels = int(ctx.settings.get("max_image_pixels", media.MAX_IMAGE_PIXELS))
+        source = VideoSource(item.path, max_pixels=pixels, max_frames=opts.max_frames)
+        backend = get_backend(ctx.settings, ctx.resources)
+        query = backend.parse(args.instruction)
+        if query.label is None:
+            log.info("%r names nothing the detector knows (%s): not tracked", args.instruction, query.how)
+            return []
+        return track_video(source, backend, query, args.instances, opts, args.target)
