@@ -456,3 +456,42 @@ def test_pdac_smoothing_prefers_a_pause_to_a_brief_dip() -> None:
     probs[60:66] = 0.15  # a pause of six frames
     assert pdac(probs, max_frames=80) == [(0, 30), (31, 100)]
     assert pdac(probs, max_frames=80, smooth_frames=5) == [(0, 60), (66, 100)]
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("corrupt.mp3", b"\xff\xfb" + bytes(range(256)) * 20),
+        ("text.m4a", b"hello world" * 100),
+        ("empty.flac", b""),
+    ],
+)
+def test_extract_with_the_speech_perceiver_raises_typed_errors_for_bad_audio(
+    name: str, data: bytes, tmp_path: Path
+) -> None:
+    from reamo.errors import UnreadableMediaError
+
+    (tmp_path / name).write_bytes(data)
+    reamo = Reamo(
+        planner=ScriptedPlanner([{"entities": []}]),
+        registry=ToolRegistry([segment_audio]),
+        perceivers={"audio": SpeechPerceiver()},
+        plugins=False,
+    )
+    with pytest.raises(UnreadableMediaError, match=r"empty|not readable audio"):
+        reamo.extract("ner", audio=tmp_path / name)
+
+
+def test_extract_with_the_speech_perceiver_refuses_an_unknown_codec(tmp_path: Path) -> None:
+    from _audio import unknown_codec_wav
+
+    from reamo.errors import UnsupportedMediaError
+
+    reamo = Reamo(
+        planner=ScriptedPlanner([{"entities": []}]),
+        registry=ToolRegistry([segment_audio]),
+        perceivers={"audio": SpeechPerceiver()},
+        plugins=False,
+    )
+    with pytest.raises(UnsupportedMediaError, match="codec"):
+        reamo.extract("ner", audio=unknown_codec_wav(tmp_path / "odd.wav"))
