@@ -385,6 +385,8 @@ def test_speech_settings_are_checked() -> None:
         SpeechSettings.parse({"beam_size": 0})
     with pytest.raises(ConfigError, match="Unknown speech model 'large'"):
         speech_models.whisper_folder("large")
+    with pytest.raises(ConfigError, match="unknown speech model 'large'"):
+        SpeechPerceiver({"model": "large"})
 
 
 def test_whisper_base_asset_joins_parts_and_checks_the_hash(

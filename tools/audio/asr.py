@@ -7,13 +7,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from reamo.errors import ConfigError
 from reamo.schemas import Transcript, Word
 from reamo.tools.audio.align import Aligner, Segment
 from reamo.tools.audio.decode import Samples, iter_windows
-from reamo.tools.audio.models import load_whisper
+from reamo.tools.audio.models import MODEL_NAMES, load_whisper
 from reamo.tools.protocol import Resources
 
 
@@ -30,6 +30,16 @@ class SpeechSettings(BaseModel):
     window_s: float = Field(default=300.0, ge=30.0, description="seconds decoded and recognised at once")
     threads: int = Field(default=0, ge=0, description="CPU threads for Whisper; 0: one per usable core")
     no_speech: float = Field(default=0.6, ge=0.0, le=1.0, description="drop segments likelier silent")
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, model: str) -> str:
+        if model not in MODEL_NAMES and not (Path(model).expanduser() / "model.bin").is_file():
+            raise ValueError(
+                f"unknown speech model {model!r}: use {' or '.join(MODEL_NAMES)}, or the path of a "
+                "CTranslate2 Whisper folder (with model.bin)"
+            )
+        return model
 
     @classmethod
     def parse(cls, settings: object) -> SpeechSettings:
