@@ -181,6 +181,14 @@ def main() -> None:
     report["peak_rss_mb"] = rss_mb()
     print_report(report)
     if args.json:
+        images = report.get("images", {})
+        for key in ("per_class", "confusions"):  # tuple keys are not JSON: flatten them first
+            if key in images:
+                images[key] = (
+                    _plain(images[key])
+                    if key == "confusions"
+                    else {k: dict(v) for k, v in images[key].items()}
+                )
         args.json.write_text(json.dumps(report, default=_plain, indent=2))
 
 
@@ -190,7 +198,7 @@ def _plain(o: Any) -> Any:
     if isinstance(o, Mean):
         return {"total": o.total, "count": o.count, "mean": o.total / o.count if o.count else 0.0}
     if isinstance(o, Counter):
-        return {str(k): v for k, v in o.items()}
+        return {" -> ".join(k) if isinstance(k, tuple) else str(k): v for k, v in o.items()}
     return str(o)
 
 

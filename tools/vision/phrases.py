@@ -98,6 +98,9 @@ SPATIAL_WORDS: dict[str, Spatial] = {
     "distant": "smallest",
     "back": "smallest",
 }
+MODIFIER_STARTS = frozenset(
+    _w("with without near next beside behind under over holding riding wearing carrying eating playing using")
+)
 PLURAL_WORDS = frozenset(_w("all every both two three four five several many people crowd group"))
 STOP_WORDS = frozenset(
     _w(
@@ -129,10 +132,14 @@ class Parts:
 
 
 def split_phrase(phrase: str, plural_nouns: Sequence[str] = ()) -> Parts:
-    """Content words (no spatial or stop words), spatial words in order, and plurality."""
+    """Content words of the head noun phrase (the words before a preposition or participle that starts a
+    modifier: "horse with rider" -> horse), spatial words in order, and plurality."""
     words = _words(phrase)
     spatial = tuple(dict.fromkeys(SPATIAL_WORDS[w] for w in words if w in SPATIAL_WORDS))
-    content = tuple(w for w in words if w not in SPATIAL_WORDS and w not in STOP_WORDS)
+    cut = next((i for i, w in enumerate(words) if w in MODIFIER_STARTS), len(words))
+    head = [w for w in words[:cut] if w not in SPATIAL_WORDS and w not in STOP_WORDS]
+    rest = [w for w in words[cut + 1 :] if w not in SPATIAL_WORDS and w not in STOP_WORDS]
+    content = tuple(head or rest)
     plural = any(w in PLURAL_WORDS for w in words) or any(
         _singular(w) != w and (w in plural_nouns or _singular(w) in plural_nouns) for w in content
     )
