@@ -79,14 +79,26 @@ def run_bench(
                 runs.append(run)
             results.append((suite, runs))
             print_suite(console, suite, runs)
+            if json_out is not None:  # after every suite: a long run that is stopped keeps what it did
+                _write(results, reamo, json_out, command)
     if json_out is not None:
-        report = report_json(
-            results,
-            backends=[b.model_dump() for b in reamo.backends],
-            command=list(command if command is not None else sys.argv),
-        )
-        out = Path(json_out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(report, indent=1), encoding="utf-8")
-        console.print(f"wrote {out}")
+        console.print(f"wrote {json_out}")
     return results
+
+
+def _write(
+    results: list[tuple[Suite, list[SystemRun]]],
+    reamo: Reamo,
+    json_out: str | Path,
+    command: Sequence[str] | None,
+) -> None:
+    report = report_json(
+        results,
+        backends=[b.model_dump() for b in reamo.backends],
+        command=list(command if command is not None else sys.argv),
+    )
+    out = Path(json_out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(out.suffix + ".tmp")
+    tmp.write_text(json.dumps(report, indent=1), encoding="utf-8")
+    tmp.replace(out)
