@@ -12,6 +12,7 @@ transcript), audio-only NER F1, real-time factor; then the end-to-end time of `r
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import statistics
@@ -26,7 +27,7 @@ from rich.table import Table
 
 from reamo import AudioSpan, Reamo
 from reamo.evaluation.metrics import score_aseg
-from reamo.evaluation.tts import Synthesizer
+from reamo.evaluation.tts import Speech, Synthesizer
 from reamo.schemas import MediaInput, Word
 from reamo.tools import Resources
 from reamo.tools.audio import transcribe
@@ -75,6 +76,21 @@ TEN_SECONDS = (
 LABELS = ["person", "location", "organization", "miscellaneous"]
 
 
+def spoken(tts: Synthesizer, text: str, path: Path) -> Speech:
+    """The clip of ``text`` at ``path``, synthesised once (piper varies between runs: a kept folder
+    makes runs comparable), its word times beside it as JSON."""
+    times = path.with_suffix(".words.json")
+    if path.is_file() and times.is_file():
+        data = json.loads(times.read_text())
+        if data["text"] == text:
+            info = soundfile.info(str(path))
+            words = [Word.model_validate(w) for w in data["words"]]
+            return Speech(path, float(info.duration), int(info.samplerate), words)
+    speech = tts.speak(text, path)
+    times.write_text(json.dumps({"text": text, "words": [w.model_dump() for w in speech.words]}))
+    return speech
+
+
 def gold_interval(words: list[Word], entity: str) -> tuple[float, float]:
     want = [normalise(t) for t in entity.split()]
     have = [normalise(w.text) for w in words]
@@ -111,9 +127,8 @@ def main() -> None:
     tts = Synthesizer()
     clips = []
     for n, (text, entities) in enumerate(CLIPS):
-        speech = tts.speak(text, folder / f"clip{n}.wav")
-        clips.append((speech, text, entities))
-    ten = tts.speak(TEN_SECONDS, folder / "ten.wav")
+        clips.append((spoken(tts, text, folder / f"clip{n}.wav"), text, entities))
+    ten = spoken(tts, TEN_SECONDS, folder / "ten.wav")
     total_s = sum(s.duration for s, _, _ in clips)
     console.print(
         f"{len(clips)} clips, {total_s:.1f} s of speech; 10 s clip: {ten.duration:.1f} s; in {folder}"
@@ -130,25 +145,31 @@ def main() -> None:
         "A-Seg audio",
         "audio NER F1",
         "RTF (aligned)",
-        f"extract {ten.duration:.1f} s clip (s)",
+        "CPU s per audio s",
+        f"extract {ten.duration:.1f} s, cold (s)",
+        "warm (s)",
     ):
         table.add_column(col, justify="right")
     for model in args.models.split(","):
         resources = Resources()
         settings = {"model": model}
         transcribe(MediaInput(id="audio:0", path=clips[0][0].path), resources, settings)  # load once
-        wers, raw_err, ali_err, seconds = [], [], [], 0.0
+        wers, raw_err, ali_err, seconds, cpu = [], [], [], 0.0, 0.0
         alive = total = 0
         aseg_ta, aseg_a = [], []
         gold_ner: Counter[tuple[str, str]] = Counter()
         pred_ner: Counter[tuple[str, str]] = Counter()
         reamo = Reamo(planner="spacy", plugins=False, perception={"audio": settings})
+        started = time.perf_counter()
+        reamo.extract(task="ner", audio=ten.path, labels=LABELS)  # loads Whisper, pocketsphinx, spaCy
+        cold = time.perf_counter() - started
         for speech, text, entities in clips:
             item = MediaInput(id="audio:0", path=speech.path)
             raw = transcribe(item, resources, {**settings, "align": False})
-            started = time.perf_counter()
+            started, used = time.perf_counter(), time.process_time()
             heard = transcribe(item, resources, settings)
             seconds += time.perf_counter() - started
+            cpu += time.process_time() - used
             if raw is None or heard is None:
                 raise SystemExit(f"{speech.path} has no sound track")
             wers.append(word_error_rate(text, heard.text))
@@ -166,7 +187,6 @@ def main() -> None:
             aseg_a.append(score_aseg(gold, spans).value)
             gold_ner.update((label, normalise(e)) for e, label in entities)
             pred_ner.update((e.label, normalise(e.text)) for e in result.entities)
-        reamo.extract(task="ner", audio=ten.path, labels=LABELS)  # warm
         started = time.perf_counter()
         reamo.extract(task="ner", audio=ten.path, labels=LABELS)
         e2e = time.perf_counter() - started
@@ -180,6 +200,8 @@ def main() -> None:
             f"{100 * statistics.mean(aseg_a):.1f}",
             f"{100 * prf(gold_ner, pred_ner):.1f}",
             f"{seconds / total_s:.3f}",
+            f"{cpu / total_s:.3f}",
+            f"{cold:.2f}",
             f"{e2e:.2f}",
         )
     console.print(table)
