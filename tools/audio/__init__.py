@@ -2,6 +2,15 @@
 pocketsphinx alignment), the ``AudioSegmentation`` tool and the SHAS-style ``AudioUtterances`` tool.
 
 Heavy libraries (faster-whisper, pocketsphinx, PyAV, transformers) load on first use only.
+
+- perception: ``Reamo(perception={"audio": {"model": "tiny.en"}})`` (``base`` by default; also
+  ``beam_size``, ``language``, ``align``, ``vad``, ``window_s``, ``threads``);
+- ``transcribe(item, resources, settings)``: the transcript of any file with a sound track (None without);
+- ``audio.segment.v1`` is built in; ``audio.utterances.v1`` is registered on request, since a pipeline
+  planner sends every entity to every module::
+
+      reamo = Reamo(tools={"audio.utterances.v1": {"backend": "wav2vec2", "checkpoint": "shas/"}})
+      reamo.registry.register(split_utterances)
 """
 
 from __future__ import annotations
