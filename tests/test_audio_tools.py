@@ -497,3 +497,19 @@ def test_extract_with_the_speech_perceiver_refuses_an_unknown_codec(tmp_path: Pa
     )
     with pytest.raises(UnsupportedMediaError, match="codec"):
         reamo.extract("ner", audio=unknown_codec_wav(tmp_path / "odd.wav"))
+
+
+def test_utterances_tool_registered_on_request_runs_through_extract(tmp_path: Path) -> None:
+    path = write_sndfile(tmp_path / "ten.wav", tone(10.0, 16000), 16000)
+    answer = {
+        "entities": [{"text": "Merkel", "label": "person", "concept": True}],
+        "calls": [_call("Merkel", "Merkel", module="AudioUtterances")],
+    }
+    reamo = _reamo(answer)
+    reamo.registry.register(split_utterances)
+    reamo.context.resources.get("audio.silero", ScriptedScorer)
+    result = reamo.extract("ner", text="Merkel spoke.", audio=path)
+    [run] = result.calls
+    assert (run.tool, run.status) == ("audio.utterances.v1", "ok")
+    # TRANSCRIPT has "Merkel" at 1.43-1.93 s: the utterance 0.5-3.0 s holds it
+    assert [(round(g.start, 1), round(g.end, 1)) for g in run.groundings] == [(0.5, 3.0)]
