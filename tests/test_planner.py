@@ -336,3 +336,24 @@ def test_embedded_finds_a_shipped_adapter(
 def test_embedded_rejects_bad_options(options: dict[str, Any], match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         make_planner("embedded", ReamoConfig(planner_options={"adapter": "none", **options}))
+
+
+@pytest.mark.slow
+def test_a_shipped_adapter_is_merged_into_the_onnx_model(
+    tiny: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The embedded model's set-up path (merge the LoRA, convert to 4-bit ONNX) on the tiny llama."""
+    import reamo.agent.planners.embedded as embedded
+    from reamo.agent.planners.hf import load_transformers
+    from reamo.assets import Asset, prepare
+
+    base, lora = tiny
+    monkeypatch.setenv("REAMO_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(embedded, "HF_ASSET", Asset("tiny-hf", "planner", "tiny llama", build=lambda _: base))
+    folder = prepare(embedded.onnx_asset(lora)).path
+    ids = [1, 5, 9, 12, 40]
+    onnx = embedded.OrtModel(folder, threads=1).start(ids)
+    tuned = load_transformers(str(base), str(lora)).model.start(ids)
+    plain = load_transformers(str(base), None).model.start(ids)
+    assert np.corrcoef(onnx, tuned)[0, 1] > 0.95  # int4 rounding only
+    assert np.abs(onnx - tuned).mean() < np.abs(onnx - plain).mean()  # the LoRA is in the weights
