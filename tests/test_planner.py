@@ -114,6 +114,12 @@ def test_tightened_schema_is_stricter_than_the_request_schema(registry: ToolRegi
     assert tight["properties"]["relations"]["items"]["properties"]["head"]["enum"] == entity["enum"]
     assert tight["properties"]["entities"]["maxItems"] == 24
     assert tight["properties"]["events"]["maxItems"] == 0  # RE: stays empty
+    ee = request_for("ee", registry)
+    arguments = tighten_schema(ee.answer_schema, ee)["properties"]["events"]["items"]["properties"][
+        "arguments"
+    ]
+    assert arguments["maxItems"] == 8
+    assert arguments["items"]["properties"]["text"]["enum"] == entity["enum"]
     good = {"entities": [{"text": "Berlin", "label": "location"}], "relations": [], "events": [], "calls": []}
     Draft202012Validator(tight).validate(good)
     Draft202012Validator(request.answer_schema).validate(good)

@@ -29,6 +29,7 @@ Logits = npt.NDArray[np.float32]
 
 MAX_SPAN_TOKENS = 8
 LIST_LIMITS = {"entities": 24, "relations": 16, "events": 8, "calls": 24}
+MAX_ARGUMENTS = 8
 WORD = re.compile(r"\w+(?:[-'’.&]\w+)*|[^\w\s]")
 
 
@@ -89,6 +90,9 @@ def tighten_schema(schema: dict[str, Any], request: PlanRequest) -> dict[str, An
     for key, limit in LIST_LIMITS.items():
         if key in props and props[key].get("maxItems", limit) > 0:
             props[key]["maxItems"] = limit
+    event_items = props.get("events", {}).get("items")
+    if isinstance(event_items, dict) and "arguments" in event_items.get("properties", {}):
+        event_items["properties"]["arguments"]["maxItems"] = MAX_ARGUMENTS
     visual = bool(request.inputs.images or request.inputs.videos)
     spans = input_spans(request)
     if visual or not spans:
