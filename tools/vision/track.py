@@ -178,7 +178,7 @@ def follow(
     for index, image in frames:
         h, w = image.shape[:2]
         live = [t for t in tracks if t.active]
-        keyframe = index % opts.stride == 0 or not tracks
+        keyframe = index % opts.stride == 0 or not tracks  # search every frame until found
         # a tracker that loses its object holds the last box until the next keyframe confirms or ends it
         predicted: list[Box | None] = [_follow(t, image) or t.last_box() for t in live]
         if not keyframe:
