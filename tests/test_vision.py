@@ -286,7 +286,9 @@ def test_unknown_backend_is_a_config_error_listing_the_choices(two_dogs: Path) -
 # --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("suffix", "fourcc"), [(".avi", "MJPG"), (".mp4", "mp4v"), (".mov", "mp4v")])
+@pytest.mark.parametrize(
+    ("suffix", "fourcc"), [(".avi", "MJPG"), (".mp4", "mp4v"), (".mov", "mp4v"), (".webm", "VP80")]
+)
 def test_video_files_decode_frame_by_frame(tmp_path: Path, suffix: str, fourcc: str) -> None:
     path = write_video(tmp_path / f"clip{suffix}", frames=7, fourcc=fourcc)
     source = VideoSource(path)
