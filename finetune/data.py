@@ -215,7 +215,7 @@ class Builder:
         """
         rng = self._rng(s.id + ":meta:" + variant)
         modality = "video" if variant == "video" else "audio" if "audio" in variant else "image"
-        module = self.modules.get(modality)  # type: ignore[call-overload]
+        module = self.modules.get(modality)
         if module is None:
             return None
         pairs = [
