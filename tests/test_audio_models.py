@@ -212,3 +212,18 @@ def test_cli_extract_with_text_and_audio(clip: tuple[Path, list[Word]], tmp_path
     merkel = next(e for e in result["entities"] if e["text"] == "Angela Merkel")
     kinds = sorted(g["kind"] for g in merkel["groundings"])
     assert kinds == ["audio", "text"]
+
+
+def test_text_prompt_never_plants_unspoken_names(clip: tuple[Path, list[Word]], resources: Resources) -> None:
+    path, gold = clip
+    inputs = Inputs.build(text="Barack Obama met Vladimir Putin in Moscow.", audio=path)
+    ctx = ToolContext(inputs=inputs, resources=resources)
+
+    def run(phrase: str) -> Any:
+        call = MetaResponse(module="AudioSegmentation", instruction=phrase, target="audio:0", concept="e1")
+        return run_call(segment_audio, call, ctx)
+
+    assert run("Vladimir Putin").status == "not_found"
+    assert run("Moscow").status == "not_found"
+    [obama] = run("Barack Obama").groundings
+    assert interval_iou((obama.start, obama.end), _gold(gold, "Barack Obama")) > 0.6

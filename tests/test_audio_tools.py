@@ -513,3 +513,50 @@ def test_utterances_tool_registered_on_request_runs_through_extract(tmp_path: Pa
     assert (run.tool, run.status) == ("audio.utterances.v1", "ok")
     # TRANSCRIPT has "Merkel" at 1.43-1.93 s: the utterance 0.5-3.0 s holds it
     assert [(round(g.start, 1), round(g.end, 1)) for g in run.groundings] == [(0.5, 3.0)]
+
+
+def test_text_prompted_second_pass_fixes_misheard_names_and_is_verified(media_dir: Path) -> None:
+    from reamo import media
+    from reamo.tools.audio.segment import transcript_of
+
+    def words(*items: tuple[str, float, float]) -> list[Word]:
+        return [Word(text=t, start=a, end=b) for t, a, b in items]
+
+    text = "Wayne Rooney and Vladimir Putin"
+    plain = words(
+        ("Wayne", 1.76, 2.0), ("Ruining", 2.0, 2.4), ("and", 2.5, 2.7), ("the", 3.0, 3.2), ("money", 3.2, 3.6)
+    )
+    # what Whisper wrote with the text as its prompt: right for Rooney, planted for Putin
+    prompted = words(
+        ("Wayne", 1.76, 2.0),
+        ("Rooney", 2.0, 2.36),
+        ("and", 2.5, 2.7),
+        ("Vladimir", 3.0, 3.2),
+        ("Putin", 3.2, 3.6),
+    )
+    inputs = Inputs.build(text=text, audio=media_dir / "speech.wav")
+    perceived = AudioPerception(media="audio:0", duration=4, transcript=Transcript(text="", words=plain))
+    resources = Resources()
+    key = f"{media.fingerprint(inputs.audio[0])}:{SpeechSettings.parse({'prompt': text}).model_dump_json()}"
+    resources.get("audio.transcripts", dict)[key] = Transcript(text=text, words=prompted)
+
+    def run(instruction: str, **settings: Any) -> Any:
+        ctx = ToolContext(
+            inputs=inputs,
+            perception=Perception(audio={"audio:0": perceived}),
+            resources=resources,
+            settings=settings,
+        )
+        assert transcript_of("audio:0", ctx, prompt=text).words == prompted
+        call = MetaResponse(
+            module="AudioSegmentation", instruction=instruction, target="audio:0", concept="e1"
+        )
+        return run_call(segment_audio, call, ctx)
+
+    rooney = run("Wayne Rooney")
+    assert rooney.status == "ok"
+    [span] = rooney.groundings
+    assert (span.start, span.end, span.text) == (1.76, 2.36, "Wayne Rooney")
+    assert 0.5 < span.score < 1.0  # lower than a direct match: the plain transcript heard it differently
+    assert run("Vladimir Putin").status == "not_found"  # "the money" is nothing like it: not invented
+    assert run("Wayne Rooney", prompt_with_text=False).status == "not_found"

@@ -30,6 +30,9 @@ class SpeechSettings(BaseModel):
     window_s: float = Field(default=300.0, ge=30.0, description="seconds decoded and recognised at once")
     threads: int = Field(default=0, ge=0, description="CPU threads for Whisper; 0: one per usable core")
     no_speech: float = Field(default=0.6, ge=0.0, le=1.0, description="drop segments likelier silent")
+    prompt: str | None = Field(
+        default=None, description="text that may be spoken (names, spelling) for Whisper"
+    )
 
     @field_validator("model")
     @classmethod
@@ -73,6 +76,7 @@ def recognise(model: Any, samples: Samples, settings: SpeechSettings) -> tuple[l
         word_timestamps=True,
         vad_filter=settings.vad,
         condition_on_previous_text=False,
+        initial_prompt=settings.prompt,
     )
     segments = []
     for seg in found:
