@@ -1,10 +1,11 @@
 """Speech quality and speed on clips synthesised by piper with exact word times (needs the ``tts`` extra).
 
 Per Whisper model (base, tiny.en): word error rate, entity survival (entities whose words are heard
-exactly), word-time error before and after pocketsphinx alignment, A-Seg mIoU of the entities (text+audio:
-the written entity is the instruction; audio alone: the spaCy pipeline finds the entities in the
-transcript), audio-only NER F1, real-time factor; then the end-to-end time of `reamo extract --task ner
---audio` on 10 s of speech and the peak RSS. The sentences are written here (no benchmark test data).
+exactly), word-time error before and after pocketsphinx alignment, A-Seg mIoU of the entities
+(text+audio: audio.segment.v1 grounds each written entity, given the text; audio alone: the spaCy
+pipeline finds the entities in the transcript), audio-only NER F1, real-time factor; then the
+end-to-end time of `reamo extract --task ner --audio` on 10 s of speech and the peak RSS. The sentences
+are written here (no benchmark test data).
 
     python benchmarks/speech.py [--models base,tiny.en] [--keep DIR]
 """
@@ -28,10 +29,10 @@ from rich.table import Table
 from reamo import AudioSpan, Reamo
 from reamo.evaluation.metrics import score_aseg
 from reamo.evaluation.tts import Speech, Synthesizer
-from reamo.schemas import MediaInput, Word
-from reamo.tools import Resources
-from reamo.tools.audio import transcribe
-from reamo.tools.audio.match import find, normalise
+from reamo.schemas import AudioPerception, Inputs, MediaInput, MetaResponse, Perception, Word
+from reamo.tools import Resources, ToolContext, run_call
+from reamo.tools.audio import segment_audio, transcribe
+from reamo.tools.audio.match import normalise
 from reamo.tools.audio.quality import timing_error, word_error_rate
 
 # (sentence, [(entity, label)]): news-style English written for this benchmark
@@ -178,8 +179,27 @@ def main() -> None:
             alive += sum(survives(e, heard.words) for e, _ in entities)
             total += len(entities)
             gold = [gold_interval(speech.words, e) for e, _ in entities]
-            found = [find(e, heard.words, limit=1) for e, _ in entities]
-            aseg_ta.append(score_aseg(gold, [(m[0].start, m[0].end) for m in found if m]).value)
+            # text+audio: the tool grounds each written entity (best span), given the text and the transcript
+            inputs = Inputs.build(text=text, audio=speech.path)
+            perceived = Perception(
+                audio={"audio:0": AudioPerception(media="audio:0", duration=0, transcript=heard)}
+            )
+            ctx = ToolContext(inputs=inputs, perception=perceived, resources=resources, settings=settings)
+            found = [
+                run_call(
+                    segment_audio,
+                    MetaResponse(
+                        module="AudioSegmentation",
+                        instruction=e,
+                        target="audio:0",
+                        concept="e1",
+                        options={"max_spans": 1},
+                    ),
+                    ctx,
+                ).groundings
+                for e, _ in entities
+            ]
+            aseg_ta.append(score_aseg(gold, [(g[0].start, g[0].end) for g in found if g]).value)
             result = reamo.extract(task="ner", audio=speech.path, labels=LABELS)
             spans = [
                 (g.start, g.end) for e in result.entities for g in e.groundings if isinstance(g, AudioSpan)
