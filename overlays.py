@@ -43,7 +43,11 @@ def draw_regions(image: Image.Image, regions: Sequence[Region]) -> Image.Image:
     draw = ImageDraw.Draw(out)
     for label, box, color in boxes:
         draw.rectangle((box[0], box[1], box[2], box[3]), outline=color, width=2)
-        draw.text((box[0] + 3, box[1] + 2), label, fill=color)
+        # the label on a filled tab above the box (inside it at the top edge), readable on any photo
+        x, y = box[0], max(0.0, box[1] - 14)
+        tab = draw.textbbox((x + 3, y + 1), label)
+        draw.rectangle((x, y, tab[2] + 3, tab[3] + 2), fill=color)
+        draw.text((x + 3, y + 1), label, fill=(0, 0, 0))
     return out
 
 
