@@ -13,7 +13,7 @@ from rich.table import Table
 
 from reamo import __version__
 from reamo.evaluation.paper import PAPER_CITATION, paper_scores
-from reamo.evaluation.runner import METRIC_NAMES, SystemRun, headline, suite_metrics
+from reamo.evaluation.runner import METRIC_NAMES, SystemRun, headline, suite_metrics, system_metrics
 from reamo.evaluation.suite import Suite
 
 __all__ = ["REPORT_VERSION", "print_suite", "report_json"]
@@ -41,10 +41,11 @@ def suite_table(suite: Suite, runs: list[SystemRun]) -> Table:
         table.add_column(column, justify="right", style="dim")
     for run in runs:
         totals, latency = run.totals, run.latency()
+        scored = system_metrics(run.system, metrics)
         table.add_row(
             SYSTEM_NAMES.get(run.system, run.system),
             run.planner,
-            *(_cell(headline(totals, m)) for m in metrics),
+            *(_cell(headline(totals, m)) if m in scored else "–" for m in metrics),
             str(run.failed),
             f"{latency['median']:.3f}",
             f"{latency['p90']:.3f}",

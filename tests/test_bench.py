@@ -16,7 +16,7 @@ from reamo.cli import main
 from reamo.errors import SuiteError
 from reamo.evaluation import PipelinePlanner, load_suite, run_bench
 from reamo.evaluation.metrics import PRF, Mean
-from reamo.evaluation.runner import applies, build_systems, run_suite, suite_metrics
+from reamo.evaluation.runner import applies, build_systems, run_suite, suite_metrics, system_metrics
 from reamo.schemas import RLE, ImageRegion
 from reamo.sdk import Reamo
 from reamo.tools import ToolArgs, ToolContext, ToolRegistry, tool
@@ -283,3 +283,11 @@ def test_boxes_stand_in_for_masks_when_the_gold_has_only_boxes(media_dir: Path) 
     box_score, mask_score = (i.scores.iseg for i in run.instances)
     assert box_score == Mean(1.0, 1)  # the predicted box against the gold box
     assert mask_score.total == pytest.approx(0.5)  # the half mask against the full polygon: 14/28
+
+
+def test_spacy_alone_reads_the_text_only(reamo: Reamo) -> None:
+    spacy = build_systems(reamo, baseline=True)["spacy"]
+    assert len(spacy.registry) == 0  # no grounding tool
+    assert {p.describe().name for p in spacy.perceivers.values()} == {"metadata"}  # no perception model
+    assert system_metrics("spacy", ["ner", "aseg"]) == ["ner"]
+    assert system_metrics("reamo", ["ner", "aseg"]) == ["ner", "aseg"]
