@@ -26,8 +26,13 @@ $(STAMP): pyproject.toml
 .PHONY: install demo test lint
 install: $(STAMP)
 
+# the photo is Grace Hopper's portrait that matplotlib ships (matplotlib comes with mediapipe)
+HOPPER = $(shell $(BIN)/python -c "import matplotlib, pathlib; print(pathlib.Path(matplotlib.get_data_path()) / 'sample_data' / 'grace_hopper.jpg')")
+
 demo: $(STAMP)
 	$(BIN)/reamo extract --task ner --text "Barack Obama met Angela Merkel in Berlin."
+	$(BIN)/reamo extract --task ner --text "Grace Hopper served in the US Navy." --image "$(HOPPER)" --save $(VENV)/demo-out
+	$(BIN)/reamo extract --task ner --image "$(HOPPER)"
 	$(BIN)/reamo extract --manifest samples/demo.jsonl --out $(VENV)/demo.out.jsonl
 	$(BIN)/python -c "import json; [print(r['id'], [(e['text'], e['label']) for e in r['result']['entities']]) for r in map(json.loads, open('$(VENV)/demo.out.jsonl'))]"
 

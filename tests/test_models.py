@@ -57,3 +57,42 @@ def test_readme_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     namespace: dict[str, object] = {}
     exec(compile(code.group(1), "README.md", "exec"), namespace)
     assert {e.text for e in namespace["result"].entities} == {"Barack Obama", "Angela Merkel", "Berlin"}  # type: ignore[attr-defined]
+
+
+class ObjectsPerceiver:
+    """Image perception that saw a dog and a person (stands in for the detector)."""
+
+    modality = "image"
+
+    def describe(self):
+        from reamo.schemas import BackendInfo
+
+        return BackendInfo(role="perception:image", name="objects")
+
+    def perceive(self, item, resources):
+        from reamo.schemas import DetectedObject, ImagePerception
+
+        objects = [
+            DetectedObject(label="dog", box=(30, 10, 60, 44), score=0.8),
+            DetectedObject(label="person", box=(2, 2, 30, 40), score=0.7),
+        ]
+        return ImagePerception(media=item.id, width=64, height=48, objects=objects)
+
+
+def test_spacy_planner_turns_seen_objects_into_entities(registry, media_dir: Path) -> None:
+    perceivers = {**metadata_perceivers(), "image": ObjectsPerceiver()}
+    reamo = Reamo(planner="spacy", registry=registry, perceivers=perceivers)
+    result = reamo.extract(task="ner", image=media_dir / "photo.png", labels=["person", "dog", "cat"])
+    assert {(e.text, e.label, e.concept) for e in result.entities} == {
+        ("dog", "dog", True),
+        ("person", "person", True),
+    }
+    assert {r.call.instruction: r.call.target for r in result.calls} == {
+        "dog": "image:0",
+        "person": "image:0",
+    }
+    dog = next(e for e in result.entities if e.text == "dog")
+    assert dog.groundings[0].kind == "image"
+    # a written person is the one seen: no extra "person" entity, and it is sent to the image
+    written = reamo.extract(task="ner", text=OBAMA, image=media_dir / "photo.png", labels=["person", "dog"])
+    assert {e.text for e in written.entities} == {"Barack Obama", "Angela Merkel", "dog"}

@@ -66,7 +66,7 @@ class SpacyPlanner:
         return BackendInfo(
             role="planner",
             name="spacy",
-            detail=f"{self.model} NER pipeline, every entity sent to every tool; no relations or events",
+            detail=f"{self.model} NER + detected objects, every entity to every tool; no relations or events",
         )
 
     def plan(self, request: PlanRequest) -> str:
@@ -82,19 +82,61 @@ class SpacyPlanner:
                 if label and (ent.text, label) not in seen:
                     seen.add((ent.text, label))
                     entities.append({"text": ent.text, "label": label, "concept": False})
+        written = len(entities)
+        seen_in = _seen_objects(request, entities, seen)
         calls = []
         call_items = request.answer_schema["properties"]["calls"].get("items", {}).get("anyOf", [])
         for schema in call_items:
             module = schema["properties"]["module"]["const"]
             for target in schema["properties"]["target"]["enum"]:
-                for entity in entities:
+                for i, entity in enumerate(entities):
+                    if i >= written and target not in seen_in[entity["text"]]:
+                        continue  # a thing only seen is grounded where it was seen
                     entity["concept"] = True
-                    calls.append(
-                        {
-                            "module": module,
-                            "instruction": entity["text"],
-                            "target": target,
-                            "concept": entity["text"],
-                        }
-                    )
+                    call = {
+                        "module": module,
+                        "instruction": entity["text"],
+                        "target": target,
+                        "concept": entity["text"],
+                    }
+                    if i >= written and "instances" in schema["properties"]:
+                        call["instances"] = "all"  # every detected instance of the class
+                    calls.append(call)
         return json.dumps({"entities": entities, "relations": [], "events": [], "calls": calls})
+
+
+def object_label(name: str, wanted: list[str]) -> str | None:
+    """The requested label a detected object class stands for: the class itself when the label set
+    names it (COCO names as labels), else a person is a person."""
+    by_lower = {w.lower(): w for w in wanted}
+    if name.lower() in by_lower:
+        return by_lower[name.lower()]
+    return map_label("PERSON", wanted) if name.lower() == "person" else None
+
+
+def _seen_objects(
+    request: PlanRequest, entities: list[dict[str, Any]], seen: set[tuple[str, str]]
+) -> dict[str, set[str]]:
+    """Add the classes detected in images and video frames whose class fits the label set as entities
+    (seen, not written: the modality-specific entities of the paper); return where each was seen.
+
+    A class already named by a written entity of the same label (a person in the text) adds nothing:
+    the written one is sent to every medium, and merge joins repetitions that land on one region."""
+    where: dict[str, set[str]] = {}
+    objects = [(mid, o.label) for mid, img in request.perception.images.items() for o in img.objects]
+    objects += [
+        (mid, o.label)
+        for mid, vid in request.perception.videos.items()
+        for f in vid.frames
+        for o in f.objects
+    ]
+    written_labels = {label for _, label in seen}
+    for media_id, name in objects:
+        label = object_label(name, request.labels.entity_types)
+        if label is None or (label in written_labels and (name, label) not in seen):
+            continue
+        if (name, label) not in seen:
+            seen.add((name, label))
+            entities.append({"text": name, "label": label, "concept": True})
+        where.setdefault(name, set()).add(media_id)
+    return where
