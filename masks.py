@@ -367,3 +367,12 @@ def from_box(box: Sequence[float], height: int, width: int) -> dict[str, object]
     if c1 > c0 and r1 > r0:
         mask[r0:r1, c0:c1] = True
     return encode(mask)
+
+
+def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
+    """Intersection over union of two ``(x0, y0, x1, y1)`` boxes by area; 0 when both are empty."""
+    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = iw * ih
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0

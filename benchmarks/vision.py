@@ -27,11 +27,11 @@ from PIL import Image
 
 from reamo import masks, media
 from reamo.evaluation.metrics import PRF, Mean, score_iseg, score_keys, track_jaccard
+from reamo.masks import box_iou
 from reamo.schemas import Inputs
 from reamo.tools import Resources, ToolContext
 from reamo.tools.vision import ImagePerceiver, ImageSegmentation, SegmentArgs, TrackArgs, VideoTracking
 from reamo.tools.vision.backends import EmbeddedBackend, get_backend
-from reamo.tools.vision.detector import box_iou
 
 DAVIS_NOUNS = {  # made up from the sequence names by the data's README, not gold; used as the instruction
     "blackswan": "black swan",

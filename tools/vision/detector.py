@@ -22,6 +22,7 @@ import numpy.typing as npt
 
 from reamo.assets import Asset, prepare
 from reamo.errors import BackendUnavailableError
+from reamo.masks import box_iou
 from reamo.schemas import Box
 
 NPM_PACKAGE = "@vladmandic/human@3.3.6"
@@ -152,20 +153,12 @@ class Detection:
     score: float
 
 
-def box_iou(a: Box, b: Box) -> float:
-    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = iw * ih
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 def nms(rows: npt.NDArray[np.float32], iou: float) -> list[int]:
     """Greedy non-maximum suppression over ``[x0, y0, x1, y1, score, ...]`` rows, best first."""
     keep: list[int] = []
     for i in np.argsort(-rows[:, 4], kind="stable"):
         box = tuple(float(v) for v in rows[i, :4])
-        if all(box_iou(box, tuple(float(v) for v in rows[k, :4])) <= iou for k in keep):  # type: ignore[arg-type]
+        if all(box_iou(box, tuple(float(v) for v in rows[k, :4])) <= iou for k in keep):
             keep.append(int(i))
     return keep
 

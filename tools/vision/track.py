@@ -19,10 +19,10 @@ from pydantic import BaseModel, Field
 
 from reamo import media
 from reamo.errors import BackendUnavailableError, ConfigError
+from reamo.masks import box_iou
 from reamo.schemas import Box, Modality, TrackFrame, VideoTrack
 from reamo.tools.protocol import ToolArgs, ToolContext
 from reamo.tools.vision.backends import Image, Instance, Mask, SegmentBackend, get_backend
-from reamo.tools.vision.detector import box_iou
 from reamo.tools.vision.phrases import Query, pick
 from reamo.tools.vision.segment import RELATED_WEIGHT, Count, to_rle
 from reamo.tools.vision.video import MAX_FRAMES, VideoSource
