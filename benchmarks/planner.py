@@ -24,7 +24,6 @@ import argparse
 import ast
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from reamo.evaluation.metrics import PRF, score_keys
+from reamo.evaluation.runner import peak_rss_mb
 from reamo.finetune.corpora import read_bio, read_m2e2_text
 from reamo.schemas import LabelSchema, Task
 
@@ -148,7 +148,7 @@ def run_planner(spec: str, data: Path, limit: int, options: dict[str, Any]) -> d
         for name, prf in score(instances, results).items():
             report["scores"][name] = {**prf.scaled(), "tp": prf.tp, "pred": prf.n_pred, "gold": prf.n_gold}
         report.setdefault("counts", {})[task] = len(instances)
-    report["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    report["peak_rss_mb"] = peak_rss_mb()
     report["describe"] = reamo.planner.describe().detail
     return report
 

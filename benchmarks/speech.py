@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import tempfile
 import time
@@ -28,6 +27,7 @@ from rich.table import Table
 
 from reamo import AudioSpan, Reamo
 from reamo.evaluation.metrics import score_aseg
+from reamo.evaluation.runner import peak_rss_mb
 from reamo.evaluation.tts import Speech, Synthesizer
 from reamo.schemas import AudioPerception, Inputs, MediaInput, MetaResponse, Perception, Word
 from reamo.tools import Resources, ToolContext, run_call
@@ -225,7 +225,7 @@ def main() -> None:
             f"{e2e:.2f}",
         )
     console.print(table)
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss = peak_rss_mb()
     console.print(f"peak RSS of this process (all models above, spaCy, piper): {rss:.0f} MB")
     load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     console.print(f"load average: {load}; {os.cpu_count()} CPUs (the machine is shared)")

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import time
 from collections import Counter
@@ -27,6 +26,7 @@ from PIL import Image
 
 from reamo import masks, media
 from reamo.evaluation.metrics import PRF, Mean, score_iseg, score_keys, track_jaccard
+from reamo.evaluation.runner import peak_rss_mb
 from reamo.masks import box_iou
 from reamo.schemas import Inputs
 from reamo.tools import Resources, ToolContext
@@ -45,10 +45,6 @@ DAVIS_NOUNS = {  # made up from the sequence names by the data's README, not gol
     "kite-surf": "kite surfer",
     "libby": "dog",
 }
-
-
-def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def load_coco(root: Path, limit: int) -> list[tuple[Path, list[tuple[str, dict[str, object]]]]]:
@@ -182,7 +178,7 @@ def main() -> None:
         )
         report["videos"] = vid
     report["loadavg_after"] = os.getloadavg()
-    report["peak_rss_mb"] = rss_mb()
+    report["peak_rss_mb"] = peak_rss_mb()
     print_report(report)
     if args.json:
         images = report.get("images", {})
