@@ -25,6 +25,7 @@ from reamo.finetune.corpora import (
     read_casie,
     read_casrel,
     read_m2e2_text,
+    read_mnre,
 )
 from reamo.prompts import render_messages
 from reamo.schemas import (
@@ -40,6 +41,7 @@ from reamo.schemas import (
     VideoPerception,
     Word,
 )
+from reamo.schemas.labels import DEFAULT_ENTITY_TYPES, DEFAULT_RELATION_TYPES
 from reamo.tools import ToolRegistry
 
 WNUT_LABELS = {t: t for t in ("person", "location", "corporation", "group", "product", "creative-work")}
@@ -92,6 +94,9 @@ def training_sentences(data: Path) -> dict[str, list[Sentence]]:
             read_m2e2_text(m2e2 / "text_only_event.compact.json", exclude=m2e2 / "text_multimedia_event.json")
         ),
         "casie": list(read_casie(text / "casie" / "annotation")),
+        # training splits of scored corpora (their test splits are the suites): DataPlan.in_domain
+        "twitter2017": list(read_bio(text / "twitter2017" / "train.txt", "twitter2017")),
+        "mnre": list(read_mnre(text / "mnre_v2" / "mnre_train.txt")),
     }
 
 
@@ -164,14 +169,24 @@ class Builder:
         labels = LabelSchema(entity_types=[names[label] for label in kept])
         return self._example(s, "ner", "uie", Inputs(text=s.text), labels, Perception(), _answer(entities))
 
-    def re(self, s: Sentence, relation_set: list[str], max_labels: int = 12) -> TuningExample:
-        """RE with the sentence's relations among sampled distractor relation types."""
+    def re(
+        self,
+        s: Sentence,
+        relation_set: list[str],
+        max_labels: int | None = 12,
+        entity_types: list[str] | None = None,
+    ) -> TuningExample:
+        """RE with the sentence's relations among sampled distractor relation types, or with the whole
+        ``relation_set`` in its order when ``max_labels`` is None (a benchmark's fixed schema)."""
         rng = self._rng(s.id + ":re")
-        gold = list(dict.fromkeys(t.label for t in s.relations))
-        others = [r for r in relation_set if r not in gold]
-        candidates = gold + rng.sample(others, min(len(others), max(0, max_labels - len(gold))))
-        rng.shuffle(candidates)
-        entity_types = sorted({m.label for m in s.entities}) or ["entity"]
+        if max_labels is None:
+            candidates = list(relation_set)
+        else:
+            gold = list(dict.fromkeys(t.label for t in s.relations))
+            others = [r for r in relation_set if r not in gold]
+            candidates = gold + rng.sample(others, min(len(others), max(0, max_labels - len(gold))))
+            rng.shuffle(candidates)
+        entity_types = entity_types or sorted({m.label for m in s.entities}) or ["entity"]
         entities = [
             {"text": t, "label": label, "concept": False}
             for t, label in _dedupe((m.text, m.label) for m in s.entities)
@@ -292,6 +307,9 @@ class DataPlan:
     ee_per_corpus: int = 1000
     meta_per_variant: int = 400
     seed: int = 0
+    in_domain: bool = False
+    """Also the training splits of the scored corpora (Twitter-2017 train for NER, MNRE train for RE,
+    with the suites' own label schemas); their test splits stay unseen."""
 
 
 def build_examples(
@@ -311,10 +329,19 @@ def build_examples(
         label_set = list(WNUT_LABELS) if name == "wnut17" else generic
         for s in sample(corpora[name], plan.ner_per_corpus):
             yield builder.ner(s, label_set)
+    if plan.in_domain:
+        for s in sample(corpora["twitter2017"], plan.ner_per_corpus):
+            yield builder.ner(s, generic)
     for name in ("webnlg", "nyt"):
         relation_set = sorted({t.label for s in corpora[name] for t in s.relations})
         for s in sample(corpora[name], plan.re_per_corpus):
             yield builder.re(s, relation_set)
+    if plan.in_domain:
+        mnre = [s for s in corpora["mnre"] if s.relations]
+        for s in rng.sample(mnre, min(plan.re_per_corpus, len(mnre))):
+            yield builder.re(
+                s, list(DEFAULT_RELATION_TYPES), max_labels=None, entity_types=list(DEFAULT_ENTITY_TYPES)
+            )
     for name in ("m2e2", "casie"):
         sentences = [s for s in corpora[name] if s.events]
         event_types = sorted({e.type for s in sentences for e in s.events})

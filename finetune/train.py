@@ -46,7 +46,9 @@ class TrainConfig:
     data_plan: dict[str, int] = field(default_factory=dict)  # DataPlan fields, for --build-data
     device: str = "cpu"
     dtype: str = "float32"
+    autocast: str = ""  # "bfloat16" on a GPU: float32 weights and optimizer, bfloat16 matrix products
     load_in_4bit: bool = False
+    time_budget_s: float = 0.0  # > 0: after 20 steps, shorten the run (and its schedule) to fit
 
     @classmethod
     def load(cls, path: str | Path | None = None, **overrides: Any) -> TrainConfig:
@@ -106,12 +108,29 @@ def encode(
     tokenizer: Any, messages: Sequence[dict[str, str]], answer: str, max_length: int
 ) -> dict[str, list[int]] | None:
     """Token ids of prompt + answer + end-of-turn, with labels -100 on the prompt; None when too long."""
-    prompt = tokenizer.apply_chat_template(list(messages), add_generation_prompt=True, tokenize=False)
-    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
-    answer_ids = tokenizer(answer, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
-    if len(prompt_ids) + len(answer_ids) > max_length:
-        return None
-    return {"input_ids": prompt_ids + answer_ids, "labels": [-100] * len(prompt_ids) + answer_ids}
+    encoded = encode_all(tokenizer, [{"messages": messages, "answer": answer}], max_length)
+    return encoded[0] if encoded else None
+
+
+def encode_all(
+    tokenizer: Any, examples: Sequence[dict[str, Any]], max_length: int
+) -> list[dict[str, list[int]]]:
+    """``encode`` for many examples in two batched tokenizer calls (the fast tokenizer runs them in
+    parallel); the examples that don't fit ``max_length`` are left out."""
+    prompts = [
+        tokenizer.apply_chat_template(list(e["messages"]), add_generation_prompt=True, tokenize=False)
+        for e in examples
+    ]
+    prompt_ids = tokenizer(prompts, add_special_tokens=False)["input_ids"] if prompts else []
+    answer_ids = (
+        tokenizer([e["answer"] for e in examples], add_special_tokens=False)["input_ids"] if prompts else []
+    )
+    out = []
+    for p, a in zip(prompt_ids, answer_ids, strict=True):
+        a = [*a, tokenizer.eos_token_id]
+        if len(p) + len(a) <= max_length:
+            out.append({"input_ids": p + a, "labels": [-100] * len(p) + a})
+    return out
 
 
 def read_examples(path: Path) -> list[dict[str, Any]]:
@@ -193,21 +212,28 @@ def train(
     model = get_peft_model(model, lora)
     examples = read_examples(Path(config.data))
     train_set, held_out = split(examples, config.eval_examples, config.seed)
-    encoded = [
-        x for x in (encode(tokenizer, e["messages"], e["answer"], config.max_length) for e in train_set) if x
-    ]
+    encoded = encode_all(tokenizer, train_set, config.max_length)
     if not encoded:
         raise ConfigError(f"No example fits max_length={config.max_length}; raise it or shorten the prompts.")
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=0.0)
 
+    planned = config.steps  # lowered once by time_budget_s
+
     def lr_at(step: int) -> float:
         if step < config.warmup_steps:
             return (step + 1) / config.warmup_steps
-        progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
+        progress = (step - config.warmup_steps) / max(1, planned - config.warmup_steps)
         return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_at)
+    if config.device.startswith("cuda"):
+        torch.backends.cuda.matmul.allow_tf32 = True
+    autocast = torch.autocast(
+        device_type=config.device.split(":")[0],
+        dtype=getattr(torch, config.autocast or "bfloat16"),
+        enabled=bool(config.autocast),
+    )
     start = 0
     checkpoint = _latest_checkpoint(output) if resume else None
     if checkpoint is not None:
@@ -220,12 +246,14 @@ def train(
     model.train()
     started, loss_sum, loss_n, last_loss = time.perf_counter(), 0.0, 0, float("nan")
     stream = batches(encoded, config.batch_size * config.grad_accum, config.seed, start)
-    for step in range(start, config.steps):
+    step = start
+    while step < planned:
         batch = next(stream)
         total = 0.0
         for i in range(config.grad_accum):
             part = collate(batch[i * config.batch_size : (i + 1) * config.batch_size], tokenizer.pad_token_id)
-            loss = model(**{k: v.to(config.device) for k, v in part.items()}).loss / config.grad_accum
+            with autocast:
+                loss = model(**{k: v.to(config.device) for k, v in part.items()}).loss / config.grad_accum
             loss.backward()
             total += float(loss.detach())
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -233,7 +261,10 @@ def train(
         scheduler.step()
         optimizer.zero_grad()
         loss_sum, loss_n, last_loss = loss_sum + total, loss_n + 1, total
-        if (step + 1) % config.log_every == 0 or step + 1 == config.steps:
+        if config.time_budget_s > 0 and step + 1 - start == 20:
+            per_step = (time.perf_counter() - started) / 20
+            planned = min(planned, max(step + 1, start + int(config.time_budget_s / per_step)))
+        if (step + 1) % config.log_every == 0 or step + 1 == planned:
             log.write(
                 json.dumps(
                     {
@@ -247,13 +278,14 @@ def train(
             )
             log.flush()
             loss_sum, loss_n = 0.0, 0
-        if (step + 1) % config.save_every == 0 or step + 1 == config.steps:
+        if (step + 1) % config.save_every == 0 or step + 1 == planned:
             target = output / f"checkpoint-{step + 1}"
             model.save_pretrained(target)
             torch.save(
                 {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "step": step + 1},
                 target / "trainer.pt",
             )
+        step += 1
     log.close()
     model.save_pretrained(output / "adapter")
     evaluation = {}
@@ -265,7 +297,7 @@ def train(
         )
         evaluation = score_answers([e["answer"] for e in held_out], predicted)
     summary = {
-        "steps": config.steps,
+        "steps": planned,
         "resumed_from": start,
         "final_loss": last_loss,
         "train_examples": len(encoded),

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from reamo.agent import validate_answer
-from reamo.finetune.corpora import Sentence, read_bio, read_casrel
+from reamo.finetune.corpora import Sentence, read_bio, read_casrel, read_mnre
 from reamo.finetune.data import Builder, DataPlan, build_examples, write_dataset
 from reamo.schemas import Inputs, LabelSchema, Perception
 from reamo.tools import ToolRegistry
@@ -48,6 +48,43 @@ def test_read_casrel_keeps_triples_whose_entities_are_in_the_text(tmp_path: Path
     (s,) = read_casrel(path, "w")
     assert [(t.head, t.label, t.tail) for t in s.relations] == [("France", "contains", "Paris")]
     assert {m.text for m in s.entities} == {"France", "Paris"}
+
+
+def test_read_mnre_groups_pairs_by_tweet_and_types_entities_by_relation(tmp_path: Path) -> None:
+    path = tmp_path / "mnre_train.txt"
+    tokens = ["Obama", "met", "Merkel", "in", "Berlin"]
+    records = [
+        {"token": tokens, "h": {"name": "Berlin", "pos": [4, 5]}, "t": {"name": "Obama", "pos": [0, 1]},
+         "img_id": "a.jpg", "relation": "None"},
+        {"token": tokens, "h": {"name": "Obama", "pos": [0, 1]}, "t": {"name": "Merkel", "pos": [2, 3]},
+         "img_id": "a.jpg", "relation": "/per/per/peer"},
+        {"token": ["Rome"], "h": {"name": "Rome", "pos": [0, 1]}, "t": {"name": "Rome", "pos": [0, 1]},
+         "img_id": "b.jpg", "relation": "None"},
+    ]  # fmt: skip
+    path.write_text("\n".join(repr(r) for r in records) + "\n")  # Python literals, as MNRE ships
+    first, second = read_mnre(path)
+    assert first.text == "Obama met Merkel in Berlin"
+    assert [(t.head, t.label, t.tail) for t in first.relations] == [("Obama", "/per/per/peer", "Merkel")]
+    # Obama is first seen in a None pair, then typed by the peer relation; Berlin is in None pairs only
+    assert sorted((m.text, m.label) for m in first.entities) == [
+        ("Berlin", "miscellaneous"),
+        ("Merkel", "person"),
+        ("Obama", "person"),
+    ]
+    assert second.relations == []
+    assert [m.text for m in second.entities] == ["Rome"]
+
+
+def test_re_with_a_fixed_schema_lists_every_relation_in_order() -> None:
+    from reamo.schemas.labels import DEFAULT_ENTITY_TYPES, DEFAULT_RELATION_TYPES
+
+    registry = ToolRegistry()
+    example = Builder(registry).re(
+        sentence(), list(DEFAULT_RELATION_TYPES), max_labels=None, entity_types=list(DEFAULT_ENTITY_TYPES)
+    )
+    prompt = "\n".join(content for _, content in example.messages)
+    positions = [prompt.index(label) for label in DEFAULT_RELATION_TYPES]
+    assert positions == sorted(positions)
 
 
 def sentence() -> Sentence:

@@ -4,6 +4,7 @@ loss only on the answer, checkpoints that resume, a loss log and an end-of-run e
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast 
 
 from reamo.errors import ConfigError  # noqa: E402
 from reamo.finetune.evaluate import score_answers  # noqa: E402
-from reamo.finetune.train import TrainConfig, encode, train  # noqa: E402
+from reamo.finetune.train import TrainConfig, encode, encode_all, train  # noqa: E402
 
 CHAT = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
@@ -158,6 +159,38 @@ def test_lora_learns_the_answer(data: Path, tmp_path: Path) -> None:
     train(config, model=tiny_llama(len(tok)), tokenizer=tok)
     log = [json.loads(line)["loss"] for line in (tmp_path / "o" / "log.jsonl").read_text().splitlines()]
     assert log[-1] < 0.5 * log[0]
+
+
+def test_time_budget_shortens_the_run_and_autocast_trains(data: Path, tmp_path: Path) -> None:
+    tok = tiny_tokenizer()
+    config = TrainConfig(
+        data=str(data),
+        output=str(tmp_path / "b"),
+        steps=40,
+        batch_size=2,
+        save_every=1000,
+        log_every=10,
+        warmup_steps=2,
+        eval_examples=0,
+        max_length=256,
+        autocast="bfloat16",  # CPU autocast: the GPU config's setting, exercised here
+        time_budget_s=1e-9,  # any budget is spent by step 20: the run ends there, checkpoint included
+    )
+    summary = train(config, model=tiny_llama(len(tok)), tokenizer=tok)
+    assert summary["steps"] == 20
+    assert (tmp_path / "b" / "checkpoint-20" / "adapter_model.safetensors").is_file()
+    log = [json.loads(line) for line in (tmp_path / "b" / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [10, 20]
+    assert all(math.isfinite(r["loss"]) for r in log)
+
+
+def test_encode_all_matches_encode_one_by_one(data: Path) -> None:
+    tok = tiny_tokenizer()
+    rows = [json.loads(line) for line in data.read_text().splitlines()]
+    rows[0] = {**rows[0], "answer": rows[0]["answer"] * 40}  # too long for 256 tokens: left out
+    one_by_one = [encode(tok, r["messages"], r["answer"], 256) for r in rows]
+    assert encode_all(tok, rows, 256) == [x for x in one_by_one if x is not None]
+    assert one_by_one[0] is None
 
 
 def test_config_rejects_unknown_settings(tmp_path: Path) -> None:
