@@ -26,8 +26,8 @@ class ReamoConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     planner: str = Field(
-        default="spacy",
-        description="spacy | scripted:FILE | embedded | hf:PATH_OR_ID[+ADAPTER] | openai:URL#MODEL",
+        default="embedded",
+        description="embedded | spacy | scripted:FILE | hf:PATH_OR_ID[+ADAPTER] | openai:URL#MODEL",
     )
     max_repairs: int = Field(default=2, ge=0, le=10, description="planner re-asks after an invalid answer")
     tool_timeout_s: float | None = Field(

@@ -128,6 +128,8 @@ class ValidatedAnswer:
     calls: list[MetaResponse] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     syntax: str | None = None
+    completed: list[MetaResponse] = field(default_factory=list)
+    """Calls the validator added for concepts the planner marked but did not call (also in ``calls``)."""
 
 
 def _schema_message(where: str, err: SchemaError) -> str:
@@ -199,7 +201,29 @@ def validate_answer(
     visual = bool(inputs.images or inputs.videos)
     _build_records(out, items, haystacks, visual)
     _build_calls(out, items["calls"])
+    _complete_calls(out, schemas["calls"])
     return out
+
+
+def _complete_calls(out: ValidatedAnswer, call_schemas: dict[str, Any]) -> None:
+    """A concept without a call: the answer says it can be grounded but asks no tool to, so it gets
+    what the paper's pipeline baseline gives every entity, a call to each applicable module on each
+    medium of its kind (a small planner marks concepts more reliably than it writes their calls)."""
+    if any(p.message.startswith("calls[") for p in out.problems):
+        return  # the planner did write calls, wrong ones: the repair loop (or its diagnostics) handles it
+    called = {c.concept for c in out.calls}
+    concepts: list[Entity | Trigger] = [e for e in out.entities if e.concept]
+    concepts += [ev.trigger for ev in out.events if ev.trigger.concept]
+    for concept in concepts:
+        if concept.id in called:
+            continue
+        for module, schema in call_schemas.items():
+            for target in schema["properties"]["target"]["enum"]:
+                call = MetaResponse(
+                    module=module, instruction=concept.text, target=target, concept=concept.id
+                )
+                out.calls.append(call)
+                out.completed.append(call)
 
 
 def _default_target(item: dict[str, Any], inputs: Inputs, registry: ToolRegistry) -> dict[str, Any]:

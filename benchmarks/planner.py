@@ -14,7 +14,7 @@ and arguments (event type, text, role). Latency is per instance through ``Reamo.
 no perception); tokens/s is the embedded engine's own count over generated tokens (forced ones too).
 
 engines: greedy decoding of ``--tokens`` tokens after the real NER prompt, unconstrained and under the
-answer grammar, for onnxruntime-genai int4, transformers float32 and CTranslate2 int8 (CTranslate2
+answer grammar, for onnxruntime-genai int4 and int8, transformers float32 and CTranslate2 int8 (CTranslate2
 exposes no logits hook in its decoding loop, so it can't be constrained token by token).
 """
 
@@ -230,6 +230,7 @@ def engines(args: argparse.Namespace) -> None:
     messages, schema, request = _prompt()
     hf_folder = prepare(HF_ASSET).path
     onnx_folder = prepare(onnx_asset()).path
+    onnx8_folder = prepare(onnx_asset(None, "int8")).path  # the precision a merged adapter runs at
     tokenizer = AutoTokenizer.from_pretrained(hf_folder)
     ids = prompt_ids(tokenizer, messages)
     grammar = Grammar(guidance_tokenizer(tokenizer, 49152), tighten_schema(schema, request))
@@ -237,6 +238,7 @@ def engines(args: argparse.Namespace) -> None:
     for threads in args.threads:
         candidates: list[tuple[str, Any]] = [
             ("onnxruntime-genai int4", lambda t=threads: OrtModel(onnx_folder, threads=t)),
+            ("onnxruntime-genai int8", lambda t=threads: OrtModel(onnx8_folder, threads=t)),
             ("transformers fp32", lambda t=threads: load_transformers(str(hf_folder), None, threads=t).model),
         ]
         for name, make in candidates:

@@ -67,6 +67,14 @@ def suite_table(suite: Suite, runs: list[SystemRun]) -> Table:
 
 def print_suite(console: Console, suite: Suite, runs: list[SystemRun]) -> None:
     console.print(suite_table(suite, runs))
+    for run in runs:
+        calls = run.calls.rates()
+        if calls["emitted"]:
+            console.print(
+                f"  {SYSTEM_NAMES.get(run.system, run.system)} tool calls: {calls['emitted']} emitted, "
+                f"{calls['valid']}% valid, {calls['correct']}% correctly targeted",
+                highlight=False,
+            )
     failures = [(r.system, i) for r in runs for i in r.instances if not i.ok]
     for system, inst in failures[:3]:
         console.print(f"  [red]failed[/] {system} {inst.id}: {inst.error}", highlight=False)

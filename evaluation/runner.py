@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reamo.evaluation.baselines import PipelinePlanner
-from reamo.evaluation.scoring import InstanceScores, score_extraction, score_instance
+from reamo.evaluation.scoring import (
+    CallCounts,
+    InstanceScores,
+    count_calls,
+    score_extraction,
+    score_instance,
+)
 from reamo.evaluation.suite import Suite, SuiteInstance
 from reamo.schemas import ExtractionResult
 from reamo.sdk import Reamo
@@ -77,6 +83,7 @@ class InstanceRun:
     scores: InstanceScores
     result: ExtractionResult | None = None
     error: str | None = None
+    calls: CallCounts = field(default_factory=CallCounts)
 
     @property
     def ok(self) -> bool:
@@ -121,6 +128,10 @@ class SystemRun:
     def failed(self) -> int:
         return sum(not i.ok for i in self.instances)
 
+    @property
+    def calls(self) -> CallCounts:
+        return sum((i.calls for i in self.instances), CallCounts())
+
     def latency(self) -> dict[str, float]:
         seconds = sorted(i.seconds for i in self.instances)
         if not seconds:
@@ -148,6 +159,7 @@ class SystemRun:
             "throughput_per_s": round(self.throughput, 3),
             "wall_s": round(self.wall_seconds, 3),
             "peak_rss_mb": round(self.peak_rss_mb, 1),
+            "calls": self.calls.rates(),
             "per_instance": [i.to_json() for i in self.instances],
         }
 
@@ -195,7 +207,8 @@ def run_instance(reamo: Reamo, instance: SuiteInstance) -> InstanceRun:
     except Exception as exc:  # a prediction or gold that cannot be scored (a mask of the wrong size)
         error = (error + "; " if error else "") + f"scoring: {type(exc).__name__}: {exc}"
         scores = InstanceScores(ie=score_extraction(instance, None))  # its gold still counts
-    return InstanceRun(instance.id, instance.modalities, seconds, scores, result, error)
+    calls = count_calls(instance, result) if instance.modalities != "T" else CallCounts()
+    return InstanceRun(instance.id, instance.modalities, seconds, scores, result, error, calls)
 
 
 def run_suite(

@@ -33,7 +33,9 @@ from reamo.media import IMAGE_SUFFIXES, frame_files
 from reamo.schemas import AudioSpan, ExtractionResult, ImageRegion, VideoTrack
 
 __all__ = [
+    "CallCounts",
     "InstanceScores",
+    "count_calls",
     "gold_intervals",
     "gold_regions",
     "gold_tracks",
@@ -188,3 +190,50 @@ def score_instance(instance: SuiteInstance, result: ExtractionResult | None) -> 
         boxes = bool(tracks) and all(_is_box(r) for t in tracks for r in t.values())
         vtrck = score_vtrck(tracks, predicted_tracks(result, boxes=boxes) if result else [], frames)
     return InstanceScores(score_extraction(instance, result), iseg, aseg, vtrck)
+
+
+@dataclass(frozen=True)
+class CallCounts:
+    """The planner's tool calls on an instance with media: every call it emitted (those the validator
+    dropped included), the valid ones (they ran), and the correctly targeted ones (a valid call whose
+    concept is a gold entity that has a grounding in the call's medium)."""
+
+    emitted: int = 0
+    valid: int = 0
+    correct: int = 0
+
+    def __add__(self, other: CallCounts) -> CallCounts:
+        return CallCounts(
+            self.emitted + other.emitted, self.valid + other.valid, self.correct + other.correct
+        )
+
+    def rates(self) -> dict[str, float | int]:
+        """Shares ×100 of the emitted calls, with the counts."""
+        share = (lambda n: round(100 * n / self.emitted, 1)) if self.emitted else (lambda n: 0.0)
+        return {
+            "emitted": self.emitted,
+            "valid": share(self.valid),
+            "correct": share(self.correct),
+        }
+
+
+def count_calls(instance: SuiteInstance, result: ExtractionResult | None) -> CallCounts:
+    """``CallCounts`` of one instance; a call to ``image:0`` is correct when its concept's text matches
+    (case-insensitively) a gold entity with an image grounding, and likewise for audio and video."""
+    if result is None:
+        return CallCounts()
+    dropped = {
+        d.message.split("calls[", 1)[1].split("]", 1)[0]
+        for d in result.diagnostics
+        if d.stage == "validate" and "calls[" in d.message
+    }
+    texts = {e.id: (e.text or "").casefold() for e in result.entities}
+    groundable = {
+        medium: {(g.text or "").casefold() for g in instance.gold.entities if getattr(g, medium) is not None}
+        for medium in ("image", "audio", "video")
+    }
+    correct = sum(
+        texts.get(run.call.concept, "") in groundable.get(run.call.target.split(":")[0], set())
+        for run in result.calls
+    )
+    return CallCounts(len(result.calls) + len(dropped), len(result.calls), correct)

@@ -43,7 +43,7 @@ class TrainConfig:
     eval_max_new_tokens: int = 256
     seed: int = 0
     threads: int = 2
-    data_plan: dict[str, int] = field(default_factory=dict)  # DataPlan fields, for --build-data
+    data_plan: dict[str, Any] = field(default_factory=dict)  # DataPlan fields, for --build-data
     device: str = "cpu"
     dtype: str = "float32"
     autocast: str = ""  # "bfloat16" on a GPU: float32 weights and optimizer, bfloat16 matrix products

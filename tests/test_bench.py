@@ -108,6 +108,34 @@ def test_scores_of_a_text_and_image_suite(media_dir: Path, reamo: Reamo) -> None
     assert run.instances[0].result.entities[0].text == "Obama"
 
 
+def test_tool_calls_are_counted_valid_and_correctly_targeted(media_dir: Path, registry: ToolRegistry) -> None:
+    """Obama has a gold image grounding, Merkel none, and the input has no audio: of three calls one
+    is dropped by the validator, two run, and one of those is on a groundable gold entity."""
+    calls = {
+        "entities": [
+            {"text": "Obama", "label": "person", "concept": True},
+            {"text": "Merkel", "label": "person", "concept": True},
+        ],
+        "calls": [
+            {"module": "ImageSegmentation", "instruction": "Obama", "target": "image:0"},
+            {"module": "ImageSegmentation", "instruction": "Merkel", "target": "image:0"},
+            {"module": "AudioSegmentation", "instruction": "Obama", "target": "audio:0"},
+        ],
+    }
+    reamo = Reamo(
+        planner=ScriptedPlanner([calls], repeat_last=True),
+        registry=registry,
+        perceivers=metadata_perceivers(),
+        plugins=False,
+        max_repairs=0,
+    )
+    suite = load_suite(write_suite_file(media_dir, [row("a", image="photo.png"), row("t")]))
+    run = run_suite(reamo, suite, system="reamo")
+    assert run.instances[1].calls.emitted == 0  # text alone: no call is counted
+    assert run.calls.rates() == {"emitted": 3, "valid": 66.7, "correct": 33.3}
+    assert run.to_json(["ner", "iseg"])["calls"]["correct"] == 33.3
+
+
 def test_audio_and_video_groundings_are_scored(media_dir: Path, reamo: Reamo) -> None:
     suite = load_suite(write_suite_file(media_dir, [row("av", audio="speech.wav", video="clip")]))
     assert suite_metrics(suite) == ["ner", "aseg", "vtrck"]

@@ -591,3 +591,17 @@ def test_a_concept_named_twice_is_joined_when_both_ground_to_one_region(
     assert [d.code for d in result.diagnostics] == ["record.joined"]
     assert "kept e1" in result.diagnostics[0].message
     assert roundtrips(result)
+
+
+def test_a_concept_the_planner_did_not_call_is_grounded_and_reported(
+    make_reamo: Callable[..., Reamo], media_dir: Path
+) -> None:
+    answer = {"entities": [{"text": "Obama", "label": "person", "concept": True}], "calls": []}
+    result = make_reamo(answer).extract("ner", text="Obama in Berlin", image=media_dir / "photo.png")
+    assert [(r.call.module, r.call.target, r.call.concept) for r in result.calls] == [
+        ("ImageSegmentation", "image:0", "e1")
+    ]
+    (note,) = [d for d in result.diagnostics if d.code == "planner.concept_without_call"]
+    assert note.level == "info"
+    assert note.concept == "e1"
+    assert result.complete is True

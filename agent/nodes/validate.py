@@ -45,6 +45,17 @@ def validate(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any
         )
         for p in checked.problems
     ]
+    diagnostics += [
+        Diagnostic(
+            level="info",
+            stage="validate",
+            code="planner.concept_without_call",
+            message=f"{c.concept} ({c.instruction!r}) was marked a concept without a call; "
+            f"added {c.module} on {c.target}",
+            concept=c.concept,
+        )
+        for c in checked.completed
+    ]
     emit(
         runtime,
         "validate",

