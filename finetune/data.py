@@ -27,6 +27,7 @@ from reamo.finetune.corpora import (
     read_m2e2_text,
     read_mnre,
 )
+from reamo.errors import ConfigError
 from reamo.prompts import render_messages
 from reamo.schemas import (
     AudioPerception,
@@ -310,6 +311,13 @@ class DataPlan:
     in_domain: bool = False
     """Also the training splits of the scored corpora (Twitter-2017 train for NER, MNRE train for RE,
     with the suites' own label schemas); their test splits stay unseen."""
+    re_negatives: float = 0.0
+    """The share of the MNRE examples taken from tweets whose entity pairs are all ``None`` (answer: the
+    entities and no relation); at 0 a tuned model learns that every MNRE tweet has a relation."""
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.re_negatives < 1:
+            raise ConfigError(f"data_plan.re_negatives is {self.re_negatives}; use a share in [0, 1).")
 
 
 def build_examples(
@@ -338,7 +346,12 @@ def build_examples(
             yield builder.re(s, relation_set)
     if plan.in_domain:
         mnre = [s for s in corpora["mnre"] if s.relations]
-        for s in rng.sample(mnre, min(plan.re_per_corpus, len(mnre))):
+        chosen = rng.sample(mnre, min(plan.re_per_corpus, len(mnre)))
+        if plan.re_negatives > 0:
+            negatives = [s for s in corpora["mnre"] if not s.relations]
+            n = min(len(negatives), round(len(chosen) * plan.re_negatives / (1 - plan.re_negatives)))
+            chosen += rng.sample(negatives, n)
+        for s in chosen:
             yield builder.re(
                 s, list(DEFAULT_RELATION_TYPES), max_labels=None, entity_types=list(DEFAULT_ENTITY_TYPES)
             )

@@ -112,6 +112,22 @@ def encode(
     return encoded[0] if encoded else None
 
 
+def end_of_turn(tokenizer: Any) -> list[int]:
+    """The tokens the chat template closes an assistant turn with (``<|im_end|>`` for ChatML), which
+    the tuned model must learn to emit; the tokenizer's end-of-sequence token where the template says
+    nothing (tokenizers converted from a GGUF may name another token as end-of-sequence)."""
+    sentinel = "\u2063REAMO\u2063"
+    try:
+        rendered = tokenizer.apply_chat_template(
+            [{"role": "user", "content": "x"}, {"role": "assistant", "content": sentinel}], tokenize=False
+        )
+    except Exception:  # no chat template: the model's own end-of-sequence
+        return [tokenizer.eos_token_id]
+    suffix = rendered.split(sentinel, 1)[1].rstrip() if sentinel in rendered else ""
+    ids = tokenizer(suffix, add_special_tokens=False)["input_ids"] if suffix else []
+    return list(ids) or [tokenizer.eos_token_id]
+
+
 def encode_all(
     tokenizer: Any, examples: Sequence[dict[str, Any]], max_length: int
 ) -> list[dict[str, list[int]]]:
@@ -125,9 +141,9 @@ def encode_all(
     answer_ids = (
         tokenizer([e["answer"] for e in examples], add_special_tokens=False)["input_ids"] if prompts else []
     )
-    out = []
+    out, close = [], end_of_turn(tokenizer)
     for p, a in zip(prompt_ids, answer_ids, strict=True):
-        a = [*a, tokenizer.eos_token_id]
+        a = [*a, *close]
         if len(p) + len(a) <= max_length:
             out.append({"input_ids": p + a, "labels": [-100] * len(p) + a})
     return out

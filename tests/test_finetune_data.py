@@ -197,3 +197,26 @@ def test_dataset_from_shared_data_is_deterministic(tmp_path: Path, registry: Too
         >= 1
     )
     assert sum(v for k, v in first["counts"].items() if k.startswith("ee/uie")) == 10
+
+
+@pytest.mark.slow
+def test_in_domain_plan_adds_twitter2017_and_mnre_with_negatives(
+    tmp_path: Path, registry: ToolRegistry
+) -> None:
+    data = Path(__file__).resolve().parents[2] / "shared" / "data"
+    if not (data / "text").is_dir():
+        pytest.skip("../shared/data is not beside this checkout")
+    plan = DataPlan(ner_per_corpus=4, re_per_corpus=6, ee_per_corpus=1, meta_per_variant=1, in_domain=True)
+    card = write_dataset(build_examples(data, registry, plan), tmp_path / "a.jsonl")
+    assert card["counts"]["ner/uie/twitter2017"] == 4
+    assert card["counts"]["re/uie/mnre"] == 6
+    rows = [json.loads(line) for line in (tmp_path / "a.jsonl").read_text().splitlines()]
+    mnre = [json.loads(r["answer"]) for r in rows if r["corpus"] == "mnre"]
+    assert all(a["relations"] for a in mnre)  # re_negatives 0: only tweets with a relation
+    with_negatives = DataPlan(**{**plan.__dict__, "re_negatives": 0.5})
+    write_dataset(build_examples(data, registry, with_negatives), tmp_path / "b.jsonl")
+    rows = [json.loads(line) for line in (tmp_path / "b.jsonl").read_text().splitlines()]
+    mnre = [json.loads(r["answer"]) for r in rows if r["corpus"] == "mnre"]
+    assert sum(not a["relations"] for a in mnre) == 6  # as many all-None tweets as tweets with one
+    with pytest.raises(ValueError, match="re_negatives"):
+        DataPlan(re_negatives=1.0)

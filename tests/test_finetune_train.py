@@ -15,7 +15,7 @@ from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast 
 
 from reamo.errors import ConfigError  # noqa: E402
 from reamo.finetune.evaluate import score_answers  # noqa: E402
-from reamo.finetune.train import TrainConfig, encode, encode_all, train  # noqa: E402
+from reamo.finetune.train import TrainConfig, encode, encode_all, end_of_turn, train  # noqa: E402
 
 CHAT = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
@@ -182,6 +182,16 @@ def test_time_budget_shortens_the_run_and_autocast_trains(data: Path, tmp_path: 
     log = [json.loads(line) for line in (tmp_path / "b" / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log] == [10, 20]
     assert all(math.isfinite(r["loss"]) for r in log)
+
+
+def test_the_answer_ends_with_the_templates_end_of_turn_not_the_eos_token() -> None:
+    tok = tiny_tokenizer()
+    im_end = tok.convert_tokens_to_ids("<|im_end|>")
+    assert end_of_turn(tok) == [im_end]
+    tok.eos_token = "<|im_start|>"  # as a GGUF conversion named it on one machine
+    encoded = encode(tok, [{"role": "user", "content": "Obama"}], ANSWER, 512)
+    assert encoded is not None
+    assert encoded["input_ids"][-1] == im_end
 
 
 def test_encode_all_matches_encode_one_by_one(data: Path) -> None:
