@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reamo.errors import ConfigError
 from reamo.finetune.corpora import (
     Sentence,
     read_bio,
@@ -27,7 +28,6 @@ from reamo.finetune.corpora import (
     read_m2e2_text,
     read_mnre,
 )
-from reamo.errors import ConfigError
 from reamo.prompts import render_messages
 from reamo.schemas import (
     AudioPerception,

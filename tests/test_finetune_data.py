@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from reamo.agent import validate_answer
+from reamo.errors import ConfigError
 from reamo.finetune.corpora import Sentence, read_bio, read_casrel, read_mnre
 from reamo.finetune.data import Builder, DataPlan, build_examples, write_dataset
 from reamo.schemas import Inputs, LabelSchema, Perception
@@ -218,5 +219,5 @@ def test_in_domain_plan_adds_twitter2017_and_mnre_with_negatives(
     rows = [json.loads(line) for line in (tmp_path / "b.jsonl").read_text().splitlines()]
     mnre = [json.loads(r["answer"]) for r in rows if r["corpus"] == "mnre"]
     assert sum(not a["relations"] for a in mnre) == 6  # as many all-None tweets as tweets with one
-    with pytest.raises(ValueError, match="re_negatives"):
+    with pytest.raises(ConfigError, match="re_negatives"):
         DataPlan(re_negatives=1.0)
