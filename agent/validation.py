@@ -130,6 +130,9 @@ class ValidatedAnswer:
     syntax: str | None = None
     completed: list[MetaResponse] = field(default_factory=list)
     """Calls the validator added for concepts the planner marked but did not call (also in ``calls``)."""
+    seen: list[Entity] = field(default_factory=list)
+    """Entities the validator added for an input without text: detected objects of a requested label
+    that the answer left out (also in ``entities``, with their calls in ``calls``)."""
 
 
 def _schema_message(where: str, err: SchemaError) -> str:
@@ -201,8 +204,54 @@ def validate_answer(
     visual = bool(inputs.images or inputs.videos)
     _build_records(out, items, haystacks, visual)
     _build_calls(out, items["calls"])
+    if not inputs.text and perception is not None:
+        _add_seen_objects(out, labels, perception, schemas["calls"])
     _complete_calls(out, schemas["calls"])
     return out
+
+
+def _add_seen_objects(
+    out: ValidatedAnswer, labels: LabelSchema, perception: Perception, call_schemas: dict[str, Any]
+) -> None:
+    """With no text, the entities are what the media show: every detected class that is a requested
+    label (COCO names as labels, or a person) is an entity grounded where it was seen, as the spaCy
+    planner does; a planner that left one out gets it added. Each gets one call per medium it was seen
+    in, for every instance of its class."""
+    from reamo.agent.planners.spacy import object_label
+
+    where: dict[tuple[str, str], list[str]] = {}
+    detections = [(mid, o.label) for mid, img in perception.images.items() for o in img.objects]
+    detections += [
+        (mid, o.label) for mid, vid in perception.videos.items() for f in vid.frames for o in f.objects
+    ]
+    for media_id, name in detections:
+        label = object_label(name, labels.entity_types)
+        if label is not None and media_id not in where.setdefault((name, label), []):
+            where[(name, label)].append(media_id)
+    listed = {(normalise(e.text), e.label): e for e in out.entities}
+    modules = {t: m for m, schema in call_schemas.items() for t in schema["properties"]["target"]["enum"]}
+    for (name, label), media in where.items():
+        entity = listed.get((normalise(name), label))
+        if entity is None:
+            entity = Entity(id=f"e{len(out.entities) + 1}", text=name, label=label, concept=True)
+            out.entities.append(entity)
+            out.seen.append(entity)
+        entity.concept = True
+        called = {c.target for c in out.calls if c.concept == entity.id}
+        for media_id in media:
+            module = modules.get(media_id)
+            if module is None or media_id in called:
+                continue
+            every = "instances" in call_schemas[module]["properties"]
+            out.calls.append(
+                MetaResponse(
+                    module=module,
+                    instruction=name,
+                    target=media_id,
+                    concept=entity.id,
+                    options={"instances": "all"} if every else {},
+                )
+            )
 
 
 def _complete_calls(out: ValidatedAnswer, call_schemas: dict[str, Any]) -> None:

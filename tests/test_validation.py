@@ -669,3 +669,38 @@ def test_a_concept_without_a_call_gets_the_applicable_calls(
     ]
     assert [c.instruction for c in out.completed] == ["Merkel"]
     assert out.problems == []
+
+
+def test_without_text_the_detected_objects_of_requested_labels_are_entities(
+    media_dir: Path, registry: ToolRegistry
+) -> None:
+    from reamo.schemas import DetectedObject, ImagePerception
+
+    inputs = Inputs.build(image=[media_dir / "photo.png"])
+    objects = [
+        DetectedObject(label=name, box=(1, 1, 9, 9), score=0.9) for name in ("dog", "dog", "person", "car")
+    ]
+    perception = Perception(
+        images={"image:0": ImagePerception(media="image:0", width=64, height=48, objects=objects)}
+    )
+    labels = LabelSchema(entity_types=["dog", "person", "cat"])
+    answer = {
+        "entities": [{"text": "dog", "label": "dog", "concept": True}],
+        "calls": [{"module": "ImageSegmentation", "instruction": "dog", "target": "image:0"}],
+    }
+    out = _validate(answer, inputs, registry, task="ner", labels=labels, perception=perception)
+    assert [(e.id, e.text, e.label, e.concept) for e in out.entities] == [
+        ("e1", "dog", "dog", True),
+        ("e2", "person", "person", True),  # seen, left out by the planner: added
+    ]  # the car is not a requested label
+    assert [e.text for e in out.seen] == ["person"]
+    assert [(c.concept, c.target) for c in out.calls] == [("e1", "image:0"), ("e2", "image:0")]
+    with_text = _validate(
+        answer,
+        Inputs.build(text="a dog", image=[media_dir / "photo.png"]),
+        registry,
+        "ner",
+        labels,
+        perception,
+    )
+    assert with_text.seen == []  # with text, the planner's answer stands

@@ -56,6 +56,17 @@ def validate(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any
         )
         for c in checked.completed
     ]
+    diagnostics += [
+        Diagnostic(
+            level="info",
+            stage="validate",
+            code="planner.seen_object",
+            message=f"{e.id} ({e.text!r}, {e.label}) was detected in the media and left out of the "
+            "answer; added as an entity seen there",
+            concept=e.id,
+        )
+        for e in checked.seen
+    ]
     emit(
         runtime,
         "validate",
