@@ -370,3 +370,28 @@ def test_a_shipped_adapter_is_merged_into_the_onnx_model(
     plain = load_transformers(str(base), None).model.start(ids)
     assert np.corrcoef(onnx, tuned)[0, 1] > 0.95  # int8 rounding only
     assert np.abs(onnx - tuned).mean() < np.abs(onnx - plain).mean()  # the LoRA is in the weights
+
+
+def test_an_input_with_nothing_to_read_skips_the_model(media_dir: Path, registry: ToolRegistry) -> None:
+    from reamo.agent.planners.llm import NOTHING_TO_READ, has_words
+    from reamo.schemas import DetectedObject, ImagePerception, OcrLine
+
+    def load() -> Any:
+        raise AssertionError("the model must not load for an image without words")
+
+    planner = LocalPlanner(name="embedded", summary="test", load=load, style=PromptStyle())
+    inputs = Inputs.build(image=[media_dir / "photo.png"])
+    request = request_for("ner", registry, inputs=inputs)
+    assert has_words(request)  # a medium not perceived: the model decides
+    seen = ImagePerception(
+        media="image:0",
+        width=64,
+        height=48,
+        objects=[DetectedObject(label="dog", box=(1, 1, 9, 9), score=0.9)],
+    )
+    request = PlanRequest(**{**request.__dict__, "perception": Perception(images={"image:0": seen})})
+    assert planner.plan(request) == NOTHING_TO_READ  # the validator adds the dog as a seen object
+    sign = seen.model_copy(update={"ocr": [OcrLine(text="STARBUCKS", box=(0, 0, 9, 4), score=0.9)]})
+    with_sign = PlanRequest(**{**request.__dict__, "perception": Perception(images={"image:0": sign})})
+    assert has_words(with_sign)
+    assert has_words(request_for("ner", registry))  # text
