@@ -605,3 +605,34 @@ def test_a_concept_the_planner_did_not_call_is_grounded_and_reported(
     assert note.level == "info"
     assert note.concept == "e1"
     assert result.complete is True
+
+
+def test_a_seen_only_entity_found_several_times_becomes_one_entity_per_region() -> None:
+    from reamo.agent.nodes.merge import _one_per_instance
+    from reamo.schemas import Entity, ImageRegion, Relation
+
+    def region(x: float) -> ImageRegion:
+        return ImageRegion(media="image:0", box=(x, 0, x + 10, 10), score=0.9)
+
+    dogs = Entity(
+        id="e1", text="dog", label="dog", concept=True, groundings=[region(0), region(20), region(40)]
+    )
+    cat = Entity(id="e2", text="cat", label="cat", concept=True, groundings=[region(60)])
+    written = Entity(
+        id="e3",
+        text="Rex",
+        label="dog",
+        concept=True,
+        groundings=[TextSpan(start=0, end=3, text="Rex"), region(0), region(20)],
+    )
+    out, notes = _one_per_instance([dogs, cat, written], [], [])
+    assert [(e.id, e.text, [g.box[0] for g in e.groundings if isinstance(g, ImageRegion)]) for e in out] == [
+        ("e1", "dog", [0]),
+        ("e4", "dog", [20]),
+        ("e5", "dog", [40]),
+        ("e2", "cat", [60]),
+        ("e3", "Rex", [0, 20]),  # written in the text: one mention, kept whole
+    ]
+    assert notes == [("'dog' was found 3 times: one entity each (e1, e4, e5)", "e1")]
+    kept, _ = _one_per_instance([dogs, cat], [Relation(head="e1", tail="e2", label="chases")], [])
+    assert len(kept) == 2  # a relation refers to e1: it stays whole

@@ -90,6 +90,11 @@ def merge(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         Diagnostic(level="info", stage="merge", code="record.joined", message=m, concept=kept)
         for m, kept in joined
     ]
+    entities, split = _one_per_instance(entities, relations, events)
+    diagnostics += [
+        Diagnostic(level="info", stage="merge", code="record.split", message=m, concept=first)
+        for m, first in split
+    ]
     backends = [ctx.planner.describe()]
     backends += [ctx.perceivers[m].describe() for m in inputs.modalities if m in ctx.perceivers]
     used = sorted({r.tool for r in runs})
@@ -236,3 +241,37 @@ def _join_repetitions(
             a.model_copy(update={"entity": alias.get(a.entity, a.entity)}) for a in event.arguments
         ]
     return keep, relations, events, notes
+
+
+def _one_per_instance(
+    entities: list[Entity], relations: list[Relation], events: list[Event]
+) -> tuple[list[Entity], list[tuple[str, str]]]:
+    """A seen-only entity (no span in the text) grounded on several image regions, such as "dog" with
+    three dogs found, is three entities, one a region: three dogs are three mentions, and the benchmark
+    counts them so. An entity a relation or an event argument refers to stays whole."""
+    referred = {r.head for r in relations} | {r.tail for r in relations}
+    referred |= {a.entity for ev in events for a in ev.arguments}
+    numbers = [int(e.id[1:]) for e in entities if e.id[1:].isdigit()]
+    next_id = max(numbers, default=0) + 1
+    out: list[Entity] = []
+    notes: list[tuple[str, str]] = []
+    for entity in entities:
+        regions = [g for g in entity.groundings if isinstance(g, ImageRegion)]
+        if (
+            len(regions) < 2
+            or entity.id in referred
+            or any(isinstance(g, TextSpan) for g in entity.groundings)
+        ):
+            out.append(entity)
+            continue
+        others = [g for g in entity.groundings if not isinstance(g, ImageRegion)]
+        copies = [entity.model_copy(update={"groundings": [*others, regions[0]]})]
+        for region in regions[1:]:
+            copies.append(
+                entity.model_copy(update={"id": f"e{next_id}", "groundings": [region], "failures": []})
+            )
+            next_id += 1
+        out += copies
+        ids = ", ".join(c.id for c in copies)
+        notes.append((f"{entity.text!r} was found {len(regions)} times: one entity each ({ids})", entity.id))
+    return out, notes
