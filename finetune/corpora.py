@@ -142,31 +142,44 @@ def read_casrel(path: Path, corpus: str) -> Iterator[Sentence]:
 
 
 MNRE_TYPES = {"per": "person", "org": "organization", "loc": "location", "misc": "miscellaneous"}
+"""MNRE relation labels encode their entity types: ``/per/org/member_of`` is person -> organization."""
 
 
-def read_mnre(path: Path, corpus: str = "mnre") -> Iterator[Sentence]:
-    """MNRE (Python dict literals, one entity pair a line), grouped into one sentence per tweet as the
-    benchmark's MNRE suite does: entity types from the relation label (``/per/org/...``), an entity in
-    ``None`` pairs only is ``miscellaneous``, ``None`` pairs are no relation."""
+def mnre_groups(path: Path) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """MNRE's entity-pair records (Python dict literals, one a line) grouped by tweet: (text, image)."""
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip():
             record = ast.literal_eval(line)
             groups.setdefault((" ".join(record["token"]), record["img_id"]), []).append(record)
-    for n, ((text, _), records) in enumerate(groups.items(), 1):
+    return groups
+
+
+def mnre_types(relation: str) -> tuple[str | None, str | None]:
+    """The head and tail entity types a relation label names; none for ``None``."""
+    if relation == "None":
+        return None, None
+    parts = relation.strip("/").split("/")
+    return MNRE_TYPES[parts[0]], MNRE_TYPES[parts[1]]
+
+
+def read_mnre(path: Path, corpus: str = "mnre") -> Iterator[Sentence]:
+    """MNRE grouped into one sentence per tweet as the benchmark's MNRE suite does: entity types from
+    the relation label, an entity in ``None`` pairs only is ``miscellaneous``, ``None`` pairs are no
+    relation."""
+    for n, ((text, _), records) in enumerate(mnre_groups(path).items(), 1):
         _, spans = _detokenise(records[0]["token"])
         seen: dict[tuple[int, int], str | None] = {}
         triples = []
         for record in records:
-            kinds = record["relation"].strip("/").split("/")[:2] if record["relation"] != "None" else []
             ends = []
-            for i, side in enumerate(("h", "t")):
+            for side, kind in zip(("h", "t"), mnre_types(record["relation"]), strict=True):
                 first, end = record[side]["pos"]
                 span = (spans[first][0], spans[end - 1][1])
                 if seen.get(span) is None:
-                    seen[span] = MNRE_TYPES[kinds[i]] if kinds else None
+                    seen[span] = kind
                 ends.append(text[span[0] : span[1]])
-            if kinds:
+            if record["relation"] != "None":
                 triples.append(Triple(ends[0], record["relation"], ends[1]))
         entities = [Mention(text[a:b], label or "miscellaneous", a, b) for (a, b), label in seen.items()]
         yield Sentence(corpus=corpus, id=f"{corpus}-{n}", text=text, entities=entities, relations=triples)

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import ast
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from reamo.evaluation.suite import (
     SuiteInputs,
     SuiteInstance,
 )
+from reamo.finetune.corpora import mnre_groups, mnre_types
 from reamo.schemas import LabelSchema
 from reamo.schemas.labels import (
     DEFAULT_ARGUMENT_ROLES,
@@ -33,8 +33,6 @@ from reamo.schemas.labels import (
 
 FOUR_TYPES = {"PER": "person", "LOC": "location", "ORG": "organization", "MISC": "miscellaneous"}
 WNUT_TYPES = ("person", "location", "group", "corporation", "creative-work", "product")
-# MNRE relation labels encode the entity types: /per/org/member_of is person -> organization.
-MNRE_TYPES = {"per": "person", "org": "organization", "loc": "location", "misc": "miscellaneous"}
 # M2E2 (ACE) entity types onto the four benchmark types, as the spaCy planner maps OntoNotes.
 ACE_TYPES = {
     "PER": "person",
@@ -171,11 +169,7 @@ def build_mnre(data: Path, out: Path, limit: int | None) -> tuple[list[SuiteInst
     relations the gold relations. Entity types come from the relation label (``/per/org/...``); an
     entity that is only in ``None`` pairs is ``miscellaneous`` (it takes part in no gold triple)."""
     path = _need(data / "text/mnre_v2/mnre_test.txt")
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            record = ast.literal_eval(line)
-            groups.setdefault((" ".join(record["token"]), record["img_id"]), []).append(record)
+    groups = mnre_groups(path)
     stats = BuildStats(source=str(path), available=len(groups))
     schema = LabelSchema(entity_types=list(DEFAULT_ENTITY_TYPES), relation_types=list(DEFAULT_RELATION_TYPES))
     chosen = sample(len(groups), limit)
@@ -189,7 +183,7 @@ def build_mnre(data: Path, out: Path, limit: int | None) -> tuple[list[SuiteInst
         relations = []
         for record in records:
             ends = []
-            for side, kind in zip(("h", "t"), _mnre_types(record["relation"]), strict=True):
+            for side, kind in zip(("h", "t"), mnre_types(record["relation"]), strict=True):
                 first, end = record[side]["pos"]
                 span = (offsets[first][0], offsets[end - 1][1])
                 ids.setdefault(span, f"e{len(ids) + 1}")
@@ -215,13 +209,6 @@ def build_mnre(data: Path, out: Path, limit: int | None) -> tuple[list[SuiteInst
         )
     stats.written = len(instances)
     return instances, stats
-
-
-def _mnre_types(relation: str) -> tuple[str | None, str | None]:
-    if relation == "None":
-        return None, None
-    parts = relation.strip("/").split("/")
-    return MNRE_TYPES[parts[0]], MNRE_TYPES[parts[1]]
 
 
 # --------------------------------------------------------------------------
