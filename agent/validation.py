@@ -134,6 +134,28 @@ class ValidatedAnswer:
     """Entities the validator added for an input without text: detected objects of a requested label
     that the answer left out (also in ``entities``, with their calls in ``calls``)."""
 
+    def additions(self) -> list[tuple[str, str, str]]:
+        """What the validator added to the answer, as (code, message, concept id) for info diagnostics."""
+        calls = [
+            (
+                "concept_without_call",
+                f"{c.concept} ({c.instruction!r}) was marked a concept without a call; "
+                f"added {c.module} on {c.target}",
+                c.concept,
+            )
+            for c in self.completed
+        ]
+        seen = [
+            (
+                "seen_object",
+                f"{e.id} ({e.text!r}, {e.label}) was detected in the media and left out of the answer; "
+                "added as an entity seen there",
+                e.id,
+            )
+            for e in self.seen
+        ]
+        return calls + seen
+
 
 def _schema_message(where: str, err: SchemaError) -> str:
     path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path)
@@ -217,20 +239,11 @@ def _add_seen_objects(
     label (COCO names as labels, or a person) is an entity grounded where it was seen, as the spaCy
     planner does; a planner that left one out gets it added. Each gets one call per medium it was seen
     in: for every instance of its class in an image, for the one meant in a video."""
-    from reamo.agent.planners.spacy import object_label
+    from reamo.agent.planners.spacy import seen_classes
 
-    where: dict[tuple[str, str], list[str]] = {}
-    detections = [(mid, o.label) for mid, img in perception.images.items() for o in img.objects]
-    detections += [
-        (mid, o.label) for mid, vid in perception.videos.items() for f in vid.frames for o in f.objects
-    ]
-    for media_id, name in detections:
-        label = object_label(name, labels.entity_types)
-        if label is not None and media_id not in where.setdefault((name, label), []):
-            where[(name, label)].append(media_id)
     listed = {(normalise(e.text), e.label): e for e in out.entities}
     modules = {t: m for m, schema in call_schemas.items() for t in schema["properties"]["target"]["enum"]}
-    for (name, label), media in where.items():
+    for (name, label), media in seen_classes(perception, labels.entity_types).items():
         entity = listed.get((normalise(name), label))
         if entity is None:
             entity = Entity(id=f"e{len(out.entities) + 1}", text=name, label=label, concept=True)
@@ -243,7 +256,7 @@ def _add_seen_objects(
             if module is None or media_id in called:
                 continue
             # every instance in an image; in a video the tracker splits an instance it loses into
-            # several tracks, so a class is followed as the one instance meant (DAVIS J 6.3 -> see note)
+            # several tracks, so a class is followed as the one instance meant (DAVIS: J 6.3 -> 24.1)
             every = "instances" in call_schemas[module]["properties"] and not media_id.startswith("video")
             out.calls.append(
                 MetaResponse(

@@ -46,26 +46,8 @@ def validate(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any
         for p in checked.problems
     ]
     diagnostics += [
-        Diagnostic(
-            level="info",
-            stage="validate",
-            code="planner.concept_without_call",
-            message=f"{c.concept} ({c.instruction!r}) was marked a concept without a call; "
-            f"added {c.module} on {c.target}",
-            concept=c.concept,
-        )
-        for c in checked.completed
-    ]
-    diagnostics += [
-        Diagnostic(
-            level="info",
-            stage="validate",
-            code="planner.seen_object",
-            message=f"{e.id} ({e.text!r}, {e.label}) was detected in the media and left out of the "
-            "answer; added as an entity seen there",
-            concept=e.id,
-        )
-        for e in checked.seen
+        Diagnostic(level="info", stage="validate", code=f"planner.{code}", message=message, concept=concept)
+        for code, message, concept in checked.additions()
     ]
     emit(
         runtime,

