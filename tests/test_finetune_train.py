@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -101,6 +102,11 @@ def data(tmp_path: Path) -> Path:
     return path
 
 
+def read_log(output: Path) -> list[dict[str, Any]]:
+    """The trainer's JSON Lines loss log in ``output``."""
+    return [json.loads(line) for line in (output / "log.jsonl").read_text().splitlines()]
+
+
 def test_encode_masks_the_prompt() -> None:
     tok = tiny_tokenizer()
     encoded = encode(tok, [{"role": "user", "content": "Obama met Merkel"}], ANSWER, 512)
@@ -132,7 +138,7 @@ def test_train_logs_checkpoints_resumes_and_evaluates(data: Path, tmp_path: Path
     assert (tmp_path / "out" / "checkpoint-3" / "adapter_model.safetensors").is_file()
     second = train(config, model=tiny_llama(len(tok)), tokenizer=tok)  # picks up checkpoint-3
     assert second["resumed_from"] == 3
-    log = [json.loads(line) for line in (tmp_path / "out" / "log.jsonl").read_text().splitlines()]
+    log = read_log(tmp_path / "out")
     assert [r["step"] for r in log] == [2, 3, 4, 6]
     assert all(r["loss"] > 0 for r in log)
     assert (tmp_path / "out" / "adapter" / "adapter_config.json").is_file()
@@ -157,7 +163,7 @@ def test_lora_learns_the_answer(data: Path, tmp_path: Path) -> None:
         lora_r=8,
     )
     train(config, model=tiny_llama(len(tok)), tokenizer=tok)
-    log = [json.loads(line)["loss"] for line in (tmp_path / "o" / "log.jsonl").read_text().splitlines()]
+    log = [r["loss"] for r in read_log(tmp_path / "o")]
     assert log[-1] < 0.5 * log[0]
 
 
@@ -179,7 +185,7 @@ def test_time_budget_shortens_the_run_and_autocast_trains(data: Path, tmp_path: 
     summary = train(config, model=tiny_llama(len(tok)), tokenizer=tok)
     assert summary["steps"] == 20
     assert (tmp_path / "b" / "checkpoint-20" / "adapter_model.safetensors").is_file()
-    log = [json.loads(line) for line in (tmp_path / "b" / "log.jsonl").read_text().splitlines()]
+    log = read_log(tmp_path / "b")
     assert [r["step"] for r in log] == [10, 20]
     assert all(math.isfinite(r["loss"]) for r in log)
 
