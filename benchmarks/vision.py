@@ -162,7 +162,7 @@ def main() -> None:
     parser.add_argument("--videos", type=int, default=10)
     parser.add_argument("--no-ocr", action="store_true", help="objects only (OCR timed apart)")
     parser.add_argument("--stride", type=int, default=5)
-    parser.add_argument("--tracker", default="csrt")
+    parser.add_argument("--tracker", default="kcf")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     load_before = os.getloadavg()

@@ -704,3 +704,31 @@ def test_without_text_the_detected_objects_of_requested_labels_are_entities(
         perception,
     )
     assert with_text.seen == []  # with text, the planner's answer stands
+
+
+def test_a_video_s_seen_entities_are_its_subjects_not_its_background() -> None:
+    from reamo.agent.planners.spacy import seen_classes, video_subjects
+    from reamo.schemas import DetectedObject, FramePerception, ImagePerception, VideoPerception
+
+    def frame(i: int) -> FramePerception:
+        return FramePerception(
+            frame=i,
+            objects=[
+                DetectedObject(label="car", box=(0, 0, 60, 40), score=0.6),  # salience 0.6 x 0.5 = 0.3
+                DetectedObject(label="dog", box=(0, 0, 30, 30), score=0.5),  # 0.094, 31 % of the car's
+                DetectedObject(label="person", box=(90, 50, 100, 70), score=0.9),  # 0.0375, 12 %: background
+            ],
+        )
+
+    video = VideoPerception(media="video:0", width=120, height=40, frames=[frame(0), frame(5)])
+    assert video_subjects(video) == {"car", "dog"}
+    image = ImagePerception(media="image:0", width=120, height=40, objects=frame(0).objects)
+    seen = seen_classes(
+        Perception(images={"image:0": image}, videos={"video:0": video}), ["car", "dog", "person"]
+    )
+    assert seen == {
+        ("car", "car"): ["image:0", "video:0"],
+        ("dog", "dog"): ["image:0", "video:0"],
+        ("person", "person"): ["image:0"],  # an image's entities are everything in it
+    }
+    assert video_subjects(VideoPerception(media="video:1")) == set()

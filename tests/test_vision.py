@@ -33,7 +33,7 @@ from reamo.tools.vision.detector import COCO_LABELS, Detection, nms
 from reamo.tools.vision.masking import box_mask, grabcut, segment_box
 from reamo.tools.vision.phrases import PhraseMapper, pick, split_phrase
 from reamo.tools.vision.segment import choose
-from reamo.tools.vision.track import TrackerSettings, associate, follow
+from reamo.tools.vision.track import TrackerSettings, associate, follow, tracking_view
 from reamo.tools.vision.video import VideoSource
 
 COLOURS = {"dog": (220, 30, 30), "car": (30, 30, 220), "cat": (30, 200, 30)}
@@ -339,13 +339,25 @@ def test_follow_keeps_one_track_through_keyframes() -> None:
     assert abs((last[0] + last[2]) / 2 - 70) < 6  # it followed the disc
 
 
+def test_trackers_see_frames_scaled_to_their_side() -> None:
+    frame = np.zeros((480, 854, 3), dtype=np.uint8)
+    frame[..., 0] = 200  # red in RGB is the last channel in BGR
+    view, scale = tracking_view(frame, 427)
+    assert view.shape == (240, 427, 3)
+    assert scale == pytest.approx(0.5, abs=0.001)
+    assert view.flags["C_CONTIGUOUS"]
+    assert view[0, 0].tolist() == [0, 0, 200]
+    assert tracking_view(frame, 0)[1] == 1.0
+    assert tracking_view(frame, 1000)[0].shape == (480, 854, 3)
+
+
 def test_associate_pairs_by_iou_one_to_one() -> None:
     found = [Instance("dog", (0, 0, 10, 10), 0.9), Instance("dog", (50, 50, 60, 60), 0.9)]
     assert associate([(51.0, 50.0, 61.0, 60.0), (100.0, 100.0, 110.0, 110.0)], found, 0.3) == [(0, 1)]
 
 
-@pytest.mark.parametrize("tracker", ["csrt", "kcf"])
-def test_video_tracking_tracks_a_file_and_a_frame_folder(tmp_path: Path, tracker: str) -> None:
+@pytest.mark.parametrize(("tracker", "side"), [("kcf", 480), ("csrt", 48), ("csrt", 0)])
+def test_video_tracking_tracks_a_file_and_a_frame_folder(tmp_path: Path, tracker: str, side: int) -> None:
     video = write_video(tmp_path / "clip.avi", frames=12)
     folder = tmp_path / "frames"
     folder.mkdir()
@@ -355,7 +367,7 @@ def test_video_tracking_tracks_a_file_and_a_frame_folder(tmp_path: Path, tracker
     for path in (video, folder):
         ctx = ToolContext(
             inputs=Inputs.build(video=path),
-            settings={"stride": 4, "tracker": tracker},
+            settings={"stride": 4, "tracker": tracker, "track_side": side},  # 48: trackers see half size
             resources=resources_with(),
         )
         tracks = tool.run(TrackArgs(instruction="the dog", target="video:0"), ctx)
@@ -364,6 +376,8 @@ def test_video_tracking_tracks_a_file_and_a_frame_folder(tmp_path: Path, tracker
         assert isinstance(track, VideoTrack)
         assert [f.frame for f in track.frames] == list(range(12))
         assert all(f.mask is not None and masks.area(f.mask.model_dump()) > 50 for f in track.frames)
+        x0, _, x1, _ = track.frames[11].box  # followed, not detected (keyframes 0, 4, 8): the dog is at 70
+        assert abs((x0 + x1) / 2 - 70) < 6
         assert tool.run(TrackArgs(instruction="a car", target="video:0"), ctx) == []
 
 

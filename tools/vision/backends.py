@@ -19,6 +19,7 @@ import numpy.typing as npt
 from reamo.errors import ConfigError
 from reamo.schemas import BackendInfo, Box
 from reamo.tools.protocol import Resources
+from reamo.tools.vision.detector import MIN_SCORE
 from reamo.tools.vision.phrases import SIMILARITY_FLOOR, PhraseMapper, Query
 
 Image = npt.NDArray[np.uint8]
@@ -60,7 +61,7 @@ class EmbeddedBackend:
         detector_factory: Callable[[], Any] | None = None,
     ) -> None:
         settings = settings or {}
-        self.min_score = float(settings.get("min_score", 0.3))
+        self.min_score = float(settings.get("min_score", MIN_SCORE))
         self._detector = detector
         self._detector_factory = detector_factory
         self.mapper = mapper or PhraseMapper(floor=float(settings.get("similarity_floor", SIMILARITY_FLOOR)))

@@ -1,7 +1,7 @@
 """Image and video perception for the planner: detected objects (label, box, score), OCR lines, and for
 video the same on sampled frames with the frame count, fps and the sound track's transcript.
 
-Settings come from ``config.perception['image']`` / ``['video']``: ``min_score`` (0.3), ``ocr`` (true for
+Settings come from ``config.perception['image']`` / ``['video']``: ``min_score`` (0.2), ``ocr`` (true for
 images, false for video frames), ``frames`` (video frames sampled, 8), ``transcribe`` (true).
 """
 
@@ -27,6 +27,7 @@ from reamo.schemas import (
 )
 from reamo.tools.protocol import Resources
 from reamo.tools.vision.backends import shared_detector
+from reamo.tools.vision.detector import MIN_SCORE
 from reamo.tools.vision.video import VideoSource
 
 SAMPLED_FRAMES = 8
@@ -52,7 +53,7 @@ class ImagePerceiver:
         self, settings: Mapping[str, Any] | None = None, *, max_image_pixels: int = media.MAX_IMAGE_PIXELS
     ) -> None:
         settings = settings or {}
-        self.min_score = float(settings.get("min_score", 0.3))
+        self.min_score = float(settings.get("min_score", MIN_SCORE))
         self.ocr = bool(settings.get("ocr", True))
         self.max_image_pixels = max_image_pixels
 
@@ -106,7 +107,7 @@ class VideoPerceiver:
         max_image_pixels: int = media.MAX_IMAGE_PIXELS,
     ) -> None:
         settings = settings or {}
-        self.min_score = float(settings.get("min_score", 0.3))
+        self.min_score = float(settings.get("min_score", MIN_SCORE))
         self.frames = max(1, int(settings.get("frames", SAMPLED_FRAMES)))
         self.ocr = bool(settings.get("ocr", False))
         self.transcribe = bool(settings.get("transcribe", True))
