@@ -17,6 +17,7 @@ from reamo import Reamo
 from reamo.agent.planners import make_planner
 from reamo.agent.planners.constrained import (
     Grammar,
+    SecondLook,
     generate,
     guidance_tokenizer,
     input_spans,
@@ -24,7 +25,7 @@ from reamo.agent.planners.constrained import (
 )
 from reamo.agent.planners.embedded import find_adapter
 from reamo.agent.planners.hf import TransformersModel, parse_spec
-from reamo.agent.planners.llm import LocalPlanner, one_label_per_text, prompt_ids
+from reamo.agent.planners.llm import LocalPlanner, one_label_per_text, prompt_ids, second_look
 from reamo.agent.planners.prompting import Candidates, PromptStyle, planner_messages
 from reamo.agent.planners.protocol import Message, PlanRequest
 from reamo.agent.planners.spacy import map_label
@@ -167,6 +168,91 @@ def test_a_short_budget_reports_truncation(tiny: tuple[Path, Path], registry: To
     out = generate(RandomLogits(len(tokenizer)), grammar, [5], max_new_tokens=3, decode=tokenizer.decode)
     assert out.truncated
     assert len(out.ids) == 3
+
+
+class TwoWays:
+    """A TokenModel that writes one of two answers: the short one while it can (it likes to close its
+    list early), the long one once the text has left the short one's path, with a logit margin of
+    ``sure`` on the long answer's next token. Stateless over what it was fed, so rewinds are exact."""
+
+    def __init__(self, tokenizer: Any, prompt: int, short: str, long: str, sure: float) -> None:
+        self.tokenizer = tokenizer
+        self.pieces = [tokenizer.decode([i]) for i in range(len(tokenizer))]
+        self.prompt, self.short, self.long, self.sure = prompt, short, long, sure
+        self.fed: list[int] = []
+
+    def start(self, prompt_ids: Sequence[int]) -> Any:
+        self.fed = list(prompt_ids)
+        return self._logits()
+
+    def extend(self, ids: Sequence[int]) -> Any:
+        self.fed += list(ids)
+        return self._logits()
+
+    def _next(self, rest: str) -> int:
+        fits = [(len(p), i) for i, p in enumerate(self.pieces) if p and rest.startswith(p)]
+        return max(fits)[1]
+
+    def _logits(self) -> Any:
+        done = self.tokenizer.decode(self.fed[self.prompt :])
+        logits = np.zeros(len(self.pieces), dtype=np.float32)
+        if self.long.startswith(done) and len(done) < len(self.long):
+            logits[self._next(self.long[len(done) :])] = self.sure
+        if self.short.startswith(done) and len(done) < len(self.short):
+            logits[self._next(self.short[len(done) :])] = self.sure + 1
+        return logits
+
+
+@pytest.mark.parametrize(
+    ("third", "sure", "look", "mentions", "found"),
+    [
+        ("Angela Merkel", 8.0, 0.9, {"Angela Merkel"}, 3),  # sure of a new entity spaCy found too: kept
+        ("Angela Merkel", 8.0, 0.0, {"Angela Merkel"}, 2),  # no second look
+        ("Angela Merkel", 1.0, 0.9, {"Angela Merkel"}, 2),  # unsure: the look is undone
+        ("Angela Merkel", 8.0, 0.9, {"Berlin"}, 2),  # not a mention spaCy found: undone
+        ("Barack Obama", 8.0, 0.9, {"Barack Obama"}, 2),  # sure, but of one already in the list: undone
+    ],
+)
+def test_a_second_look_reopens_an_entity_list_closed_too_early(
+    third: str,
+    sure: float,
+    look: float,
+    mentions: set[str],
+    found: int,
+    tiny: tuple[Path, Path],
+    registry: ToolRegistry,
+) -> None:
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny[0])
+    request = request_for("ner", registry)
+    grammar = Grammar(
+        guidance_tokenizer(tokenizer, len(tokenizer)), tighten_schema(request.answer_schema, request)
+    )
+
+    def answer(*names: tuple[str, str]) -> str:
+        entities = [{"text": t, "label": label, "concept": False} for t, label in names]
+        return json.dumps(
+            {"entities": entities, "relations": [], "events": [], "calls": []}, separators=(",", ":")
+        )
+
+    two = (("Barack Obama", "person"), ("Berlin", "location"))
+    model = TwoWays(tokenizer, 3, answer(*two), answer(*two, (third, "person")), sure)
+    ids = {piece: tokenizer.convert_tokens_to_ids(piece) for piece in ('],"', ",", "rel")}
+    # this tokenizer closes the list with '],"' after '}' (SmolLM2's with '}]'): the look is made for it
+    second = SecondLook(ids['],"'], ids[","], ids["rel"], look, frozenset(mentions)) if look else None
+    out = generate(model, grammar, [5, 6, 7], max_new_tokens=200, decode=tokenizer.decode, second_look=second)
+    entities = json.loads(out.text.replace("<|im_end|>", ""))["entities"]
+    assert [e["text"] for e in entities] == ["Barack Obama", "Berlin", "Angela Merkel"][:found]
+    assert model.fed[:3] == [5, 6, 7]
+    assert model.fed[3:] == list(out.ids[: len(model.fed) - 3])  # a look not taken was rewound
+
+
+def test_the_second_look_needs_its_tokens_in_the_vocabulary(tiny: tuple[Path, Path]) -> None:
+    from transformers import AutoTokenizer
+
+    assert second_look(AutoTokenizer.from_pretrained(tiny[0]), 0.9) is None  # no '}]' token here
+    assert second_look(AutoTokenizer.from_pretrained(tiny[0]), 0.0) is None
 
 
 def test_one_label_per_text_keeps_the_first() -> None:

@@ -157,6 +157,67 @@ def _allowed(matcher: Any, vocab: int) -> npt.NDArray[np.bool_]:
     return mask[:vocab]
 
 
+@dataclass(frozen=True)
+class SecondLook:
+    """Before the entity list is closed, look one entity further: write it greedily and keep it when it
+    is new (its text is not in the list yet), a second model found the same mention (``mentions``: the
+    texts spaCy's NER found) and the model is sure of it (the geometric mean of the probabilities of
+    its chosen tokens is at least ``threshold``). A small tuned planner closes its lists early: it
+    stops after two names where a sentence has three. Left to itself, it goes on with numbers and
+    dates as readily (Twitter-2017 and CoNLL-2003 dev: precision 63 -> 40), hence the second model.
+
+    ``close`` and ``go_on`` are the tokens that end and continue the list (``}]`` and ``},``);
+    ``after`` is a token that shows the entity list is done (the ``relations`` key)."""
+
+    close: int
+    go_on: int
+    after: int
+    threshold: float
+    mentions: frozenset[str] = frozenset()
+    max_tokens: int = 48
+
+
+ENTITY_TEXT = re.compile(r'"text":"((?:[^"\\]|\\.)*)"')
+
+
+def _look_further(
+    model: TokenModel,
+    matcher: Any,
+    prompt_ids: Sequence[int],
+    out: list[int],
+    look: SecondLook,
+    decode: Any,
+) -> tuple[list[int], Logits] | None:
+    """The tokens of one more entity and the logits after them, when it is new and the model is sure
+    of it; else None, with the engine back where it was."""
+    probe = matcher.deep_copy()
+    ids: list[int] = []
+    pending = [look.go_on]
+    log_p: list[float] = []
+    while len(ids) + len(pending) <= look.max_tokens and probe.consume_tokens(pending):
+        forced = list(probe.compute_ff_tokens())
+        if forced and not probe.consume_tokens(forced):
+            break
+        ids += pending + forced
+        logits = model.extend(pending + forced)
+        allowed = _allowed(probe, logits.shape[-1])
+        if allowed[look.close]:  # the entity is written: the list may close here
+            seen = set(ENTITY_TEXT.findall(decode(out)))
+            texts = ENTITY_TEXT.findall(decode(ids))
+            sure = float(np.exp(np.mean(log_p))) if log_p else 0.0
+            if texts and texts[0] not in seen and texts[0] in look.mentions and sure >= look.threshold:
+                return ids, logits
+            break
+        if not allowed.any():
+            break
+        masked = np.where(allowed, logits, -np.inf)
+        token = int(np.argmax(masked))
+        log_p.append(-float(np.log(np.sum(np.exp(masked - masked[token])))))
+        pending = [token]
+    model.start([*prompt_ids, *out])  # back to the closing point
+    return None
+
+
 def generate(
     model: TokenModel,
     grammar: Grammar,
@@ -164,9 +225,10 @@ def generate(
     *,
     max_new_tokens: int,
     decode: Any,
+    second_look: SecondLook | None = None,
 ) -> Generation:
     """Greedy decoding under ``grammar``; ``decode(ids) -> str`` turns the tokens into the answer text
-    (dropping the end-of-turn token)."""
+    (dropping the end-of-turn token). ``second_look`` looks past the end of the entity list."""
     matcher = grammar.matcher()
     started = time.perf_counter()
     logits = model.start(prompt_ids)
@@ -175,6 +237,7 @@ def generate(
     forced = steps = 0
     while len(out) < max_new_tokens and not matcher.is_stopped():
         ff = matcher.compute_ff_tokens()[: max_new_tokens - len(out)]
+        ahead: Logits | None = None  # the logits after `chosen`, when a second look already has them
         if ff:
             chosen = list(ff)
             forced += len(chosen)
@@ -183,12 +246,23 @@ def generate(
             if not allowed.any():
                 raise PlannerError(f"Constrained decoding reached a dead end: {matcher.get_error()}")
             chosen = [int(np.argmax(np.where(allowed, logits, -np.inf)))]
+            look = second_look
+            if (
+                look
+                and look.mentions
+                and chosen == [look.close]
+                and look.after not in out
+                and allowed[look.go_on]
+            ):
+                further = _look_further(model, matcher, prompt_ids, out, look, decode)
+                if further is not None:
+                    chosen, ahead = further
         if not matcher.consume_tokens(chosen):
             raise PlannerError(f"Constrained decoding rejected its own token: {matcher.get_error()}")
         out += chosen
         if matcher.is_stopped():
             break
-        logits = model.extend(chosen)
+        logits = ahead if ahead is not None else model.extend(chosen)
         steps += 1
     done = time.perf_counter()
     return Generation(

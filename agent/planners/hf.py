@@ -1,7 +1,8 @@
 """The full-size planner: any transformers causal LM by local path or hub id, with an optional peft
 adapter (the paper's Vicuna-7B-v1.5 + REAMO LoRA on a GPU). ``hf:PATH_OR_ID[+ADAPTER]`` in the config;
 ``planner_options`` may set device (cpu, cuda, auto), dtype (float32, bfloat16, float16), threads,
-prompt, candidates and max_new_tokens. Decoding follows the answer's JSON Schema, as the embedded one.
+prompt, candidates, max_new_tokens and second_look (off by default; see the embedded planner).
+Decoding follows the answer's JSON Schema, as the embedded one.
 """
 
 from __future__ import annotations
@@ -136,4 +137,5 @@ def make_hf(arg: str, options: Mapping[str, Any]) -> LocalPlanner:
         ),
         style=style,
         max_new_tokens=int(options.get("max_new_tokens", 512)),
+        second_look=float(options.get("second_look", 0.0)),
     )

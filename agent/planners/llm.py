@@ -9,11 +9,13 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from reamo.agent.planners.constrained import (
     Generation,
     Grammar,
+    SecondLook,
     TokenModel,
     generate,
     guidance_tokenizer,
@@ -78,8 +80,10 @@ class LocalPlanner:
         load: Callable[[], Loaded],
         style: PromptStyle,
         max_new_tokens: int = 384,
+        second_look: float = 0.0,
     ) -> None:
         self.name = name
+        self.second_look = second_look
         self.summary = summary
         self.style = style
         self.max_new_tokens = max_new_tokens
@@ -87,12 +91,14 @@ class LocalPlanner:
         self._load = load
         self._loaded: Loaded | None = None
         self._candidates = Candidates() if style.candidates else None
+        self._mentions: Candidates | None = None
         self._grammars: OrderedDict[str, Grammar] = OrderedDict()
         self._lock = threading.Lock()
 
     def describe(self) -> BackendInfo:
         shots = "few-shot" if self.style.examples else "plain prompt"
         extra = ", spaCy candidates" if self.style.candidates else ""
+        extra += ", second look with spaCy" if self.second_look > 0 else ""
         engine = f"; {self._loaded.detail}" if self._loaded else ""
         return BackendInfo(
             role="planner",
@@ -114,6 +120,14 @@ class LocalPlanner:
         self._grammars.move_to_end(key)
         return self._grammars[key]
 
+    def _second_look(self, engine: Loaded, request: PlanRequest) -> SecondLook | None:
+        look = second_look(engine.tokenizer, self.second_look)
+        if look is None:
+            return None
+        if self._mentions is None:
+            self._mentions = self._candidates or Candidates()
+        return replace(look, mentions=frozenset(text for text, _ in self._mentions.find(request)))
+
     def plan(self, request: PlanRequest) -> str:
         if not has_words(request):
             # images or video without text, speech or text in the image: the prompt would hold only the
@@ -131,8 +145,20 @@ class LocalPlanner:
                 ids,
                 max_new_tokens=self.max_new_tokens,
                 decode=lambda out: engine.tokenizer.decode(out, skip_special_tokens=True),
+                second_look=self._second_look(engine, request),
             )
             return one_label_per_text(self.last.text)
+
+
+def second_look(tokenizer: Any, threshold: float) -> SecondLook | None:
+    """The ``SecondLook`` of a tokenizer whose vocabulary has ``}]``, ``},`` and ``relations`` as single
+    tokens (as the answer's compact JSON is tokenised); None when ``threshold`` is 0 or it has not."""
+    if threshold <= 0:
+        return None
+    ids = [tokenizer.convert_tokens_to_ids(token) for token in ("}]", "},", "relations")]
+    if any(not isinstance(i, int) or i == tokenizer.unk_token_id for i in ids):
+        return None
+    return SecondLook(close=ids[0], go_on=ids[1], after=ids[2], threshold=threshold)
 
 
 def one_label_per_text(answer: str) -> str:
