@@ -214,7 +214,8 @@ def _look_further(
         token = int(np.argmax(masked))
         log_p.append(-float(np.log(np.sum(np.exp(masked - masked[token])))))
         pending = [token]
-    model.start([*prompt_ids, *out])  # back to the closing point
+    if ids:
+        model.start([*prompt_ids, *out])  # back to the closing point
     return None
 
 

@@ -43,18 +43,24 @@ class Candidates:
 
     def __init__(self) -> None:
         self._spacy = SpacyPlanner()
+        self._last: tuple[tuple[str, ...], tuple[str, ...], list[tuple[str, str]]] | None = None
 
     def find(self, request: PlanRequest) -> list[tuple[str, str]]:
-        nlp = self._spacy._load()
+        """The typed mentions of a request; the last request's are kept, as the prompt's candidate
+        paragraph and the second look both ask for them."""
         sources = [request.inputs.text] if request.inputs.text else []
         sources += [a.transcript.text for a in request.perception.audio.values() if a.transcript]
         sources += [v.transcript.text for v in request.perception.videos.values() if v.transcript]
+        labels = tuple(request.labels.entity_types)
+        if self._last is not None and self._last[:2] == (tuple(sources), labels):
+            return list(self._last[2])
         found: dict[tuple[str, str], None] = {}
-        for doc in nlp.pipe(sources):
+        for doc in self._spacy._load().pipe(sources):
             for ent in doc.ents:
                 label = map_label(ent.label_, request.labels.entity_types)
                 if label:
                     found.setdefault((ent.text, label), None)
+        self._last = (tuple(sources), labels, list(found))
         return list(found)
 
 
