@@ -33,7 +33,15 @@ from reamo.tools.vision.detector import COCO_LABELS, Detection, nms
 from reamo.tools.vision.masking import box_mask, grabcut, segment_box
 from reamo.tools.vision.phrases import PhraseMapper, pick, split_phrase
 from reamo.tools.vision.segment import choose
-from reamo.tools.vision.track import TrackerSettings, associate, follow, tracking_view
+from reamo.tools.vision.track import (
+    Track,
+    TrackerSettings,
+    associate,
+    associate_near,
+    follow,
+    stitch,
+    tracking_view,
+)
 from reamo.tools.vision.video import VideoSource
 
 COLOURS = {"dog": (220, 30, 30), "car": (30, 30, 220), "cat": (30, 200, 30)}
@@ -354,6 +362,34 @@ def test_trackers_see_frames_scaled_to_their_side() -> None:
 def test_associate_pairs_by_iou_one_to_one() -> None:
     found = [Instance("dog", (0, 0, 10, 10), 0.9), Instance("dog", (50, 50, 60, 60), 0.9)]
     assert associate([(51.0, 50.0, 61.0, 60.0), (100.0, 100.0, 110.0, 110.0)], found, 0.3) == [(0, 1)]
+
+
+def test_associate_near_pairs_a_drifted_track_by_its_centre() -> None:
+    found = [Instance("dog", (20, 0, 30, 10), 0.9), Instance("dog", (0, 0, 40, 40), 0.9)]
+    drifted = (5.0, 0.0, 15.0, 10.0)  # no overlap with the first: its centre is 1.06 diagonals away
+    assert associate([drifted], found, 0.3) == []
+    assert associate_near([drifted], found, 0.5) == []
+    assert associate_near([drifted], found, 1.5) == [(0, 0)]
+    assert associate_near([(0.0, 0.0, 80.0, 80.0)], found, 5.0) == [(0, 1)]  # the first is 64x smaller
+    assert associate_near([(0.0, 0.0, 2.0, 2.0)], found, 50.0) == []  # both over 4x the area
+
+
+def test_stitch_joins_tracklets_of_one_object_and_fills_the_gap() -> None:
+    def tracklet(label: str, frames: range, x: float) -> Track:
+        return Track(label, None, {i: (x + i, 0.0, x + i + 10, 10.0) for i in frames}, [0.5])
+
+    first, second = tracklet("dog", range(5), 0.0), tracklet("dog", range(8, 12), 0.0)
+    far = tracklet("dog", range(7, 10), 200.0)  # another dog, elsewhere
+    cat = tracklet("cat", range(6, 10), 0.0)  # another class, same place
+    late = tracklet("dog", range(30, 32), 30.0)  # too long after
+    out = stitch([second, far, first, cat, late], gap=10, reach=1.5)
+    assert len(out) == 4
+    joined = out[0]
+    assert sorted(joined.boxes) == list(range(12))
+    assert joined.boxes[6] == pytest.approx((6.0, 0.0, 16.0, 10.0))  # interpolated between 4 and 8
+    assert joined.scores == [0.5, 0.5]
+    apart = stitch([tracklet("dog", range(5), 0.0), tracklet("dog", range(8, 12), 0.0)], gap=2, reach=1.5)
+    assert [sorted(t.boxes) for t in apart] == [list(range(5)), list(range(8, 12))]
 
 
 @pytest.mark.parametrize(("tracker", "side"), [("kcf", 480), ("csrt", 48), ("csrt", 0)])
