@@ -1,13 +1,17 @@
 """The embedded vision stack on coco128 (image NER, I-Seg) and DAVIS-2016 (V-Trck J), with speed and
 peak RSS, scored with ``reamo.evaluation.metrics``. Prints a table and per-class failures.
 
-    python benchmarks/vision.py --data ../shared/data [--images 128] [--videos 10] [--json out.json]
+    python benchmarks/vision.py --data ../shared/data [--images 128] [--videos 10] [--bounds] [--json F]
 
 Image NER: the perceived objects as entities (COCO name as label and text), matched as multisets.
 I-Seg (pipeline): a mask for every perceived object, Hungarian-paired with the gold masks per image.
 I-Seg (tool): ImageSegmentation called with each gold class name present (``instances=all``), as a
 planner that named the right concepts would call it. J: VideoTracking with the sequence's noun.
-Nothing here is tuned on these sets; thresholds are the defaults the code ships with.
+``--bounds`` adds what limits I-Seg: the masks made from the gold boxes (the masking's ceiling), and
+the detections down to a 0.05 score that an oracle would keep (one per gold object it overlaps with box
+IoU >= 0.5: the detector's ceiling), with the detector's recall at 0.05 and at the default floor.
+Thresholds are the defaults the code ships with; some were chosen on these sets (the detector floor on
+the first 50 coco128 images, the tracker's settings on DAVIS): the issue notes say which.
 """
 
 from __future__ import annotations
@@ -69,7 +73,24 @@ def load_coco(root: Path, limit: int) -> list[tuple[Path, list[tuple[str, dict[s
     return out
 
 
-def bench_images(root: Path, limit: int, ocr: bool) -> dict[str, Any]:
+ORACLE_FLOOR = 0.05
+
+
+def oracle_kept(found: list[Any], gold_boxes: list[Any]) -> list[Any]:
+    """The detections an oracle would keep: each the best remaining match (box IoU >= 0.5) of a gold box."""
+    kept, used = [], set()
+    for d in found:
+        best = max(
+            ((box_iou(d.box, g), n) for n, g in enumerate(gold_boxes) if g is not None and n not in used),
+            default=(0.0, -1),
+        )
+        if best[0] >= 0.5:
+            used.add(best[1])
+            kept.append(d)
+    return kept
+
+
+def bench_images(root: Path, limit: int, ocr: bool, bounds: bool = False) -> dict[str, Any]:
     resources = Resources()
     perceiver = ImagePerceiver({"ocr": ocr})
     tool = ImageSegmentation()
@@ -77,6 +98,8 @@ def bench_images(root: Path, limit: int, ocr: bool) -> dict[str, Any]:
     assert isinstance(backend, EmbeddedBackend)
     data = load_coco(root, limit)
     ner, iseg_pipe, iseg_tool = PRF(), Mean(), Mean()
+    iseg_gold_boxes, iseg_oracle = Mean(), Mean()
+    recall: Counter[str] = Counter()
     per_class: dict[str, Counter[str]] = {}
     confusions: Counter[tuple[str, str]] = Counter()
     perceive_s, mask_s, tool_s = [], [], []
@@ -110,6 +133,21 @@ def bench_images(root: Path, limit: int, ocr: bool) -> dict[str, Any]:
                 confusions[(label, best[1].label)] += 1
             elif best[1].score < perceiver.min_score:
                 confusions[(label, "(same class, score < 0.3)")] += 1
+        if bounds:
+            boxes = [masks.to_box(m) for _, m in gold]
+            at_gold = [(label, b) for (label, _), b in zip(gold, boxes, strict=True) if b is not None]
+            made = backend.masks(image, [Instance(label, b, 1.0) for label, b in at_gold])
+            iseg_gold_boxes = iseg_gold_boxes + score_iseg([m for _, m in gold], made)
+            low = backend.detector.detect(image, min_score=ORACLE_FLOOR)
+            kept = oracle_kept(low, boxes)
+            iseg_oracle = iseg_oracle + score_iseg(
+                [m for _, m in gold], backend.masks(image, [Instance(d.label, d.box, d.score) for d in kept])
+            )
+            recall.update(
+                gold=len(boxes),
+                at_low=len(kept),
+                at_floor=len(oracle_kept([d for d in low if d.score >= perceiver.min_score], boxes)),
+            )
         ctx = ToolContext(inputs=Inputs.build(image=path), resources=resources)
         started = time.perf_counter()
         tool_masks = []
@@ -124,6 +162,9 @@ def bench_images(root: Path, limit: int, ocr: bool) -> dict[str, Any]:
         "ner": ner,
         "iseg_pipeline": iseg_pipe,
         "iseg_tool": iseg_tool,
+        "bounds": {"iseg_gold_boxes": iseg_gold_boxes, "iseg_oracle": iseg_oracle, "recall": recall}
+        if bounds
+        else None,
         "per_class": per_class,
         "confusions": confusions,
         "perceive_s": perceive_s,
@@ -161,6 +202,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=128)
     parser.add_argument("--videos", type=int, default=10)
     parser.add_argument("--no-ocr", action="store_true", help="objects only (OCR timed apart)")
+    parser.add_argument("--bounds", action="store_true", help="what limits I-Seg (masking, detector)")
     parser.add_argument("--stride", type=int, default=5)
     parser.add_argument("--tracker", default="kcf")
     parser.add_argument("--json", type=Path)
@@ -168,7 +210,7 @@ def main() -> None:
     load_before = os.getloadavg()
     report: dict[str, Any] = {"loadavg_before": load_before}
     if args.images:
-        img = bench_images(args.data / "images" / "coco128_seg", args.images, not args.no_ocr)
+        img = bench_images(args.data / "images" / "coco128_seg", args.images, not args.no_ocr, args.bounds)
         report["images"] = img
     if args.videos:
         vid = bench_videos(
@@ -216,6 +258,16 @@ def print_report(r: dict[str, Any]) -> None:
         print(f"{'image NER F1 (P / R)':<38}{i['ner'].f1 * 100:>10.1f}   ({i['ner']})")
         print(f"{'I-Seg mIoU, mask per perceived object':<38}{_mean(i['iseg_pipeline']):>10.1f}")
         print(f"{'I-Seg mIoU, tool with gold class names':<38}{_mean(i['iseg_tool']):>10.1f}")
+        if i.get("bounds"):
+            b = i["bounds"]
+            rec = b["recall"]
+            print(f"{'I-Seg bound: masks from gold boxes':<38}{_mean(b['iseg_gold_boxes']):>10.1f}")
+            print(f"{'I-Seg bound: oracle-kept detections':<38}{_mean(b['iseg_oracle']):>10.1f}")
+            share = {k: 100 * rec[k] / max(1, rec["gold"]) for k in ("at_floor", "at_low")}
+            print(
+                f"{'detector recall (box IoU >= 0.5)':<38}{share['at_floor']:>10.1f}"
+                f"   at score >= {ORACLE_FLOOR}: {share['at_low']:.1f}"
+            )
         print(
             f"{'perceive s/image (median, p90)':<38}{med(i['perceive_s']):>10.2f}"
             f"   p90 {np.percentile(i['perceive_s'], 90):.2f}"
