@@ -132,7 +132,7 @@ def bench_images(root: Path, limit: int, ocr: bool, bounds: bool = False) -> dic
             elif best[1].label != label:
                 confusions[(label, best[1].label)] += 1
             elif best[1].score < perceiver.min_score:
-                confusions[(label, "(same class, score < 0.3)")] += 1
+                confusions[(label, f"(same class, score < {perceiver.min_score:g})")] += 1
         if bounds:
             boxes = [masks.to_box(m) for _, m in gold]
             at_gold = [(label, b) for (label, _), b in zip(gold, boxes, strict=True) if b is not None]
