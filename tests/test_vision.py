@@ -28,7 +28,7 @@ from reamo.tools.vision import (
     VideoPerceiver,
     VideoTracking,
 )
-from reamo.tools.vision.backends import Instance
+from reamo.tools.vision.backends import Instance, get_backend
 from reamo.tools.vision.detector import COCO_LABELS, Detection, nms
 from reamo.tools.vision.masking import box_mask, grabcut, segment_box
 from reamo.tools.vision.phrases import PhraseMapper, pick, split_phrase
@@ -415,6 +415,29 @@ def test_video_tracking_tracks_a_file_and_a_frame_folder(tmp_path: Path, tracker
         x0, _, x1, _ = track.frames[11].box  # followed, not detected (keyframes 0, 4, 8): the dog is at 70
         assert abs((x0 + x1) / 2 - 70) < 6
         assert tool.run(TrackArgs(instruction="a car", target="video:0"), ctx) == []
+
+
+def test_a_long_track_is_segmented_every_nth_frame_within_its_mask_budget(tmp_path: Path) -> None:
+    auto = TrackerSettings()
+    assert [auto.mask_stride(n) for n in (1, 300, 301, 3000)] == [1, 1, 2, 10]
+    assert TrackerSettings(mask_every=5).mask_stride(3000) == 5
+    assert TrackerSettings.parse({"max_masks": 4}).mask_stride(12) == 3
+    video = write_video(tmp_path / "clip.avi", frames=12)
+    resources = resources_with()
+    backend = get_backend({}, resources)  # the tool's own: max_masks does not make another backend
+    segment = backend.masks
+    made: list[int] = []
+
+    def counted(image: np.ndarray, instances: list[Instance]) -> list[np.ndarray]:
+        made.append(len(instances))
+        return segment(image, instances)
+
+    backend.masks = counted  # type: ignore[method-assign]
+    ctx = ToolContext(inputs=Inputs.build(video=video), settings={"max_masks": 4}, resources=resources)
+    tracks = VideoTracking().run(TrackArgs(instruction="the dog", target="video:0"), ctx)
+    assert len(made) == 4  # frames 0, 3, 6, 9; the shape is moved to the box in between
+    assert len(tracks[0].frames) == 12
+    assert all(f.mask is not None and masks.area(f.mask.model_dump()) > 50 for f in tracks[0].frames)
 
 
 def test_video_tracking_bounds_frames_and_rejects_bad_settings(tmp_path: Path) -> None:

@@ -6,8 +6,9 @@ masks for the chosen tracks. Settings (``config.tools['video.track.v1']``): ``st
 frames, 5), ``tracker`` (kcf | csrt), ``min_iou`` (0.3), ``reach`` (a second chance by nearness, 0.5
 diagonals; 0 = off), ``patience`` (keyframes a track may go unseen, 2), ``max_frames``, ``track_side``
 (the trackers see frames scaled to this longer side, 480; 0 = full size), ``mask_every`` (segment every
-Nth frame of a track and move that shape in between, 1), plus the image backend's settings. Tracklets of
-one object, broken by an occlusion, are stitched back together (``stitch``).
+Nth frame of a track and move that shape in between; 0, the default, segments every frame up to
+``max_masks`` masks a track, 300, and spreads them evenly over a longer track), plus the image backend's
+settings. Tracklets of one object, broken by an occlusion, are stitched back together (``stitch``).
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ STITCH_REACH = 1.5
 from it, continues it. Together with ``REACH``: DAVIS-2016 bmx-trees J 15.3 -> 43.3 (five tracklets of
 the rider behind trees became one), the other nine videos unchanged."""
 TRACK_SIDE = 480
+MAX_MASKS = 300
+"""Masks made for one track when ``mask_every`` is automatic: GrabCut takes ~80 ms a mask, so a long
+track keeps within a tool call's time limit (120 s by default)."""
 
 
 class TrackArgs(ToolArgs):
@@ -212,9 +216,17 @@ class TrackerSettings:
     patience: int = PATIENCE
     reach: float = REACH
     max_frames: int = MAX_FRAMES
-    # every frame segmented: DAVIS J 59.6 against 53.5 with every 5th (GrabCut of one iteration)
-    mask_every: int = 1
+    # 0: every frame segmented up to max_masks a track (DAVIS J 59.6 against 53.5 with every 5th, GrabCut of
+    # one iteration), then evenly spread
+    mask_every: int = 0
+    max_masks: int = MAX_MASKS
     track_side: int = TRACK_SIDE
+
+    def mask_stride(self, frames: int) -> int:
+        """Every how many frames a track of ``frames`` frames is segmented."""
+        if self.mask_every > 0:
+            return self.mask_every
+        return max(1, -(-frames // max(1, self.max_masks)))
 
     @classmethod
     def parse(cls, settings: Mapping[str, Any], stride: int | None = None) -> TrackerSettings:
@@ -226,7 +238,8 @@ class TrackerSettings:
                 patience=int(settings.get("patience", PATIENCE)),
                 reach=float(settings.get("reach", REACH)),
                 max_frames=int(settings.get("max_frames", MAX_FRAMES)),
-                mask_every=max(1, int(settings.get("mask_every", cls.mask_every))),
+                mask_every=max(0, int(settings.get("mask_every", cls.mask_every))),
+                max_masks=max(1, int(settings.get("max_masks", MAX_MASKS))),
                 track_side=int(settings.get("track_side", TRACK_SIDE)),
             )
         except (TypeError, ValueError) as exc:
@@ -356,6 +369,7 @@ def track_video(
     if not chosen:
         return []
     wanted = {i for t in chosen for i in t.boxes}
+    every = [opts.mask_stride(len(t.boxes)) for t in chosen]
     frames: list[list[TrackFrame]] = [[] for _ in chosen]
     shapes: list[tuple[int, Mask] | None] = [None for _ in chosen]
     for index, image in source.frames(wanted):
@@ -363,9 +377,9 @@ def track_video(
             box = track.boxes.get(index)
             if box is None:
                 continue
-            # segment every `mask_every` frames; in between, the last shape is moved and scaled to the box
+            # segment every `every[n]` frames; in between, the last shape is moved and scaled to the box
             last = shapes[n]
-            if last is None or index - last[0] >= opts.mask_every:
+            if last is None or index - last[0] >= every[n]:
                 mask = backend.masks(image, [Instance(track.label, box, track.score)])[0]
                 shapes[n] = (index, _shape(mask, box))
             else:
