@@ -133,9 +133,14 @@ class ValidatedAnswer:
     seen: list[Entity] = field(default_factory=list)
     """Entities the validator added for an input without text: detected objects of a requested label
     that the answer left out (also in ``entities``, with their calls in ``calls``)."""
+    unlabelled: dict[str, list[str]] = field(default_factory=dict)
+    """For an input without text: detected classes that no requested label stands for, with their media
+    (not extracted; the user is told how to ask for them)."""
+    labels: list[str] = field(default_factory=list)
 
-    def additions(self) -> list[tuple[str, str, str]]:
-        """What the validator added to the answer, as (code, message, concept id) for info diagnostics."""
+    def additions(self) -> list[tuple[str, str, str | None]]:
+        """What the validator added to the answer, or left out of it, as (code, message, concept id)
+        for info diagnostics."""
         calls = [
             (
                 "concept_without_call",
@@ -154,7 +159,19 @@ class ValidatedAnswer:
             )
             for e in self.seen
         ]
-        return calls + seen
+        unlabelled: list[tuple[str, str, str | None]] = []
+        if self.unlabelled:
+            found = ", ".join(f"{name} ({', '.join(media)})" for name, media in self.unlabelled.items())
+            unlabelled.append(
+                (
+                    "seen_unlabelled",
+                    f"detected {found}, which no requested label ({', '.join(self.labels)}) stands for, "
+                    f"so not extracted: to get them, ask for them as labels "
+                    f"(--labels {','.join(self.unlabelled)}, or labels=[...] in Python)",
+                    None,
+                )
+            )
+        return [*calls, *seen, *unlabelled]
 
 
 def _schema_message(where: str, err: SchemaError) -> str:
@@ -239,8 +256,10 @@ def _add_seen_objects(
     label (COCO names as labels, or a person) is an entity grounded where it was seen, as the spaCy
     planner does; a planner that left one out gets it added. Each gets one call per medium it was seen
     in: for every instance of its class in an image, for the one meant in a video."""
-    from reamo.agent.planners.spacy import seen_classes
+    from reamo.agent.planners.spacy import seen_classes, unlabelled_classes
 
+    out.unlabelled = unlabelled_classes(perception, labels.entity_types)
+    out.labels = list(labels.entity_types)
     listed = {(normalise(e.text), e.label): e for e in out.entities}
     modules = {t: m for m, schema in call_schemas.items() for t in schema["properties"]["target"]["enum"]}
     for (name, label), media in seen_classes(perception, labels.entity_types).items():

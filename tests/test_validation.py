@@ -695,6 +695,15 @@ def test_without_text_the_detected_objects_of_requested_labels_are_entities(
     ]  # the car is not a requested label
     assert [e.text for e in out.seen] == ["person"]
     assert [(c.concept, c.target) for c in out.calls] == [("e1", "image:0"), ("e2", "image:0")]
+    assert out.unlabelled == {"car": ["image:0"]}
+    told = [(code, message) for code, message, _ in out.additions() if code == "seen_unlabelled"]
+    assert told == [
+        (
+            "seen_unlabelled",
+            "detected car (image:0), which no requested label (dog, person, cat) stands for, so not "
+            "extracted: to get them, ask for them as labels (--labels car, or labels=[...] in Python)",
+        )
+    ]
     with_text = _validate(
         answer,
         Inputs.build(text="a dog", image=[media_dir / "photo.png"]),
@@ -704,6 +713,7 @@ def test_without_text_the_detected_objects_of_requested_labels_are_entities(
         perception,
     )
     assert with_text.seen == []  # with text, the planner's answer stands
+    assert with_text.unlabelled == {}
 
 
 def test_a_video_s_seen_entities_are_its_subjects_not_its_background() -> None:

@@ -135,18 +135,33 @@ def video_subjects(video: VideoPerception) -> set[str]:
     return {name for name, value in salience.items() if value >= SUBJECT_SHARE * top}
 
 
+def _detections(perception: Perception) -> list[tuple[str, str]]:
+    """(media id, class) of every detection in images and of a video's subjects, first seen first."""
+    found = [(mid, o.label) for mid, img in perception.images.items() for o in img.objects]
+    for mid, vid in perception.videos.items():
+        subjects = video_subjects(vid)
+        found += [(mid, o.label) for f in vid.frames for o in f.objects if o.label in subjects]
+    return found
+
+
 def seen_classes(perception: Perception, wanted: list[str]) -> dict[tuple[str, str], list[str]]:
     """Each class detected in images, or a subject of a video (``video_subjects``), that stands for a
     requested label, as (class, label), with the media it was seen in; first seen first."""
     where: dict[tuple[str, str], list[str]] = {}
-    detections = [(mid, o.label) for mid, img in perception.images.items() for o in img.objects]
-    for mid, vid in perception.videos.items():
-        subjects = video_subjects(vid)
-        detections += [(mid, o.label) for f in vid.frames for o in f.objects if o.label in subjects]
-    for media_id, name in detections:
+    for media_id, name in _detections(perception):
         label = object_label(name, wanted)
         if label is not None and media_id not in where.setdefault((name, label), []):
             where[(name, label)].append(media_id)
+    return where
+
+
+def unlabelled_classes(perception: Perception, wanted: list[str]) -> dict[str, list[str]]:
+    """The classes ``seen_classes`` leaves out because no requested label stands for them, with the
+    media they were seen in: what a user asking for other labels would miss."""
+    where: dict[str, list[str]] = {}
+    for media_id, name in _detections(perception):
+        if object_label(name, wanted) is None and media_id not in where.setdefault(name, []):
+            where[name].append(media_id)
     return where
 
 
