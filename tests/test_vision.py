@@ -460,6 +460,24 @@ def test_video_tracking_bounds_frames_and_rejects_bad_settings(tmp_path: Path) -
 # --------------------------------------------------------------------------
 
 
+def test_only_sure_ocr_lines_with_two_letters_or_digits_are_read() -> None:
+    from reamo.schemas import OcrLine
+    from reamo.tools.vision.perceivers import OCR_MIN_SCORE, readable
+
+    def line(text: str, score: float) -> OcrLine:
+        return OcrLine(text=text, box=(0, 0, 9, 4), score=score)
+
+    lines = [
+        line("STOP", 0.99),
+        line("hounalernin.", 0.61),
+        line("A", 0.9),
+        line("六", 0.92),
+        line("U.S.", 0.81),
+    ]
+    assert [x.text for x in readable(lines, OCR_MIN_SCORE)] == ["STOP", "U.S."]
+    assert [x.text for x in readable(lines, 0.5)] == ["STOP", "hounalernin.", "U.S."]
+
+
 def test_perceivers_report_objects_and_sampled_frames(tmp_path: Path, two_dogs: Path) -> None:
     res = resources_with()
     image = ImagePerceiver({"ocr": False}).perceive(Inputs.build(image=two_dogs).images[0], res)

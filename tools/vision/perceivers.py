@@ -2,7 +2,8 @@
 video the same on sampled frames with the frame count, fps and the sound track's transcript.
 
 Settings come from ``config.perception['image']`` / ``['video']``: ``min_score`` (0.2), ``ocr`` (true for
-images, false for video frames), ``frames`` (video frames sampled, 8), ``transcribe`` (true).
+images, false for video frames), ``ocr_min_score`` (0.8), ``frames`` (video frames sampled, 8),
+``transcribe`` (true).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from reamo.schemas import (
     ImagePerception,
     MediaInput,
     Modality,
+    OcrLine,
     VideoPerception,
 )
 from reamo.tools.protocol import Resources
@@ -31,6 +33,20 @@ from reamo.tools.vision.detector import MIN_SCORE
 from reamo.tools.vision.video import VideoSource
 
 SAMPLED_FRAMES = 8
+OCR_MIN_SCORE = 0.8
+"""Text lines the planner is given: PP-OCR reads photos' textures as words at 0.5-0.8 ("sw",
+"hounalernin.", "onule"), and a line of text makes the planner run (about 1.5 s an image)."""
+MIN_OCR_CHARACTERS = 2
+"""Letters or digits a line needs (a lone "A" or "F" on a jersey names nothing)."""
+
+
+def readable(lines: list[OcrLine], min_score: float) -> list[OcrLine]:
+    """The OCR lines worth reading: sure enough, with at least two letters or digits."""
+    return [
+        line
+        for line in lines
+        if line.score >= min_score and sum(ch.isalnum() for ch in line.text) >= MIN_OCR_CHARACTERS
+    ]
 
 
 def _objects(resources: Resources, image: Any, min_score: float) -> list[DetectedObject]:
@@ -55,6 +71,7 @@ class ImagePerceiver:
         settings = settings or {}
         self.min_score = float(settings.get("min_score", MIN_SCORE))
         self.ocr = bool(settings.get("ocr", True))
+        self.ocr_min_score = float(settings.get("ocr_min_score", OCR_MIN_SCORE))
         self.max_image_pixels = max_image_pixels
 
     @classmethod
@@ -73,7 +90,7 @@ class ImagePerceiver:
         lines = []
         if self.ocr:
             try:
-                lines = _ocr(resources).read(image)
+                lines = readable(_ocr(resources).read(image), self.ocr_min_score)
             except BackendUnavailableError:
                 lines = []  # objects still help the planner; the OCR install is reported by `reamo models`
         return ImagePerception(
