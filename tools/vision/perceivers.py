@@ -1,9 +1,9 @@
 """Image and video perception for the planner: detected objects (label, box, score), OCR lines, and for
 video the same on sampled frames with the frame count, fps and the sound track's transcript.
 
-Settings come from ``config.perception['image']`` / ``['video']``: ``min_score`` (0.2), ``ocr`` (true for
-images, false for video frames), ``ocr_min_score`` (0.8), ``frames`` (video frames sampled, 8),
-``transcribe`` (true).
+Settings come from ``config.perception['image']``: ``min_score`` (0.2), ``ocr`` (true), ``ocr_min_score``
+(0.8); and ``['video']``: ``min_score``, ``frames`` (frames sampled, 8), ``transcribe`` (true). Video
+frames are not read for text.
 """
 
 from __future__ import annotations
@@ -126,7 +126,6 @@ class VideoPerceiver:
         settings = settings or {}
         self.min_score = float(settings.get("min_score", MIN_SCORE))
         self.frames = max(1, int(settings.get("frames", SAMPLED_FRAMES)))
-        self.ocr = bool(settings.get("ocr", False))
         self.transcribe = bool(settings.get("transcribe", True))
         self.audio = dict(audio or {})
         self.max_image_pixels = max_image_pixels
