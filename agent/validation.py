@@ -137,6 +137,7 @@ class ValidatedAnswer:
     """For an input without text: detected classes that no requested label stands for, with their media
     (not extracted; the user is told how to ask for them)."""
     labels: list[str] = field(default_factory=list)
+    """The requested entity labels, named in the message about ``unlabelled``."""
 
     def additions(self) -> list[tuple[str, str, str | None]]:
         """What the validator added to the answer, or left out of it, as (code, message, concept id)
