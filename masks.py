@@ -369,6 +369,11 @@ def from_box(box: Sequence[float], height: int, width: int) -> dict[str, object]
     return encode(mask)
 
 
+def box_area(box: Sequence[float]) -> float:
+    """The area of an ``(x0, y0, x1, y1)`` box; 0 for an empty or inverted one."""
+    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
+
+
 def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
     """Intersection over union of two ``(x0, y0, x1, y1)`` boxes by area; 0 when both are empty."""
     iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))

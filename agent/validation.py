@@ -136,12 +136,10 @@ class ValidatedAnswer:
     unlabelled: dict[str, list[str]] = field(default_factory=dict)
     """For an input without text: detected classes that no requested label stands for, with their media
     (not extracted; the user is told how to ask for them)."""
-    labels: list[str] = field(default_factory=list)
-    """The requested entity labels, named in the message about ``unlabelled``."""
 
-    def additions(self) -> list[tuple[str, str, str | None]]:
-        """What the validator added to the answer, or left out of it, as (code, message, concept id)
-        for info diagnostics."""
+    def additions(self, labels: LabelSchema) -> list[tuple[str, str, str | None]]:
+        """What the validator added to the answer, or left out of it (of the requested ``labels``), as
+        (code, message, concept id) for info diagnostics."""
         calls = [
             (
                 "concept_without_call",
@@ -163,10 +161,11 @@ class ValidatedAnswer:
         unlabelled: list[tuple[str, str, str | None]] = []
         if self.unlabelled:
             found = ", ".join(f"{name} ({', '.join(media)})" for name, media in self.unlabelled.items())
+            wanted = ", ".join(labels.entity_types)
             unlabelled.append(
                 (
                     "seen_unlabelled",
-                    f"detected {found}, which no requested label ({', '.join(self.labels)}) stands for, "
+                    f"detected {found}, which no requested label ({wanted}) stands for, "
                     f"so not extracted: to get them, ask for them as labels "
                     f"(--labels {','.join(self.unlabelled)}, or labels=[...] in Python)",
                     None,
@@ -257,13 +256,12 @@ def _add_seen_objects(
     label (COCO names as labels, or a person) is an entity grounded where it was seen, as the spaCy
     planner does; a planner that left one out gets it added. Each gets one call per medium it was seen
     in: for every instance of its class in an image, for the one meant in a video."""
-    from reamo.agent.planners.spacy import seen_classes, unlabelled_classes
+    from reamo.agent.planners.spacy import sort_seen
 
-    out.unlabelled = unlabelled_classes(perception, labels.entity_types)
-    out.labels = list(labels.entity_types)
+    seen, out.unlabelled = sort_seen(perception, labels.entity_types)
     listed = {(normalise(e.text), e.label): e for e in out.entities}
     modules = {t: m for m, schema in call_schemas.items() for t in schema["properties"]["target"]["enum"]}
-    for (name, label), media in seen_classes(perception, labels.entity_types).items():
+    for (name, label), media in seen.items():
         entity = listed.get((normalise(name), label))
         if entity is None:
             entity = Entity(id=f"e{len(out.entities) + 1}", text=name, label=label, concept=True)

@@ -696,7 +696,7 @@ def test_without_text_the_detected_objects_of_requested_labels_are_entities(
     assert [e.text for e in out.seen] == ["person"]
     assert [(c.concept, c.target) for c in out.calls] == [("e1", "image:0"), ("e2", "image:0")]
     assert out.unlabelled == {"car": ["image:0"]}
-    told = [(code, message) for code, message, _ in out.additions() if code == "seen_unlabelled"]
+    told = [(code, message) for code, message, _ in out.additions(labels) if code == "seen_unlabelled"]
     assert told == [
         (
             "seen_unlabelled",

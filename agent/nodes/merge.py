@@ -14,7 +14,7 @@ from reamo.agent.planners.protocol import Message
 from reamo.agent.progress import emit
 from reamo.agent.spans import find_spans
 from reamo.agent.state import AgentState
-from reamo.masks import box_iou
+from reamo.masks import box_area, box_iou
 from reamo.schemas import (
     AudioSpan,
     BackendInfo,
@@ -157,10 +157,6 @@ def _clip(box: Box, width: int, height: int) -> Box:
     )
 
 
-def _area(box: Box) -> float:
-    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
-
-
 def _within_media(g: Grounding, perception: Perception) -> tuple[Grounding | None, str]:
     """Clip a grounding to its medium; None (and why) when nothing of it is inside."""
     if isinstance(g, ImageRegion) and g.media in perception.images:
@@ -171,7 +167,7 @@ def _within_media(g: Grounding, perception: Perception) -> tuple[Grounding | Non
                 f"{g.media}: mask size {g.mask.size} differs from the image's {img.height}x{img.width}",
             )
         box = _clip(g.box, img.width, img.height)
-        if _area(box) == 0:
+        if box_area(box) == 0:
             return None, f"{g.media}: box {g.box} lies outside the {img.width}x{img.height} image"
         return g.model_copy(update={"box": box}), ""
     if isinstance(g, AudioSpan) and g.media in perception.audio and perception.audio[g.media].duration > 0:

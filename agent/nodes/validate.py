@@ -47,7 +47,7 @@ def validate(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any
     ]
     diagnostics += [
         Diagnostic(level="info", stage="validate", code=f"planner.{code}", message=message, concept=concept)
-        for code, message, concept in checked.additions()
+        for code, message, concept in checked.additions(state["labels"])
     ]
     emit(
         runtime,

@@ -144,25 +144,25 @@ def _detections(perception: Perception) -> list[tuple[str, str]]:
     return found
 
 
-def seen_classes(perception: Perception, wanted: list[str]) -> dict[tuple[str, str], list[str]]:
-    """Each class detected in images, or a subject of a video (``video_subjects``), that stands for a
-    requested label, as (class, label), with the media it was seen in; first seen first."""
-    where: dict[tuple[str, str], list[str]] = {}
+def sort_seen(
+    perception: Perception, wanted: list[str]
+) -> tuple[dict[tuple[str, str], list[str]], dict[str, list[str]]]:
+    """Each class detected in images, or a subject of a video (``video_subjects``), with the media it
+    was seen in, first seen first: as (class, label) when it stands for a requested label, else by its
+    class alone (what a user asking for other labels would miss)."""
+    seen: dict[tuple[str, str], list[str]] = {}
+    unlabelled: dict[str, list[str]] = {}
     for media_id, name in _detections(perception):
         label = object_label(name, wanted)
-        if label is not None and media_id not in where.setdefault((name, label), []):
-            where[(name, label)].append(media_id)
-    return where
+        media = seen.setdefault((name, label), []) if label is not None else unlabelled.setdefault(name, [])
+        if media_id not in media:
+            media.append(media_id)
+    return seen, unlabelled
 
 
-def unlabelled_classes(perception: Perception, wanted: list[str]) -> dict[str, list[str]]:
-    """The classes ``seen_classes`` leaves out because no requested label stands for them, with the
-    media they were seen in: what a user asking for other labels would miss."""
-    where: dict[str, list[str]] = {}
-    for media_id, name in _detections(perception):
-        if object_label(name, wanted) is None and media_id not in where.setdefault(name, []):
-            where[name].append(media_id)
-    return where
+def seen_classes(perception: Perception, wanted: list[str]) -> dict[tuple[str, str], list[str]]:
+    """The classes of ``sort_seen`` that stand for a requested label, as (class, label)."""
+    return sort_seen(perception, wanted)[0]
 
 
 def _seen_objects(

@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 
 from reamo import media
 from reamo.errors import BackendUnavailableError, ConfigError
-from reamo.masks import box_iou
+from reamo.masks import box_area, box_iou
 from reamo.schemas import Box, Modality, TrackFrame, VideoTrack
 from reamo.tools.protocol import ToolArgs, ToolContext
 from reamo.tools.vision.backends import Image, Instance, Mask, SegmentBackend, get_backend
@@ -184,7 +184,7 @@ def associate_near(boxes: Sequence[Box], found: Sequence[Instance], reach: float
     pairs = []
     for t, b in enumerate(boxes):
         for k, d in enumerate(found):
-            area_b, area_d = _area(b), _area(d.box)
+            area_b, area_d = box_area(b), box_area(d.box)
             if min(area_b, area_d) <= 0 or max(area_b, area_d) > 4 * min(area_b, area_d):
                 continue
             diagonal = max(_diagonal(b), _diagonal(d.box))
@@ -192,10 +192,6 @@ def associate_near(boxes: Sequence[Box], found: Sequence[Instance], reach: float
             if gap <= reach:
                 pairs.append((gap, t, k))
     return _one_to_one(pairs)
-
-
-def _area(box: Box) -> float:
-    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
 
 
 def _diagonal(box: Box) -> float:
@@ -269,8 +265,9 @@ def follow(
         matchable = [(t, b) for t, b in zip(live, predicted, strict=True) if b is not None]
         pairs = associate([b for _, b in matchable], found, opts.min_iou)
         if opts.reach > 0:  # a second chance for the left-over exact-class detections, by nearness
-            rest_t = [i for i in range(len(matchable)) if i not in {t for t, _ in pairs}]
-            rest_k = [k for k in range(len(found)) if k not in {k for _, k in pairs} and not found[k].related]
+            paired_t, paired_k = {t for t, _ in pairs}, {k for _, k in pairs}
+            rest_t = [i for i in range(len(matchable)) if i not in paired_t]
+            rest_k = [k for k in range(len(found)) if k not in paired_k and not found[k].related]
             near = associate_near([matchable[i][1] for i in rest_t], [found[k] for k in rest_k], opts.reach)
             pairs += [(rest_t[t], rest_k[k]) for t, k in near]
         matched_t = {t for t, _ in pairs}
