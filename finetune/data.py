@@ -15,7 +15,7 @@ import json
 import random
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -299,6 +299,10 @@ def _box(rng: random.Random) -> tuple[float, float, float, float]:
     return (round(x0), round(y0), round(x0 + rng.uniform(40, 160)), round(y0 + rng.uniform(60, 160)))
 
 
+CORPORA = ("conll2003", "twitter2015", "wnut17", "twitter2017", "webnlg", "nyt", "mnre", "m2e2", "casie")
+"""The training corpora a plan draws from (``twitter2017`` and ``mnre`` only with ``in_domain``)."""
+
+
 @dataclass(frozen=True)
 class DataPlan:
     """How many examples of each kind to build (a cap per corpus and task)."""
@@ -314,10 +318,26 @@ class DataPlan:
     re_negatives: float = 0.0
     """The share of the MNRE examples taken from tweets whose entity pairs are all ``None`` (answer: the
     entities and no relation); at 0 a tuned model learns that every MNRE tweet has a relation."""
+    per_corpus: dict[str, int] = field(default_factory=dict)
+    """Caps for named corpora that replace their task's cap, e.g. ``{"mnre": 600, "webnlg": 0}`` for a
+    plan that tunes a shipped adapter further on one weakness; MNRE's negatives come on top."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.re_negatives < 1:
             raise ConfigError(f"data_plan.re_negatives is {self.re_negatives}; use a share in [0, 1).")
+        unknown = sorted(set(self.per_corpus) - set(CORPORA))
+        if unknown:
+            raise ConfigError(
+                f"data_plan.per_corpus names unknown corpora {', '.join(unknown)}; "
+                f"known: {', '.join(CORPORA)}."
+            )
+        negative = sorted(name for name, n in self.per_corpus.items() if n < 0)
+        if negative:
+            raise ConfigError(f"data_plan.per_corpus caps must be 0 or more; {', '.join(negative)} is not.")
+
+    def cap(self, corpus: str, default: int) -> int:
+        """How many sentences of ``corpus`` to draw: its own cap when the plan names one."""
+        return self.per_corpus.get(corpus, default)
 
 
 def build_examples(
@@ -335,18 +355,18 @@ def build_examples(
     generic = ["person", "location", "organization", "miscellaneous"]
     for name in ("conll2003", "twitter2015", "wnut17"):
         label_set = list(WNUT_LABELS) if name == "wnut17" else generic
-        for s in sample(corpora[name], plan.ner_per_corpus):
+        for s in sample(corpora[name], plan.cap(name, plan.ner_per_corpus)):
             yield builder.ner(s, label_set)
     if plan.in_domain:
-        for s in sample(corpora["twitter2017"], plan.ner_per_corpus):
+        for s in sample(corpora["twitter2017"], plan.cap("twitter2017", plan.ner_per_corpus)):
             yield builder.ner(s, generic)
     for name in ("webnlg", "nyt"):
         relation_set = sorted({t.label for s in corpora[name] for t in s.relations})
-        for s in sample(corpora[name], plan.re_per_corpus):
+        for s in sample(corpora[name], plan.cap(name, plan.re_per_corpus)):
             yield builder.re(s, relation_set)
     if plan.in_domain:
         mnre = [s for s in corpora["mnre"] if s.relations]
-        chosen = rng.sample(mnre, min(plan.re_per_corpus, len(mnre)))
+        chosen = rng.sample(mnre, min(plan.cap("mnre", plan.re_per_corpus), len(mnre)))
         if plan.re_negatives > 0:
             negatives = [s for s in corpora["mnre"] if not s.relations]
             n = min(len(negatives), round(len(chosen) * plan.re_negatives / (1 - plan.re_negatives)))
@@ -360,7 +380,7 @@ def build_examples(
         event_types = sorted({e.type for s in sentences for e in s.events})
         roles = sorted({r for s in sentences for e in s.events for _, r in e.arguments})
         entity_types = sorted({m.label for s in sentences for m in s.entities})
-        for s in sample(sentences, plan.ee_per_corpus):
+        for s in sample(sentences, plan.cap(name, plan.ee_per_corpus)):
             yield builder.ee(s, event_types, roles, entity_types)
     people_first = [s for s in corpora["conll2003"] + corpora["twitter2015"] if s.entities]
     for variant in ("image", "video", "audio", "text+audio"):

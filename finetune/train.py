@@ -19,6 +19,8 @@ from typing import Any
 
 from reamo.errors import ConfigError
 
+ADAPTER_DTYPES = ("float32", "float16", "bfloat16")
+
 
 @dataclass
 class TrainConfig:
@@ -49,6 +51,14 @@ class TrainConfig:
     autocast: str = ""  # "bfloat16" on a GPU: float32 weights and optimizer, bfloat16 matrix products
     load_in_4bit: bool = False
     time_budget_s: float = 0.0  # > 0: after 20 steps, shorten the run (and its schedule) to fit
+    init_adapter: str = ""  # an adapter folder to start from (tune a shipped adapter further); "" = fresh
+    adapter_dtype: str = "float32"  # the final adapter's file: "float16" halves it (how adapters ship)
+
+    def __post_init__(self) -> None:
+        if self.adapter_dtype not in ADAPTER_DTYPES:
+            raise ConfigError(
+                f"adapter_dtype is {self.adapter_dtype!r}; use one of {', '.join(ADAPTER_DTYPES)}."
+            )
 
     @classmethod
     def load(cls, path: str | Path | None = None, **overrides: Any) -> TrainConfig:
@@ -199,6 +209,49 @@ def collate(batch: list[dict[str, list[int]]], pad_id: int) -> dict[str, Any]:
     }
 
 
+def initial_weights(config: TrainConfig) -> dict[str, Any]:
+    """The weights of ``config.init_adapter`` as float32, once its LoRA shape matches the config."""
+    import torch
+    from safetensors.torch import load_file
+
+    folder = Path(config.init_adapter)
+    try:
+        shape = json.loads((folder / "adapter_config.json").read_text(encoding="utf-8"))
+        weights = load_file(str(folder / "adapter_model.safetensors"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"Can't read the adapter to start from (init_adapter = {config.init_adapter!r}): {exc}. "
+            "Give a folder with adapter_config.json and adapter_model.safetensors."
+        ) from exc
+    wanted = {
+        "r": config.lora_r,
+        "lora_alpha": config.lora_alpha,
+        "target_modules": sorted(config.target_modules),
+    }
+    found = {
+        "r": shape.get("r"),
+        "lora_alpha": shape.get("lora_alpha"),
+        "target_modules": sorted(shape.get("target_modules") or []),
+    }
+    if wanted != found:
+        raise ConfigError(
+            f"init_adapter {config.init_adapter!r} has r {found['r']}, alpha {found['lora_alpha']} on "
+            f"{', '.join(found['target_modules'])}; set lora_r, lora_alpha and target_modules to match."
+        )
+    return {name: tensor.to(torch.float32) for name, tensor in weights.items()}
+
+
+def store_as(path: Path, dtype: str) -> None:
+    """Rewrite a safetensors file with its tensors cast to ``dtype``, one of ``ADAPTER_DTYPES``."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    tensors = load_file(str(path))
+    save_file(
+        {k: v.to(getattr(torch, dtype)).contiguous() for k, v in tensors.items()}, str(path), {"format": "pt"}
+    )
+
+
 def _latest_checkpoint(output: Path) -> Path | None:
     found = sorted(output.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
     return found[-1] if found else None
@@ -226,6 +279,14 @@ def train(
         task_type="CAUSAL_LM",
     )
     model = get_peft_model(model, lora)
+    if config.init_adapter:
+        unplaced: list[str] = set_peft_model_state_dict(model, initial_weights(config)).unexpected_keys  # type: ignore[attr-defined]
+        if unplaced:
+            raise ConfigError(
+                f"init_adapter {config.init_adapter!r} does not fit the base model {config.base!r}: "
+                f"{len(unplaced)} of its weights have no place in it (first: {unplaced[0]}). "
+                "Start from an adapter made for this base."
+            )
     examples = read_examples(Path(config.data))
     train_set, held_out = split(examples, config.eval_examples, config.seed)
     encoded = encode_all(tokenizer, train_set, config.max_length)
@@ -304,6 +365,8 @@ def train(
         step += 1
     log.close()
     model.save_pretrained(output / "adapter")
+    if config.adapter_dtype != "float32":
+        store_as(output / "adapter" / "adapter_model.safetensors", config.adapter_dtype)
     evaluation = {}
     if held_out and config.eval_examples:
         from reamo.finetune.evaluate import generate_answers, score_answers

@@ -221,3 +221,20 @@ def test_in_domain_plan_adds_twitter2017_and_mnre_with_negatives(
     assert sum(not a["relations"] for a in mnre) == 6  # as many all-None tweets as tweets with one
     with pytest.raises(ConfigError, match="re_negatives"):
         DataPlan(re_negatives=1.0)
+    focused = DataPlan(
+        **{**with_negatives.__dict__, "per_corpus": {"mnre": 3, "webnlg": 0, "nyt": 0, "m2e2": 2}}
+    )
+    card = write_dataset(build_examples(data, registry, focused), tmp_path / "c.jsonl")
+    assert card["counts"]["re/uie/mnre"] == 6  # 3 with a relation and as many all-None tweets
+    assert card["counts"]["ee/uie/m2e2"] == 2
+    assert card["counts"]["ner/uie/twitter2017"] == 4  # corpora the plan does not name keep their task's cap
+    assert not any(k.endswith(("/webnlg", "/nyt")) for k in card["counts"])
+
+
+def test_per_corpus_caps_name_known_corpora() -> None:
+    assert DataPlan(per_corpus={"mnre": 5}).cap("mnre", 100) == 5
+    assert DataPlan(per_corpus={"mnre": 5}).cap("nyt", 100) == 100
+    with pytest.raises(ConfigError, match="unknown corpora mnre_test"):
+        DataPlan(per_corpus={"mnre_test": 5})
+    with pytest.raises(ConfigError, match="0 or more"):
+        DataPlan(per_corpus={"nyt": -1})

@@ -11,12 +11,20 @@ from typing import Any
 import pytest
 
 torch = pytest.importorskip("torch")
+from safetensors.torch import load_file  # noqa: E402
 from tokenizers import Tokenizer, models, pre_tokenizers  # noqa: E402
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast  # noqa: E402
 
 from reamo.errors import ConfigError  # noqa: E402
 from reamo.finetune.evaluate import score_answers  # noqa: E402
-from reamo.finetune.train import TrainConfig, encode, encode_all, end_of_turn, train  # noqa: E402
+from reamo.finetune.train import (  # noqa: E402
+    TrainConfig,
+    encode,
+    encode_all,
+    end_of_turn,
+    store_as,
+    train,
+)
 
 CHAT = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
@@ -190,6 +198,66 @@ def test_time_budget_shortens_the_run_and_autocast_trains(data: Path, tmp_path: 
     assert all(math.isfinite(r["loss"]) for r in log)
 
 
+def test_init_adapter_starts_from_a_trained_adapter_and_reruns_bit_for_bit(
+    data: Path, tmp_path: Path
+) -> None:
+    tok = tiny_tokenizer()
+    base = TrainConfig(
+        data=str(data),
+        output=str(tmp_path / "first"),
+        steps=40,
+        batch_size=4,
+        save_every=100,
+        log_every=1,
+        warmup_steps=2,
+        eval_examples=0,
+        max_length=256,
+        learning_rate=3e-2,
+    )
+    train(base, model=tiny_llama(len(tok)), tokenizer=tok)
+    first = [r["loss"] for r in read_log(tmp_path / "first")]
+    assert first[-1] < 0.5 * first[0]
+    first_file = tmp_path / "first" / "adapter" / "adapter_model.safetensors"
+    store_as(first_file, "float16")  # as adapters ship
+    assert {t.dtype for t in load_file(str(first_file)).values()} == {torch.float16}
+    more = {
+        "init_adapter": str(tmp_path / "first" / "adapter"),
+        "steps": 3,
+        "learning_rate": 1e-4,
+        "adapter_dtype": "float16",
+    }
+    outputs = []
+    for name in ("second", "again"):
+        config = TrainConfig(**{**base.__dict__, **more, "output": str(tmp_path / name)})
+        train(config, model=tiny_llama(len(tok)), tokenizer=tok)
+        outputs.append(tmp_path / name / "adapter" / "adapter_model.safetensors")
+    second = [r["loss"] for r in read_log(tmp_path / "second")]
+    assert second[0] < 0.5 * first[0]  # it starts where the first run ended, not from scratch
+    assert outputs[0].read_bytes() == outputs[1].read_bytes()  # CPU: the same run gives the same bytes
+    assert {t.dtype for t in load_file(str(outputs[0])).values()} == {torch.float16}
+
+
+def test_init_adapter_must_fit_the_config_and_the_base(data: Path, tmp_path: Path) -> None:
+    tok = tiny_tokenizer()
+    config = TrainConfig(
+        data=str(data), output=str(tmp_path / "a"), steps=1, batch_size=2, eval_examples=0, max_length=256
+    )
+    train(config, model=tiny_llama(len(tok)), tokenizer=tok)
+    adapter = str(tmp_path / "a" / "adapter")
+
+    def tune(model: Any, **changes: Any) -> None:
+        changes = {"init_adapter": adapter, "output": str(tmp_path / "b"), **changes}
+        train(TrainConfig(**{**config.__dict__, **changes}), model=model, tokenizer=tok)
+
+    with pytest.raises(ConfigError, match="set lora_r, lora_alpha and target_modules"):
+        tune(tiny_llama(len(tok)), lora_r=4)
+    with pytest.raises(ConfigError, match=r"with adapter_config\.json"):
+        tune(tiny_llama(len(tok)), init_adapter=str(tmp_path / "none"))
+    one_layer = LlamaConfig(**{**tiny_llama(len(tok)).config.to_dict(), "num_hidden_layers": 1})
+    with pytest.raises(ConfigError, match="does not fit the base model"):
+        tune(LlamaForCausalLM(one_layer))
+
+
 def test_the_answer_ends_with_the_templates_end_of_turn_not_the_eos_token() -> None:
     tok = tiny_tokenizer()
     im_end = tok.convert_tokens_to_ids("<|im_end|>")
@@ -216,6 +284,9 @@ def test_config_rejects_unknown_settings(tmp_path: Path) -> None:
         TrainConfig.load(path)
     path.write_text("[finetune]\nsteps = 3\nlora_r = 4\n")
     assert TrainConfig.load(path, output="x").lora_r == 4
+    path.write_text('[finetune]\nadapter_dtype = "half"\n')
+    with pytest.raises(ConfigError, match="float16"):
+        TrainConfig.load(path)
 
 
 def test_score_answers() -> None:
