@@ -51,7 +51,7 @@ class TrainConfig:
     autocast: str = ""  # "bfloat16" on a GPU: float32 weights and optimizer, bfloat16 matrix products
     load_in_4bit: bool = False
     time_budget_s: float = 0.0  # > 0: after 20 steps, shorten the run (and its schedule) to fit
-    init_adapter: str = ""  # an adapter folder to start from (tune a shipped adapter further); "" = fresh
+    init_adapter: str = ""  # an adapter to start from: a folder or a shipped adapter's name; "" = fresh
     adapter_dtype: str = "float32"  # the final adapter's file: "float16" halves it (how adapters ship)
 
     def __post_init__(self) -> None:
@@ -214,7 +214,10 @@ def initial_weights(config: TrainConfig) -> dict[str, Any]:
     import torch
     from safetensors.torch import load_file
 
-    folder = Path(config.init_adapter)
+    from reamo.agent.planners.embedded import find_adapter
+
+    folder = find_adapter(config.init_adapter)  # a folder, or the name of a shipped adapter
+    assert folder is not None, "init_adapter 'none' means no adapter: leave it empty"
     try:
         shape = json.loads((folder / "adapter_config.json").read_text(encoding="utf-8"))
         weights = load_file(str(folder / "adapter_model.safetensors"))
@@ -279,7 +282,7 @@ def train(
         task_type="CAUSAL_LM",
     )
     model = get_peft_model(model, lora)
-    if config.init_adapter:
+    if config.init_adapter and config.init_adapter != "none":
         unplaced: list[str] = set_peft_model_state_dict(model, initial_weights(config)).unexpected_keys  # type: ignore[attr-defined]
         if unplaced:
             raise ConfigError(

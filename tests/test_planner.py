@@ -408,6 +408,10 @@ def test_embedded_finds_a_shipped_adapter(
     (tmp_path / "reamo-ner").mkdir()
     (tmp_path / "reamo-ner" / "adapter_config.json").write_text("{}")
     assert find_adapter() == tmp_path / "reamo-ner"
+    (tmp_path / embedded.DEFAULT_ADAPTER).mkdir()
+    (tmp_path / embedded.DEFAULT_ADAPTER / "adapter_config.json").write_text("{}")
+    assert find_adapter() == tmp_path / embedded.DEFAULT_ADAPTER  # the default before the first in order
+    (tmp_path / embedded.DEFAULT_ADAPTER / "adapter_config.json").unlink()
     assert find_adapter("none") is None
     assert find_adapter(str(tiny[1])) == tiny[1]
     with pytest.raises(ConfigError, match="reamo-ner"):

@@ -51,6 +51,10 @@ DEFAULT_THREADS = min(2, os.cpu_count() or 1)
 SECOND_LOOK = 0.5
 
 
+DEFAULT_ADAPTER = "reamo-uie-135m"
+"""The shipped adapter the embedded planner loads when none is named (others ship as starting points)."""
+
+
 def adapters_dir() -> Path:
     """Where the tuning step's adapters ship: ``reamo/finetune/adapters/<name>/adapter_config.json``."""
     return Path(__file__).resolve().parents[2] / "finetune" / "adapters"
@@ -171,8 +175,8 @@ def onnx_asset(adapter: Path | None = None, precision: str | None = None) -> Ass
 
 
 def find_adapter(choice: str | None = None) -> Path | None:
-    """The adapter ``choice`` names (a folder or a name under ``adapters_dir()``), or the first shipped
-    one when ``choice`` is None; ``"none"`` means no adapter."""
+    """The adapter ``choice`` names (a folder or a name under ``adapters_dir()``), or when ``choice`` is
+    None the default one (``DEFAULT_ADAPTER``, else the first shipped); ``"none"`` means no adapter."""
     if choice == "none":
         return None
     if choice:
@@ -184,6 +188,8 @@ def find_adapter(choice: str | None = None) -> Path | None:
                 f"Shipped adapters: {shipped or 'none'}; or set planner_options.adapter = 'none'."
             )
         return path
+    if (adapters_dir() / DEFAULT_ADAPTER / "adapter_config.json").is_file():
+        return adapters_dir() / DEFAULT_ADAPTER
     shipped_adapters = sorted(adapters_dir().glob("*/adapter_config.json"))
     return shipped_adapters[0].parent if shipped_adapters else None
 
