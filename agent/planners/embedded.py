@@ -52,7 +52,8 @@ SECOND_LOOK = 0.5
 
 
 DEFAULT_ADAPTER = "reamo-uie-135m"
-"""The shipped adapter the embedded planner loads when none is named (others ship as starting points)."""
+"""The shipped adapter the embedded planner loads when none is named (reamo-uie-135m-v2 ships beside it,
+better at events and worse at relations: `planner_options.adapter` selects it)."""
 
 
 def adapters_dir() -> Path:
