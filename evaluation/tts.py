@@ -141,14 +141,14 @@ def _word_spans(alignments: list[Any], offset: int, rate: int) -> list[tuple[flo
     return [(edges[g[0]] / rate, edges[g[-1] + 1] / rate) for g in _groups(phonemes)]
 
 
-_DEFAULT: Synthesizer | None = None
-_DEFAULT_LOCK = threading.Lock()
+_VOICES: dict[bool, Synthesizer] = {}
+_VOICES_LOCK = threading.Lock()
 
 
-def synthesize(text: str, out_path: Path) -> list[Word]:
-    """Speak ``text`` into ``out_path`` with the default voice; the words with their start and end times."""
-    global _DEFAULT
-    with _DEFAULT_LOCK:
-        if _DEFAULT is None:
-            _DEFAULT = Synthesizer()
-    return _DEFAULT.speak(text, Path(out_path)).words
+def synthesize(text: str, out_path: Path, *, noise: bool = True) -> list[Word]:
+    """Speak ``text`` into ``out_path`` with the default voice (loaded once per ``noise`` setting; see
+    ``Synthesizer``); the words with their start and end times."""
+    with _VOICES_LOCK:
+        if noise not in _VOICES:
+            _VOICES[noise] = Synthesizer(noise=noise)
+    return _VOICES[noise].speak(text, Path(out_path)).words

@@ -209,15 +209,19 @@ def collate(batch: list[dict[str, list[int]]], pad_id: int) -> dict[str, Any]:
     }
 
 
-def initial_weights(config: TrainConfig) -> dict[str, Any]:
-    """The weights of ``config.init_adapter`` as float32, once its LoRA shape matches the config."""
+def initial_weights(config: TrainConfig) -> dict[str, Any] | None:
+    """The weights of ``config.init_adapter`` as float32, once its LoRA shape matches the config; None
+    when it names no adapter ("" or "none")."""
     import torch
     from safetensors.torch import load_file
 
     from reamo.agent.planners.embedded import find_adapter
 
-    folder = find_adapter(config.init_adapter)  # a folder, or the name of a shipped adapter
-    assert folder is not None, "init_adapter 'none' means no adapter: leave it empty"
+    if not config.init_adapter:
+        return None
+    folder = find_adapter(config.init_adapter)  # a folder, the name of a shipped adapter, or "none"
+    if folder is None:
+        return None
     try:
         shape = json.loads((folder / "adapter_config.json").read_text(encoding="utf-8"))
         weights = load_file(str(folder / "adapter_model.safetensors"))
@@ -282,8 +286,9 @@ def train(
         task_type="CAUSAL_LM",
     )
     model = get_peft_model(model, lora)
-    if config.init_adapter and config.init_adapter != "none":
-        unplaced: list[str] = set_peft_model_state_dict(model, initial_weights(config)).unexpected_keys  # type: ignore[attr-defined]
+    initial = initial_weights(config)
+    if initial is not None:
+        unplaced: list[str] = set_peft_model_state_dict(model, initial).unexpected_keys  # type: ignore[attr-defined]
         if unplaced:
             raise ConfigError(
                 f"init_adapter {config.init_adapter!r} does not fit the base model {config.base!r}: "

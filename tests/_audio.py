@@ -83,17 +83,12 @@ def unknown_codec_wav(path: Path, rate: int = 16000) -> Path:
     return path
 
 
-_VOICE: list[Any] = []
-
-
 def speak(path: Path, text: str) -> list[Any]:
     """Synthesise ``text`` into ``path`` with piper (the ``tts`` extra); the words with exact times.
     The voice has no sampling noise, so a test hears the same clip on every run."""
-    from reamo.evaluation.tts import Synthesizer
+    from reamo.evaluation.tts import synthesize
 
-    if not _VOICE:
-        _VOICE.append(Synthesizer(noise=False))
-    return list(_VOICE[0].speak(text, path).words)
+    return list(synthesize(text, path, noise=False))
 
 
 def music(seconds: float, rate: int = 16000) -> npt.NDArray[np.float32]:

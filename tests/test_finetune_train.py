@@ -302,13 +302,13 @@ def test_shipped_configs_load_and_the_events_config_starts_from_the_shipped_adap
     from reamo.finetune.data import DataPlan
     from reamo.finetune.train import initial_weights
 
-    configs = sorted((Path(__file__).resolve().parents[1] / "finetune" / "configs").glob("*.toml"))
+    folder = Path(__file__).resolve().parents[1] / "finetune" / "configs"
+    configs = sorted(folder.glob("*.toml"))
     assert {p.stem for p in configs} >= {"cpu", "cpu-events", "gpu-135m", "gpu-7b"}
     for path in configs:
         DataPlan(**TrainConfig.load(path).data_plan)
-    events = TrainConfig.load(
-        Path(__file__).resolve().parents[1] / "finetune" / "configs" / "cpu-events.toml"
-    )
-    weights = initial_weights(events)  # the shipped first stage, by name, with the config's LoRA shape
+    weights = initial_weights(TrainConfig.load(folder / "cpu-events.toml"))
+    assert weights is not None  # the shipped first stage, by name, with the config's LoRA shape
     assert len(weights) == 30 * 7 * 2
+    assert initial_weights(TrainConfig(init_adapter="none")) is None
     assert {t.dtype for t in weights.values()} == {torch.float32}
