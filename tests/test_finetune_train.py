@@ -180,21 +180,21 @@ def test_time_budget_shortens_the_run_and_autocast_trains(data: Path, tmp_path: 
     config = TrainConfig(
         data=str(data),
         output=str(tmp_path / "b"),
-        steps=40,
+        steps=80,
         batch_size=2,
         save_every=1000,
-        log_every=10,
+        log_every=20,
         warmup_steps=2,
         eval_examples=0,
         max_length=256,
         autocast="bfloat16",  # CPU autocast: the GPU config's setting, exercised here
-        time_budget_s=1e-9,  # any budget is spent when it is checked at step 30: the run ends there
+        time_budget_s=1e-9,  # any budget is spent when it is checked at step 60: the run ends there
     )
     summary = train(config, model=tiny_llama(len(tok)), tokenizer=tok)
-    assert summary["steps"] == 30
-    assert (tmp_path / "b" / "checkpoint-30" / "adapter_model.safetensors").is_file()
+    assert summary["steps"] == 60
+    assert (tmp_path / "b" / "checkpoint-60" / "adapter_model.safetensors").is_file()
     log = read_log(tmp_path / "b")
-    assert [r["step"] for r in log] == [10, 20, 30]
+    assert [r["step"] for r in log] == [20, 40, 60]
     assert all(math.isfinite(r["loss"]) for r in log)
 
 
