@@ -77,21 +77,31 @@ def tuned() -> Reamo:
 
 
 def test_the_shipped_adapter_is_the_default_and_extracts_the_three_entities(tuned: Reamo) -> None:
+    from reamo.agent.planners.embedded import DEFAULT_ADAPTER
+
     planner = tuned.planner
     assert isinstance(planner, LocalPlanner)
     result = tuned.extract(task="ner", text=OBAMA)
-    # the tuned model alone ends its list after two (Barack Obama, Berlin: P("}]") = 0.94); its second
-    # look writes Angela Merkel, whom spaCy found too
     assert {(e.text, e.label) for e in result.entities} == THREE
     for entity in result.entities:
         span = entity.groundings[0]
         assert OBAMA[span.start : span.end] == entity.text  # type: ignore[union-attr]
-    assert "adapter reamo-uie-135m" in planner.describe().detail
+    assert f"adapter {DEFAULT_ADAPTER}" in planner.describe().detail
     assert "onnxruntime-genai int8" in planner.describe().detail
     assert planner.style.examples is False  # the plain prompt it was tuned on
     assert "second look" in planner.describe().detail
+
+
+def test_the_second_look_adds_the_entity_the_tuned_model_stopped_before(tuned: Reamo) -> None:
+    # the tuned model alone closes its list before Apple; its second look writes Apple, which spaCy
+    # found too
+    text = "Tim Cook and Satya Nadella spoke in Seattle about Apple and Microsoft."
     alone = Reamo(planner="embedded", plugins=False, planner_options={"second_look": 0})
-    assert {(e.text, e.label) for e in alone.extract(task="ner", text=OBAMA).entities} < THREE
+    without = {(e.text, e.label) for e in alone.extract(task="ner", text=text).entities}
+    assert ("Apple", "organization") not in without
+    assert {(e.text, e.label) for e in tuned.extract(task="ner", text=text).entities} == without | {
+        ("Apple", "organization")
+    }
 
 
 def test_the_tuned_planner_marks_a_seen_person_and_calls_the_segmenter(tuned: Reamo) -> None:

@@ -51,9 +51,10 @@ DEFAULT_THREADS = min(2, os.cpu_count() or 1)
 SECOND_LOOK = 0.5
 
 
-DEFAULT_ADAPTER = "reamo-uie-135m"
-"""The shipped adapter the embedded planner loads when none is named (reamo-uie-135m-v2 ships beside it,
-better at events and worse at relations: `planner_options.adapter` selects it)."""
+DEFAULT_ADAPTER = "reamo-uie-135m-v3"
+"""The shipped adapter the embedded planner loads when none is named: the first GPU stage's
+``reamo-uie-135m`` (which ships beside it, and which it started from) tuned two stages further on relations
+and events; ``planner_options.adapter = "reamo-uie-135m"`` selects the first stage."""
 
 
 def adapters_dir() -> Path:
