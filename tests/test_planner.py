@@ -35,7 +35,7 @@ from reamo.config import ReamoConfig
 from reamo.errors import ConfigError
 from reamo.prompts import render_messages, repair_message
 from reamo.prompts.examples import few_shot_messages
-from reamo.schemas import Inputs, LabelSchema, MediaInput, Perception, Task
+from reamo.schemas import AudioPerception, Inputs, LabelSchema, MediaInput, Perception, Task, Transcript
 from reamo.tools import ToolRegistry
 
 OBAMA = "Barack Obama met Angela Merkel in Berlin."
@@ -54,15 +54,17 @@ def request_for(
     text: str | None = OBAMA,
     inputs: Inputs | None = None,
     labels: LabelSchema | None = None,
+    perception: Perception | None = None,
 ) -> PlanRequest:
     inputs = inputs or Inputs(text=text)
     labels = labels or LabelSchema.default(task)
-    messages = render_messages(task, inputs, labels, Perception(), registry)
+    perception = perception or Perception()
+    messages = render_messages(task, inputs, labels, perception, registry)
     return PlanRequest(
         task=task,
         inputs=inputs,
         labels=labels,
-        perception=Perception(),
+        perception=perception,
         messages=tuple(messages),
         answer_schema=answer_schema(task, labels, inputs, registry),
     )
@@ -129,6 +131,40 @@ def test_tightened_schema_is_stricter_than_the_request_schema(registry: ToolRegi
     )
 
 
+def heard_request(registry: ToolRegistry, media_dir: Path) -> PlanRequest:
+    """An RE request on speech alone, whose transcript says "Rihanna performed with Drake in Toronto"."""
+    heard = "Rihanna performed with Drake in Toronto"
+    inputs = Inputs(audio=(MediaInput(id="audio:0", path=media_dir / "speech.wav"),))
+    perception = Perception(
+        audio={"audio:0": AudioPerception(media="audio:0", duration=2.0, transcript=Transcript(text=heard))}
+    )
+    return request_for("re", registry, inputs=inputs, perception=perception)
+
+
+def test_a_call_concept_is_a_heard_span_or_an_id_never_a_label(
+    registry: ToolRegistry, media_dir: Path
+) -> None:
+    request = heard_request(registry, media_dir)
+    tight = tighten_schema(request.answer_schema, request)
+    validator = Draft202012Validator(tight)
+
+    def answer(concept: str) -> dict[str, Any]:
+        entity = {"text": "Rihanna", "label": "person", "concept": True}
+        call = {
+            "module": "AudioSegmentation",
+            "instruction": "Rihanna",
+            "target": "audio:0",
+            "concept": concept,
+        }
+        return {"entities": [entity], "relations": [], "events": [], "calls": [call]}
+
+    assert validator.is_valid(answer("Rihanna"))
+    assert validator.is_valid(answer("e1"))
+    assert not validator.is_valid(answer("/per/per/peer"))  # a relation label, as a tuned model once wrote
+    assert not validator.is_valid(answer("Beyonce"))  # not heard
+    Draft202012Validator(request.answer_schema).validate(answer("Rihanna"))
+
+
 def test_an_image_keeps_entity_text_free(registry: ToolRegistry, media_dir: Path) -> None:
     inputs = Inputs(text=OBAMA, images=(MediaInput(id="image:0", path=media_dir / "photo.png"),))
     request = request_for("ner", registry, inputs=inputs)
@@ -157,6 +193,27 @@ def test_random_logits_still_give_a_valid_answer(
     Draft202012Validator(request.answer_schema).validate(answer)
     assert model.fed[:3] == [5, 6, 7]
     assert out.forced_tokens > 0  # the grammar's fixed parts are appended without sampling
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_random_logits_on_speech_give_calls_on_heard_spans(
+    seed: int, tiny: tuple[Path, Path], registry: ToolRegistry, media_dir: Path
+) -> None:
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny[0])
+    request = heard_request(registry, media_dir)
+    schema = tighten_schema(request.answer_schema, request)
+    grammar = Grammar(guidance_tokenizer(tokenizer, len(tokenizer)), schema)
+    out = generate(
+        RandomLogits(len(tokenizer), seed), grammar, [5, 6, 7], max_new_tokens=2000, decode=tokenizer.decode
+    )
+    answer = json.loads(out.text.replace("<|im_end|>", ""))
+    Draft202012Validator(schema).validate(answer)
+    spans = set(input_spans(request))
+    assert all(
+        c.get("concept", c["instruction"]) in spans or c["concept"][0] in "et" for c in answer["calls"]
+    )
 
 
 def test_a_short_budget_reports_truncation(tiny: tuple[Path, Path], registry: ToolRegistry) -> None:

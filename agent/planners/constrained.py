@@ -111,6 +111,14 @@ def tighten_schema(schema: dict[str, Any], request: PlanRequest) -> dict[str, An
                 arguments = items.get("properties", {}).get("arguments", {}).get("items")
                 if isinstance(arguments, dict):
                     restrict(arguments, "text")
+    # a call's concept is an entity's or trigger's text (or its id): never a relation or event label,
+    # which a model tuned mostly on relations wrote for spoken MNRE tweets
+    calls = props.get("calls", {}).get("items", {})
+    for variant in calls.get("anyOf", [calls]) if isinstance(calls, dict) else []:
+        if "concept" in variant.get("properties", {}):
+            variant["properties"]["concept"] = {
+                "anyOf": [{"enum": spans}, {"type": "string", "pattern": r"^[et][0-9]+$"}]
+            }
     return tight
 
 
