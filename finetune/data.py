@@ -222,12 +222,16 @@ class Builder:
             s, "ee", "uie", Inputs(text=s.text), labels, Perception(), _answer(entities, events=events)
         )
 
-    def meta(self, s: Sentence, label_set: list[str], variant: str) -> TuningExample | None:
+    def meta(
+        self, s: Sentence, label_set: list[str], variant: str, relation_set: list[str] | None = None
+    ) -> TuningExample | None:
         """NER with synthetic perception of one medium; ``variant`` is image, audio, text+audio or video.
 
         Image and video: people named in the text are seen (a detected person box each) and become
         concepts with one call each; other entities are not groundable. Audio: every entity is heard,
         so each is a concept with an AudioSegmentation call; audio alone has no text (heard, not written).
+        With ``relation_set`` it is RE with that schema instead: the same concepts and calls, and the
+        sentence's relations (a call's concept is always an entity, never a relation label).
         """
         rng = self._rng(s.id + ":meta:" + variant)
         modality = "video" if variant == "video" else "audio" if "audio" in variant else "image"
@@ -283,14 +287,25 @@ class Builder:
             for t, _ in pairs
             if t in grounded
         ]
+        if relation_set is None:
+            return self._example(
+                s,
+                "ner",
+                f"meta:{variant}",
+                inputs,
+                LabelSchema(entity_types=label_set),
+                perception,
+                _answer(entities, calls=calls),
+            )
+        listed = {e["text"] for e in entities}
+        relations = [
+            {"head": t.head, "label": t.label, "tail": t.tail}
+            for t in s.relations
+            if t.head in listed and t.tail in listed
+        ]
+        labels = LabelSchema(entity_types=label_set, relation_types=relation_set)
         return self._example(
-            s,
-            "ner",
-            f"meta:{variant}",
-            inputs,
-            LabelSchema(entity_types=label_set),
-            perception,
-            _answer(entities, calls=calls),
+            s, "re", f"meta:{variant}", inputs, labels, perception, _answer(entities, relations, calls=calls)
         )
 
 
@@ -318,6 +333,9 @@ class DataPlan:
     re_negatives: float = 0.0
     """The share of the MNRE examples taken from tweets whose entity pairs are all ``None`` (answer: the
     entities and no relation); at 0 a tuned model learns that every MNRE tweet has a relation."""
+    re_meta_per_variant: int = 0
+    """With ``in_domain``: MNRE tweets with a relation as RE requests with an image, audio alone or text
+    and audio (synthetic perception, as the NER meta-responses), this many for each medium."""
     per_corpus: dict[str, int] = field(default_factory=dict)
     """Caps for named corpora that replace their task's cap, e.g. ``{"mnre": 600, "webnlg": 0}`` for a
     plan that tunes a shipped adapter further on one weakness; MNRE's negatives come on top."""
@@ -388,6 +406,15 @@ def build_examples(
             example = builder.meta(s, generic, variant)
             if example is not None:
                 yield example
+    if plan.in_domain and plan.re_meta_per_variant:
+        related = [s for s in corpora["mnre"] if s.relations]
+        for variant in ("image", "audio", "text+audio"):
+            for s in rng.sample(related, min(plan.re_meta_per_variant, len(related))):
+                example = builder.meta(
+                    s, list(DEFAULT_ENTITY_TYPES), variant, relation_set=list(DEFAULT_RELATION_TYPES)
+                )
+                if example is not None:
+                    yield example
 
 
 def write_dataset(examples: Iterable[TuningExample], out: Path) -> dict[str, Any]:

@@ -150,6 +150,7 @@ def test_every_built_answer_passes_the_agent_validator(registry: ToolRegistry) -
         builder.re(s, ["peer", "couple", "member_of"]),
         builder.ee(s, ["Contact:Meet", "Life:Die"], ["Entity", "Place"], ["person", "location"]),
         *(builder.meta(s, GENERIC, v) for v in ("image", "video", "audio", "text+audio")),
+        *(builder.meta(s, GENERIC, v, relation_set=["peer", "couple"]) for v in ("image", "audio")),
     ]
     for example in examples:
         assert example is not None
@@ -167,6 +168,20 @@ def test_meta_answers_mark_what_the_medium_can_ground(registry: ToolRegistry) ->
     assert {c["module"] for c in answer["calls"]} == {"AudioSegmentation"}
     assert len(answer["calls"]) == 3  # everything said is heard
     assert '"Text: ' not in audio.messages[-1][1]  # audio alone: heard, not written
+
+
+def test_re_meta_answers_keep_relations_and_call_only_entities(registry: ToolRegistry) -> None:
+    builder = Builder(registry, seed=0)
+    heard = builder.meta(sentence(), GENERIC, "audio", relation_set=["couple", "peer"])
+    assert heard is not None
+    assert (heard.task, heard.stage) == ("re", "meta:audio")
+    answer = json.loads(heard.answer)
+    assert answer["relations"] == [{"head": "Barack Obama", "label": "peer", "tail": "Angela Merkel"}]
+    assert {c["concept"] for c in answer["calls"]} == {e["text"] for e in answer["entities"]}  # all heard
+    assert "couple" in heard.messages[-1][1]  # the prompt gives the relation schema
+    seen = json.loads(builder.meta(sentence(), GENERIC, "image", relation_set=["peer"]).answer)  # type: ignore[union-attr]
+    assert {c["concept"] for c in seen["calls"]} == {"Barack Obama", "Angela Merkel"}  # only people are seen
+    assert seen["relations"] == answer["relations"]
 
 
 def test_ner_label_names_vary_but_answers_follow_them(registry: ToolRegistry) -> None:
@@ -229,6 +244,14 @@ def test_in_domain_plan_adds_twitter2017_and_mnre_with_negatives(
     assert card["counts"]["ee/uie/m2e2"] == 2
     assert card["counts"]["ner/uie/twitter2017"] == 4  # corpora the plan does not name keep their task's cap
     assert not any(k.endswith(("/webnlg", "/nyt")) for k in card["counts"])
+    assert not any(k.startswith("re/meta") for k in card["counts"])  # off unless asked for
+    spoken = DataPlan(**{**focused.__dict__, "re_meta_per_variant": 2})
+    card = write_dataset(build_examples(data, registry, spoken), tmp_path / "d.jsonl")
+    assert {k: v for k, v in card["counts"].items() if k.startswith("re/meta")} == {
+        "re/meta:image/mnre": 2,
+        "re/meta:audio/mnre": 2,
+        "re/meta:text+audio/mnre": 2,
+    }
 
 
 def test_per_corpus_caps_name_known_corpora() -> None:
