@@ -13,6 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from reamo.schemas.inputs import MEDIA_ID_PATTERN
 
+CONCEPT_ID_PATTERN = r"^[et][0-9]+$"
+"""The id the validator gives an entity (e1) or a trigger (t1), which a call's concept may name."""
+
 
 class MetaResponse(BaseModel):
     """A tool call: ground one concept with one module on one medium."""
@@ -23,7 +26,7 @@ class MetaResponse(BaseModel):
     instruction: str = Field(min_length=1, description="what to find, e.g. 'Obama' or 'the man on the left'")
     target: str = Field(pattern=MEDIA_ID_PATTERN, description="media id, e.g. image:0")
     concept: str = Field(
-        pattern=r"^[et][0-9]+$", description="id of the entity (e1) or trigger (t1) grounded"
+        pattern=CONCEPT_ID_PATTERN, description="id of the entity (e1) or trigger (t1) grounded"
     )
     options: dict[str, Any] = Field(default_factory=dict, description="tool-specific extra arguments")
 

@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from reamo.agent.planners.protocol import PlanRequest
 from reamo.errors import BackendUnavailableError, PlannerError
+from reamo.schemas.calls import CONCEPT_ID_PATTERN
 
 Logits = npt.NDArray[np.float32]
 
@@ -114,10 +115,10 @@ def tighten_schema(schema: dict[str, Any], request: PlanRequest) -> dict[str, An
     # a call's concept is an entity's or trigger's text (or its id): never a relation or event label,
     # which a model tuned mostly on relations wrote for spoken MNRE tweets
     calls = props.get("calls", {}).get("items", {})
-    for variant in calls.get("anyOf", [calls]) if isinstance(calls, dict) else []:
+    for variant in calls.get("anyOf", [calls]):
         if "concept" in variant.get("properties", {}):
             variant["properties"]["concept"] = {
-                "anyOf": [{"enum": spans}, {"type": "string", "pattern": r"^[et][0-9]+$"}]
+                "anyOf": [{"enum": spans}, {"type": "string", "pattern": CONCEPT_ID_PATTERN}]
             }
     return tight
 
