@@ -372,6 +372,7 @@ def _build_records(
         )
         out.entities.append(entity)
         by_text.setdefault(key, entity)
+    said: set[tuple[str, str, str]] = set()
     for i, raw in enumerate(items["relations"]):
         rel = PlannedRelation.model_validate(raw)
         head, tail = by_text.get(normalise(rel.head)), by_text.get(normalise(rel.tail))
@@ -386,8 +387,10 @@ def _build_records(
             )
         elif head is tail:
             out.problems.append(Problem("reference", f"relations[{i}]: head and tail are the same entity"))
-        elif head is not None and tail is not None:
+        elif head is not None and tail is not None and (head.id, rel.label, tail.id) not in said:
+            said.add((head.id, rel.label, tail.id))  # a relation written twice is one relation
             out.relations.append(Relation(head=head.id, tail=tail.id, label=rel.label))
+    by_trigger: dict[tuple[str, str], Event] = {}
     for i, raw in enumerate(items["events"]):
         ev = PlannedEvent.model_validate(raw)
         if haystacks and not _found_in(ev.trigger, haystacks) and not (visual and ev.concept):
@@ -405,9 +408,21 @@ def _build_records(
                 )
             else:
                 args.append(Argument(entity=argument.id, role=arg.role))
+        # the same type on the same trigger is one event (a small planner writes some twice, with
+        # arguments split between them), and an argument given twice is one argument
+        same = by_trigger.get((ev.type, normalise(ev.trigger)))
+        if same is not None:
+            same.trigger.concept |= ev.concept
+            args = same.arguments + args
+        args = list({(a.role, a.entity): a for a in args}.values())
+        if same is not None:
+            same.arguments = args
+            continue
         n = len(out.events) + 1
         trigger = Trigger(id=f"t{n}", text=ev.trigger, concept=ev.concept)
-        out.events.append(Event(id=f"v{n}", type=ev.type, trigger=trigger, arguments=args))
+        event = Event(id=f"v{n}", type=ev.type, trigger=trigger, arguments=args)
+        out.events.append(event)
+        by_trigger[(ev.type, normalise(ev.trigger))] = event
 
 
 def _build_calls(out: ValidatedAnswer, calls: list[dict[str, Any]]) -> None:

@@ -400,6 +400,47 @@ def test_duplicate_entities_are_merged(text_inputs: Inputs, registry: ToolRegist
     assert out.entities == [Entity(id="e1", text="Obama", label="person", concept=True)]
 
 
+
+def test_a_relation_written_twice_is_one_relation(text_inputs: Inputs, registry: ToolRegistry) -> None:
+    peers = {"head": "Obama", "label": "/per/per/peer", "tail": "Merkel"}
+    answer = {
+        "entities": [{"text": "Obama", "label": "person"}, {"text": "Merkel", "label": "person"}],
+        "relations": [peers, {**peers, "head": "obama"}, {**peers, "label": "/per/per/couple"}],
+    }
+    out = _validate(answer, text_inputs, registry)
+    assert out.problems == []
+    assert out.relations == [
+        Relation(head="e1", tail="e2", label="/per/per/peer"),
+        Relation(head="e1", tail="e2", label="/per/per/couple"),
+    ]
+
+
+def test_events_of_one_type_on_one_trigger_are_merged(text_inputs: Inputs, registry: ToolRegistry) -> None:
+    def meet(trigger: str, *roles: tuple[str, str], kind: str = "Contact:Meet") -> dict[str, Any]:
+        arguments = [{"text": text, "role": role} for text, role in roles]
+        return {"trigger": trigger, "type": kind, "arguments": arguments}
+
+    answer = {
+        "entities": [
+            {"text": "Obama", "label": "person"},
+            {"text": "Merkel", "label": "person"},
+            {"text": "Berlin", "label": "location"},
+        ],
+        "events": [
+            meet("met", ("Obama", "Entity"), ("Obama", "Entity")),
+            meet("Met", ("Merkel", "Entity"), ("obama", "Entity")),
+            meet("met", ("Berlin", "Place"), kind="Movement:Transport"),
+        ],
+    }
+    out = _validate(answer, text_inputs, registry, task="ee")
+    assert out.problems == []
+    assert [(ev.id, ev.trigger.id, ev.type) for ev in out.events] == [
+        ("v1", "t1", "Contact:Meet"),
+        ("v2", "t2", "Movement:Transport"),
+    ]
+    assert [(a.entity, a.role) for a in out.events[0].arguments] == [("e1", "Entity"), ("e2", "Entity")]
+    assert [(a.entity, a.role) for a in out.events[1].arguments] == [("e3", "Place")]
+
 def test_extra_keys_in_a_call_are_rejected(image_inputs: Inputs, registry: ToolRegistry) -> None:
     answer = {
         "entities": [{"text": "Obama", "label": "person", "concept": True}],
