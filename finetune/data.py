@@ -121,6 +121,19 @@ def _dedupe(entities: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     return list(dict.fromkeys(entities))
 
 
+def _events(s: Sentence, listed: set[str]) -> list[dict[str, Any]]:
+    """The sentence's events in the answer's form, with the arguments among the ``listed`` entities."""
+    return [
+        {
+            "trigger": ev.trigger,
+            "type": ev.type,
+            "concept": False,
+            "arguments": [{"text": a, "role": r} for a, r in ev.arguments if a in listed],
+        }
+        for ev in s.events
+    ]
+
+
 class Builder:
     """Turns sentences into examples with a seeded generator (deterministic per seed and sentence id)."""
 
@@ -207,23 +220,19 @@ class Builder:
             for t, label in _dedupe((m.text, m.label) for m in s.entities)
             if t in arg_texts
         ]
-        listed = {e["text"] for e in entities}
-        events = [
-            {
-                "trigger": ev.trigger,
-                "type": ev.type,
-                "concept": False,
-                "arguments": [{"text": a, "role": r} for a, r in ev.arguments if a in listed],
-            }
-            for ev in s.events
-        ]
+        events = _events(s, {e["text"] for e in entities})
         labels = LabelSchema(entity_types=entity_types, event_types=event_types, argument_roles=roles)
         return self._example(
             s, "ee", "uie", Inputs(text=s.text), labels, Perception(), _answer(entities, events=events)
         )
 
     def meta(
-        self, s: Sentence, label_set: list[str], variant: str, relation_set: list[str] | None = None
+        self,
+        s: Sentence,
+        label_set: list[str],
+        variant: str,
+        relation_set: list[str] | None = None,
+        event_set: tuple[list[str], list[str]] | None = None,
     ) -> TuningExample | None:
         """NER with synthetic perception of one medium; ``variant`` is image, audio, text+audio or video.
 
@@ -231,15 +240,20 @@ class Builder:
         concepts with one call each; other entities are not groundable. Audio: every entity is heard,
         so each is a concept with an AudioSegmentation call; audio alone has no text (heard, not written).
         With ``relation_set`` it is RE with that schema instead: the same concepts and calls, and the
-        sentence's relations (a call's concept is always an entity, never a relation label).
+        sentence's relations (a call's concept is always an entity, never a relation label). With
+        ``event_set`` (event types, argument roles) it is EE: the entities are the events' arguments,
+        with the same concepts and calls, and the sentence's events.
         """
         rng = self._rng(s.id + ":meta:" + variant)
         modality = "video" if variant == "video" else "audio" if "audio" in variant else "image"
         module = self.modules.get(modality)
         if module is None:
             return None
+        arguments = {a for ev in s.events for a, _ in ev.arguments} if event_set else None
         pairs = [
-            (t, label) for t, label in _dedupe((m.text, m.label) for m in s.entities) if label in label_set
+            (t, label)
+            for t, label in _dedupe((m.text, m.label) for m in s.entities)
+            if label in label_set and (arguments is None or t in arguments)
         ]
         people = [t for t, label in pairs if label in GROUNDABLE_IN_IMAGE]
         target = f"{modality}:0"
@@ -287,6 +301,12 @@ class Builder:
             for t, _ in pairs
             if t in grounded
         ]
+        listed = {e["text"] for e in entities}
+        if event_set is not None:
+            event_types, roles = event_set
+            labels = LabelSchema(entity_types=label_set, event_types=event_types, argument_roles=roles)
+            answer = _answer(entities, events=_events(s, listed), calls=calls)
+            return self._example(s, "ee", f"meta:{variant}", inputs, labels, perception, answer)
         if relation_set is None:
             return self._example(
                 s,
@@ -297,7 +317,6 @@ class Builder:
                 perception,
                 _answer(entities, calls=calls),
             )
-        listed = {e["text"] for e in entities}
         relations = [
             {"head": t.head, "label": t.label, "tail": t.tail}
             for t in s.relations
@@ -336,6 +355,9 @@ class DataPlan:
     re_meta_per_variant: int = 0
     """With ``in_domain``: MNRE tweets with a relation as RE requests with an image, audio alone or text
     and audio (synthetic perception, as the NER meta-responses), this many for each medium."""
+    ee_meta_per_variant: int = 0
+    """M2E2 and CASIE sentences with an event as EE requests with an image, audio alone or text and
+    audio, this many for each corpus and medium."""
     per_corpus: dict[str, int] = field(default_factory=dict)
     """Caps for named corpora that replace their task's cap, e.g. ``{"mnre": 600, "webnlg": 0}`` for a
     plan that tunes a shipped adapter further on one weakness; MNRE's negatives come on top."""
@@ -393,11 +415,13 @@ def build_examples(
             yield builder.re(
                 s, list(DEFAULT_RELATION_TYPES), max_labels=None, entity_types=list(DEFAULT_ENTITY_TYPES)
             )
+    event_schemas = {}
     for name in ("m2e2", "casie"):
         sentences = [s for s in corpora[name] if s.events]
         event_types = sorted({e.type for s in sentences for e in s.events})
         roles = sorted({r for s in sentences for e in s.events for _, r in e.arguments})
         entity_types = sorted({m.label for s in sentences for m in s.entities})
+        event_schemas[name] = (sentences, event_types, roles, entity_types)
         for s in sample(sentences, plan.cap(name, plan.ee_per_corpus)):
             yield builder.ee(s, event_types, roles, entity_types)
     people_first = [s for s in corpora["conll2003"] + corpora["twitter2015"] if s.entities]
@@ -415,6 +439,13 @@ def build_examples(
                 )
                 if example is not None:
                     yield example
+    if plan.ee_meta_per_variant:
+        for sentences, event_types, roles, entity_types in event_schemas.values():
+            for variant in ("image", "audio", "text+audio"):
+                for s in rng.sample(sentences, min(plan.ee_meta_per_variant, len(sentences))):
+                    example = builder.meta(s, entity_types, variant, event_set=(event_types, roles))
+                    if example is not None:
+                        yield example
 
 
 def write_dataset(examples: Iterable[TuningExample], out: Path) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from reamo.schemas import Inputs, LabelSchema, Perception
 from reamo.tools import ToolRegistry
 
 GENERIC = ["person", "location", "organization", "miscellaneous"]
+EVENT_SET = (["Contact:Meet", "Life:Die"], ["Entity", "Place"])
 
 
 def test_read_bio_handles_bio_iob1_and_twitter_lines(tmp_path: Path) -> None:
@@ -151,6 +152,7 @@ def test_every_built_answer_passes_the_agent_validator(registry: ToolRegistry) -
         builder.ee(s, ["Contact:Meet", "Life:Die"], ["Entity", "Place"], ["person", "location"]),
         *(builder.meta(s, GENERIC, v) for v in ("image", "video", "audio", "text+audio")),
         *(builder.meta(s, GENERIC, v, relation_set=["peer", "couple"]) for v in ("image", "audio")),
+        *(builder.meta(s, GENERIC, v, event_set=EVENT_SET) for v in ("image", "audio", "text+audio")),
     ]
     for example in examples:
         assert example is not None
@@ -182,6 +184,28 @@ def test_re_meta_answers_keep_relations_and_call_only_entities(registry: ToolReg
     seen = json.loads(builder.meta(sentence(), GENERIC, "image", relation_set=["peer"]).answer)  # type: ignore[union-attr]
     assert {c["concept"] for c in seen["calls"]} == {"Barack Obama", "Angela Merkel"}  # only people are seen
     assert seen["relations"] == answer["relations"]
+
+
+def test_ee_meta_answers_keep_events_and_call_only_argument_entities(registry: ToolRegistry) -> None:
+    builder = Builder(registry, seed=0)
+    heard = builder.meta(sentence(), GENERIC, "audio", event_set=EVENT_SET)
+    assert heard is not None
+    assert (heard.task, heard.stage) == ("ee", "meta:audio")
+    answer = json.loads(heard.answer)
+    assert {e["text"] for e in answer["entities"]} == {"Barack Obama", "Berlin"}  # the arguments only
+    assert answer["events"] == [
+        {
+            "trigger": "met",
+            "type": "Contact:Meet",
+            "concept": False,
+            "arguments": [{"text": "Barack Obama", "role": "Entity"}, {"text": "Berlin", "role": "Place"}],
+        }
+    ]
+    assert {c["concept"] for c in answer["calls"]} == {"Barack Obama", "Berlin"}  # all heard
+    assert "Life:Die" in heard.messages[-1][1]  # the prompt gives the event schema
+    seen = json.loads(builder.meta(sentence(), GENERIC, "image", event_set=EVENT_SET).answer)  # type: ignore[union-attr]
+    assert [c["concept"] for c in seen["calls"]] == ["Barack Obama"]  # of the arguments, only people are seen
+    assert seen["events"] == answer["events"]
 
 
 def test_ner_label_names_vary_but_answers_follow_them(registry: ToolRegistry) -> None:
@@ -252,6 +276,20 @@ def test_in_domain_plan_adds_twitter2017_and_mnre_with_negatives(
         "re/meta:audio/mnre": 2,
         "re/meta:text+audio/mnre": 2,
     }
+    assert not any(k.startswith("ee/meta") for k in card["counts"])  # off unless asked for
+    eventful = DataPlan(**{**focused.__dict__, "ee_meta_per_variant": 2})
+    card = write_dataset(build_examples(data, registry, eventful), tmp_path / "e.jsonl")
+    assert {k: v for k, v in card["counts"].items() if k.startswith("ee/meta")} == {
+        f"ee/meta:{medium}/{corpus}": 2
+        for corpus in ("m2e2", "casie")
+        for medium in ("image", "audio", "text+audio")
+    }
+    rows = [json.loads(line) for line in (tmp_path / "e.jsonl").read_text().splitlines()]
+    for row in rows:
+        if row["task"] == "ee" and row["stage"] in ("meta:audio", "meta:text+audio"):
+            answer = json.loads(row["answer"])
+            assert answer["events"]
+            assert [c["concept"] for c in answer["calls"]] == [e["text"] for e in answer["entities"]]
 
 
 def test_per_corpus_caps_name_known_corpora() -> None:
