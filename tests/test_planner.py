@@ -164,6 +164,9 @@ def test_a_call_concept_is_a_heard_span_or_an_id_never_a_label(
     assert validator.is_valid(answer("e1"))
     assert not validator.is_valid(answer("/per/per/peer"))  # a relation label, as a tuned model once wrote
     assert not validator.is_valid(answer("Beyonce"))  # not heard
+    unnamed = answer("Rihanna")
+    del unnamed["calls"][0]["concept"]
+    assert not validator.is_valid(unnamed)  # else the instruction, which may be anything, stands in for it
     Draft202012Validator(request.answer_schema).validate(answer("Rihanna"))
 
 
@@ -213,8 +216,7 @@ def test_random_logits_on_speech_give_calls_on_heard_spans(
     Draft202012Validator(tighten_schema(request.answer_schema, request)).validate(answer)
     spans = set(input_spans(request))
     for call in answer["calls"]:
-        concept = call.get("concept", call["instruction"])
-        assert concept in spans or re.fullmatch(CONCEPT_ID_PATTERN, concept), call
+        assert call["concept"] in spans or re.fullmatch(CONCEPT_ID_PATTERN, call["concept"]), call
 
 
 def test_a_short_budget_reports_truncation(tiny: tuple[Path, Path], registry: ToolRegistry) -> None:

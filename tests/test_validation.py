@@ -400,7 +400,6 @@ def test_duplicate_entities_are_merged(text_inputs: Inputs, registry: ToolRegist
     assert out.entities == [Entity(id="e1", text="Obama", label="person", concept=True)]
 
 
-
 def test_a_relation_written_twice_is_one_relation(text_inputs: Inputs, registry: ToolRegistry) -> None:
     peers = {"head": "Obama", "label": "/per/per/peer", "tail": "Merkel"}
     answer = {
@@ -440,6 +439,7 @@ def test_events_of_one_type_on_one_trigger_are_merged(text_inputs: Inputs, regis
     ]
     assert [(a.entity, a.role) for a in out.events[0].arguments] == [("e1", "Entity"), ("e2", "Entity")]
     assert [(a.entity, a.role) for a in out.events[1].arguments] == [("e3", "Place")]
+
 
 def test_extra_keys_in_a_call_are_rejected(image_inputs: Inputs, registry: ToolRegistry) -> None:
     answer = {

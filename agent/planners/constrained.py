@@ -113,13 +113,15 @@ def tighten_schema(schema: dict[str, Any], request: PlanRequest) -> dict[str, An
                 if isinstance(arguments, dict):
                     restrict(arguments, "text")
     # a call's concept is an entity's or trigger's text (or its id): never a relation or event label,
-    # which a model tuned mostly on relations wrote for spoken MNRE tweets
+    # which a model tuned mostly on relations wrote for spoken MNRE tweets; and it is always written, as
+    # the tuning data writes it, so an unrestricted instruction never stands in for it
     calls = props.get("calls", {}).get("items", {})
     for variant in calls.get("anyOf", [calls]):
         if "concept" in variant.get("properties", {}):
             variant["properties"]["concept"] = {
                 "anyOf": [{"enum": spans}, {"type": "string", "pattern": CONCEPT_ID_PATTERN}]
             }
+            variant["required"] = list(dict.fromkeys([*variant.get("required", []), "concept"]))
     return tight
 
 
