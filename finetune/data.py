@@ -215,12 +215,9 @@ class Builder:
         self, s: Sentence, event_types: list[str], roles: list[str], entity_types: list[str]
     ) -> TuningExample:
         arg_texts = {a for ev in s.events for a, _ in ev.arguments}
-        entities = [
-            {"text": t, "label": label, "concept": False}
-            for t, label in _dedupe((m.text, m.label) for m in s.entities)
-            if t in arg_texts
-        ]
-        events = _events(s, {e["text"] for e in entities})
+        pairs = [(t, label) for t, label in _dedupe((m.text, m.label) for m in s.entities) if t in arg_texts]
+        entities = [{"text": t, "label": label, "concept": False} for t, label in pairs]
+        events = _events(s, {t for t, _ in pairs})
         labels = LabelSchema(entity_types=entity_types, event_types=event_types, argument_roles=roles)
         return self._example(
             s, "ee", "uie", Inputs(text=s.text), labels, Perception(), _answer(entities, events=events)
@@ -301,7 +298,7 @@ class Builder:
             for t, _ in pairs
             if t in grounded
         ]
-        listed = {e["text"] for e in entities}
+        listed = {t for t, _ in pairs}
         if event_set is not None:
             event_types, roles = event_set
             labels = LabelSchema(entity_types=label_set, event_types=event_types, argument_roles=roles)
