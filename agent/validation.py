@@ -410,19 +410,22 @@ def _build_records(
                 args.append(Argument(entity=argument.id, role=arg.role))
         # the same type on the same trigger is one event (a small planner writes some twice, with
         # arguments split between them), and an argument given twice is one argument
-        same = by_trigger.get((ev.type, normalise(ev.trigger)))
+        typed_trigger = (ev.type, normalise(ev.trigger))
+        same = by_trigger.get(typed_trigger)
         if same is not None:
             same.trigger.concept |= ev.concept
-            args = same.arguments + args
-        args = list({(a.role, a.entity): a for a in args}.values())
-        if same is not None:
-            same.arguments = args
+            same.arguments = _distinct(same.arguments + args)
             continue
         n = len(out.events) + 1
         trigger = Trigger(id=f"t{n}", text=ev.trigger, concept=ev.concept)
-        event = Event(id=f"v{n}", type=ev.type, trigger=trigger, arguments=args)
+        event = Event(id=f"v{n}", type=ev.type, trigger=trigger, arguments=_distinct(args))
         out.events.append(event)
-        by_trigger[(ev.type, normalise(ev.trigger))] = event
+        by_trigger[typed_trigger] = event
+
+
+def _distinct(args: list[Argument]) -> list[Argument]:
+    """The arguments with each (role, entity) once, in their first order."""
+    return list({(a.role, a.entity): a for a in args}.values())
 
 
 def _build_calls(out: ValidatedAnswer, calls: list[dict[str, Any]]) -> None:

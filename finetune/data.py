@@ -121,6 +121,10 @@ def _dedupe(entities: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     return list(dict.fromkeys(entities))
 
 
+def _argument_texts(s: Sentence) -> set[str]:
+    return {a for ev in s.events for a, _ in ev.arguments}
+
+
 def _events(s: Sentence, listed: set[str]) -> list[dict[str, Any]]:
     """The sentence's events in the answer's form, with the arguments among the ``listed`` entities."""
     return [
@@ -214,7 +218,7 @@ class Builder:
     def ee(
         self, s: Sentence, event_types: list[str], roles: list[str], entity_types: list[str]
     ) -> TuningExample:
-        arg_texts = {a for ev in s.events for a, _ in ev.arguments}
+        arg_texts = _argument_texts(s)
         pairs = [(t, label) for t, label in _dedupe((m.text, m.label) for m in s.entities) if t in arg_texts]
         entities = [{"text": t, "label": label, "concept": False} for t, label in pairs]
         events = _events(s, {t for t, _ in pairs})
@@ -246,7 +250,7 @@ class Builder:
         module = self.modules.get(modality)
         if module is None:
             return None
-        arguments = {a for ev in s.events for a, _ in ev.arguments} if event_set else None
+        arguments = _argument_texts(s) if event_set else None
         pairs = [
             (t, label)
             for t, label in _dedupe((m.text, m.label) for m in s.entities)
@@ -401,8 +405,8 @@ def build_examples(
         relation_set = sorted({t.label for s in corpora[name] for t in s.relations})
         for s in sample(corpora[name], plan.cap(name, plan.re_per_corpus)):
             yield builder.re(s, relation_set)
+    mnre = [s for s in corpora["mnre"] if s.relations]
     if plan.in_domain:
-        mnre = [s for s in corpora["mnre"] if s.relations]
         chosen = rng.sample(mnre, min(plan.cap("mnre", plan.re_per_corpus), len(mnre)))
         if plan.re_negatives > 0:
             negatives = [s for s in corpora["mnre"] if not s.relations]
@@ -421,28 +425,33 @@ def build_examples(
         event_schemas[name] = (sentences, event_types, roles, entity_types)
         for s in sample(sentences, plan.cap(name, plan.ee_per_corpus)):
             yield builder.ee(s, event_types, roles, entity_types)
-    people_first = [s for s in corpora["conll2003"] + corpora["twitter2015"] if s.entities]
-    for variant in ("image", "video", "audio", "text+audio"):
-        for s in rng.sample(people_first, min(plan.meta_per_variant, len(people_first))):
-            example = builder.meta(s, generic, variant)
-            if example is not None:
-                yield example
-    if plan.in_domain and plan.re_meta_per_variant:
-        related = [s for s in corpora["mnre"] if s.relations]
-        for variant in ("image", "audio", "text+audio"):
-            for s in rng.sample(related, min(plan.re_meta_per_variant, len(related))):
-                example = builder.meta(
-                    s, list(DEFAULT_ENTITY_TYPES), variant, relation_set=list(DEFAULT_RELATION_TYPES)
-                )
+
+    def with_media(
+        sentences: list[Sentence],
+        n: int,
+        label_set: list[str],
+        variants: tuple[str, ...] = ("image", "audio", "text+audio"),
+        relation_set: list[str] | None = None,
+        event_set: tuple[list[str], list[str]] | None = None,
+    ) -> Iterator[TuningExample]:
+        """``n`` meta-response examples of ``sentences`` for each variant (``Builder.meta``)."""
+        for variant in variants:
+            for s in rng.sample(sentences, min(n, len(sentences))):
+                example = builder.meta(s, label_set, variant, relation_set, event_set)
                 if example is not None:
                     yield example
+
+    people_first = [s for s in corpora["conll2003"] + corpora["twitter2015"] if s.entities]
+    yield from with_media(
+        people_first, plan.meta_per_variant, generic, ("image", "video", "audio", "text+audio")
+    )
+    if plan.in_domain and plan.re_meta_per_variant:
+        entity_types, relation_types = list(DEFAULT_ENTITY_TYPES), list(DEFAULT_RELATION_TYPES)
+        yield from with_media(mnre, plan.re_meta_per_variant, entity_types, relation_set=relation_types)
     if plan.ee_meta_per_variant:
         for sentences, event_types, roles, entity_types in event_schemas.values():
-            for variant in ("image", "audio", "text+audio"):
-                for s in rng.sample(sentences, min(plan.ee_meta_per_variant, len(sentences))):
-                    example = builder.meta(s, entity_types, variant, event_set=(event_types, roles))
-                    if example is not None:
-                        yield example
+            event_set = (event_types, roles)
+            yield from with_media(sentences, plan.ee_meta_per_variant, entity_types, event_set=event_set)
 
 
 def write_dataset(examples: Iterable[TuningExample], out: Path) -> dict[str, Any]:

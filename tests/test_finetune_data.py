@@ -149,7 +149,7 @@ def test_every_built_answer_passes_the_agent_validator(registry: ToolRegistry) -
     examples = [
         builder.ner(s, GENERIC),
         builder.re(s, ["peer", "couple", "member_of"]),
-        builder.ee(s, ["Contact:Meet", "Life:Die"], ["Entity", "Place"], ["person", "location"]),
+        builder.ee(s, *EVENT_SET, ["person", "location"]),
         *(builder.meta(s, GENERIC, v) for v in ("image", "video", "audio", "text+audio")),
         *(builder.meta(s, GENERIC, v, relation_set=["peer", "couple"]) for v in ("image", "audio")),
         *(builder.meta(s, GENERIC, v, event_set=EVENT_SET) for v in ("image", "audio", "text+audio")),
