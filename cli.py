@@ -258,9 +258,15 @@ def _bench_build(args: argparse.Namespace) -> int:
 
 def cmd_finetune(args: argparse.Namespace) -> int:
     from reamo.finetune.data import DataPlan, build_examples, write_dataset
+    from reamo.finetune.relations import ScorerTrainConfig, is_scorer_config, train_scorer
     from reamo.finetune.train import TrainConfig, train
     from reamo.tools import build_registry
 
+    if is_scorer_config(args.config):
+        scorer = ScorerTrainConfig.load(args.config, data=args.build_data, output=args.output)
+        summary = train_scorer(scorer, resume=not args.no_resume, steps=args.steps)
+        print(json.dumps({k: v for k, v in summary.items() if k != "config"}, indent=2))
+        return 0
     config = TrainConfig.load(args.config, steps=args.steps, output=args.output)
     if args.build_data:
         plan = DataPlan(**config.data_plan)
@@ -331,8 +337,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_models)
 
     p = sub.add_parser("finetune", help="tune the planner with LoRA (see finetune/configs/*.toml)")
-    p.add_argument("--config", required=True, help="TOML with a [finetune] table")
-    p.add_argument("--build-data", metavar="DATA_DIR", help="first build the tuning data from ../shared/data")
+    p.add_argument(
+        "--config",
+        required=True,
+        help="TOML with a [finetune] table, or [relation_scorer] for the relation scorer",
+    )
+    p.add_argument(
+        "--build-data",
+        metavar="DATA_DIR",
+        help="first build the tuning data from ../shared/data (the relation scorer reads its corpora there)",
+    )
     p.add_argument("--steps", type=int, help="override the number of steps")
     p.add_argument("--output", help="override the output folder")
     p.add_argument(

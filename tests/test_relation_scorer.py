@@ -1,0 +1,266 @@
+"""The relation scorer: entity marks, signatures that type related entities, the planner's use of it, the
+LoRA merge the planner does at load time, and its tuning (which resumes to the same weights)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reamo.agent.planners.relations import (
+    CONFIG_FILE,
+    NONE,
+    ScorerConfig,
+    encode_pair,
+    find_scorer,
+    marked,
+    merge_lora,
+    reading_text,
+    rescored,
+)
+from reamo.errors import ConfigError
+from reamo.schemas import AudioPerception, Inputs, LabelSchema, Perception, Transcript
+
+TWEET = "Tennis star Rafael Nadal gets engaged to girlfriend Mery Perello"
+NADAL, PERELLO = (12, 24), (52, 64)
+MNRE = LabelSchema.default("re")
+
+
+class FakeScorer:
+    """Relates the first two entities it is given, with the first allowed type."""
+
+    def __init__(self, known: set[str]) -> None:
+        self.known = known
+        self.calls: list[tuple[str, list[tuple[str, tuple[int, int]]]]] = []
+
+    def knows(self, relation_types: list[str]) -> bool:
+        return bool(relation_types) and set(relation_types) <= self.known
+
+    def relate(self, text: str, entities: list[tuple[str, tuple[int, int]]], allowed: list[str]) -> list[Any]:
+        self.calls.append((text, list(entities)))
+        return (
+            [{"head": entities[0][0], "label": allowed[0], "tail": entities[1][0]}]
+            if len(entities) > 1
+            else []
+        )
+
+
+def answer(*texts: str, relations: list[dict[str, str]] | None = None) -> str:
+    entities = [{"text": t, "label": "person", "concept": False} for t in texts]
+    return json.dumps({"entities": entities, "relations": relations or [], "calls": []})
+
+
+def test_marks_go_around_head_and_tail_in_either_order() -> None:
+    assert marked(TWEET, NADAL, PERELLO) == (
+        "Tennis star  < Rafael Nadal >  gets engaged to girlfriend  [ Mery Perello ] "
+    )
+    assert marked("AB", (1, 2), (0, 1)) == " [ A ]  < B > "  # adjacent: the tail closes before the head opens
+
+
+def test_encode_pair_finds_the_two_opening_marks() -> None:
+    from tokenizers import Tokenizer
+
+    from reamo.tools.vision.embedder import model_dir
+
+    tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
+    ids, head, tail = encode_pair(tokenizer, TWEET, PERELLO, NADAL)
+    assert tokenizer.id_to_token(ids[head]) == "<"
+    assert tokenizer.id_to_token(ids[tail]) == "["
+    assert tail < head  # the tail comes first in the sentence
+    assert tokenizer.id_to_token(ids[head + 1]) == "mer"  # "Mery": mer ##y
+
+
+@pytest.mark.parametrize(
+    ("relation", "expected"),
+    [
+        ("/per/org/member_of", ("person", "organization")),
+        ("/misc/loc/held_on", ("miscellaneous", "location")),
+        ("/per/per/couple", ("person", "person")),
+        ("/people/person/place_lived", None),  # no entity type begins with "people"
+        ("founded_by", None),
+        ("/per/x", None),
+    ],
+)
+def test_a_relation_type_names_its_entity_types(relation: str, expected: tuple[str, str] | None) -> None:
+    assert MNRE.signature(relation) == expected
+
+
+def test_an_ambiguous_abbreviation_is_no_signature() -> None:
+    labels = LabelSchema(entity_types=["person", "personal item", "location"])
+    assert labels.signature("/per/loc/place_of_birth") is None
+    assert labels.signature("/location/person/x") == ("location", "person")
+
+
+def test_rescored_replaces_the_planners_relations_among_its_entities() -> None:
+    scorer = FakeScorer(set(MNRE.relation_types))
+    planned = answer(
+        "Rafael Nadal", "Mery Perello", "Wimbledon", relations=[{"head": "x", "label": "y", "tail": "z"}]
+    )
+    out = json.loads(rescored(planned, scorer, "re", MNRE, TWEET))  # type: ignore[arg-type]
+    assert out["relations"] == [
+        {"head": "Rafael Nadal", "label": MNRE.relation_types[0], "tail": "Mery Perello"}
+    ]
+    assert out["entities"] == json.loads(planned)["entities"]  # entities are the planner's
+    assert scorer.calls == [
+        (TWEET, [("Rafael Nadal", NADAL), ("Mery Perello", PERELLO)])
+    ]  # Wimbledon: not in the text
+
+
+@pytest.mark.parametrize(
+    ("task", "labels", "text", "raw"),
+    [
+        ("ner", MNRE, TWEET, answer("Rafael Nadal", "Mery Perello")),
+        ("re", LabelSchema.for_task("re", ["founded_by"]), TWEET, answer("Rafael Nadal", "Mery Perello")),
+        ("re", MNRE, None, answer("Rafael Nadal", "Mery Perello")),
+        ("re", MNRE, TWEET, '{"entities":[{"text":"Rafael'),  # truncated: the validator asks again
+    ],
+    ids=["not-re", "unknown-types", "no-text", "truncated"],
+)
+def test_rescored_leaves_other_answers_alone(
+    task: str, labels: LabelSchema, text: str | None, raw: str
+) -> None:
+    assert rescored(raw, FakeScorer(set(MNRE.relation_types)), task, labels, text) == raw  # type: ignore[arg-type]
+
+
+def test_the_reading_text_is_the_text_else_the_transcript() -> None:
+    heard = Perception(
+        audio={"a1": AudioPerception(media="a1", duration=1.0, transcript=Transcript(text="Nadal won"))}
+    )
+    assert reading_text(Inputs(text="Nadal"), heard) == "Nadal"
+    assert reading_text(Inputs(), heard) == "Nadal won"
+    assert reading_text(Inputs(), Perception()) is None
+
+
+def test_find_scorer_names_a_missing_scorer_and_lists_the_shipped_ones(tmp_path: Path) -> None:
+    assert find_scorer("none") is None
+    with pytest.raises(ConfigError, match="relation_scorer = 'none'"):
+        find_scorer(str(tmp_path))
+    with pytest.raises(ConfigError, match="No relation scorer"):
+        ScorerConfig.read(tmp_path)
+
+
+def test_merge_lora_gives_the_peft_models_outputs() -> None:
+    torch = pytest.importorskip("torch")
+    from peft import LoraConfig, get_peft_model
+    from transformers import BertConfig, BertModel
+
+    from reamo.agent.planners.relations import lora_targets
+    from reamo.finetune.relations import lora_factors
+
+    torch.manual_seed(0)
+    shape = {"vocab_size": 50, "hidden_size": 16, "num_hidden_layers": 2, "num_attention_heads": 2}
+    base = BertModel(BertConfig(**shape, intermediate_size=32), add_pooling_layer=False).eval()
+    plain = BertModel(BertConfig(**shape, intermediate_size=32), add_pooling_layer=False).eval()
+    plain.load_state_dict(base.state_dict())
+    config = ScorerConfig(
+        labels=[NONE, "r"], lora_r=4, lora_alpha=8, target_modules=["query", "value", "dense"]
+    )
+    targets = lora_targets(base, config.target_modules)
+    assert len(targets) == 2 * 5  # query, value and three dense layers in each of two layers
+    tuned = get_peft_model(base, LoraConfig(r=4, lora_alpha=8, target_modules=config.target_modules))
+    with torch.no_grad():
+        for name, weight in tuned.named_parameters():
+            if "lora_B" in name:
+                weight.normal_()  # peft starts B at zero, which would merge nothing
+    ids = torch.tensor([[1, 5, 7, 9, 2]])
+    expected = tuned(input_ids=ids).last_hidden_state
+    assert not torch.allclose(plain(input_ids=ids).last_hidden_state, expected, atol=1e-3)
+    merge_lora(plain, lora_factors(tuned, targets), config)
+    assert torch.allclose(plain(input_ids=ids).last_hidden_state, expected, atol=1e-5)
+    with pytest.raises(ConfigError, match="rebuild it"):
+        merge_lora(plain, {}, config)
+
+
+def _mnre_file(
+    path: Path, tweets: list[tuple[list[str], list[tuple[tuple[int, int], tuple[int, int], str]]]]
+) -> None:
+    lines = []
+    for n, (tokens, pairs) in enumerate(tweets):
+        for head, tail, relation in pairs:
+            record = {
+                "token": tokens,
+                "h": {"name": " ".join(tokens[head[0] : head[1]]), "pos": list(head)},
+                "t": {"name": " ".join(tokens[tail[0] : tail[1]]), "pos": list(tail)},
+                "img_id": f"img{n}.jpg",
+                "relation": relation,
+            }
+            lines.append(repr(record))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_tuning_writes_a_scorer_the_planner_loads_and_resumes_to_the_same_weights(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    from safetensors.torch import load_file
+
+    from reamo.agent.planners.relations import WEIGHTS_FILE, RelationScorer
+    from reamo.finetune.relations import ScorerTrainConfig, mnre_pairs, train_scorer
+
+    tweets = [
+        (["Rafael", "Nadal", "engaged", "to", "Mery", "Perello"], [((0, 2), (4, 6), "/per/per/couple")]),
+        (["Obama", "visits", "Paris"], [((0, 1), (2, 3), "/per/loc/place_of_residence")]),
+        (
+            ["Merkel", "and", "Macron", "in", "Berlin"],
+            [((0, 1), (2, 3), "/per/per/peer"), ((0, 1), (4, 5), NONE)],
+        ),
+    ]
+    for split in ("train", "val"):
+        _mnre_file(tmp_path / "data/text/mnre_v2" / f"mnre_{split}.txt", tweets)
+    pairs = mnre_pairs(tmp_path / "data/text/mnre_v2/mnre_train.txt")
+    # every ordered pair; unannotated ones (Berlin -> Merkel, Macron <-> Berlin, ...) are None
+    assert len(pairs) == 2 + 2 + 6
+    assert sum(p.label != NONE for p in pairs) == 3
+
+    def config(out: str) -> ScorerTrainConfig:
+        return ScorerTrainConfig(
+            data=str(tmp_path / "data"), output=str(tmp_path / out), batch_size=4, save_every=2, log_every=1,
+            warmup_steps=1, lora_r=4, lora_alpha=8,
+        )  # fmt: skip
+
+    summary = train_scorer(config("run"), steps=4)
+    assert summary["steps"] == 4
+    assert summary["train_pairs"] == 10
+    assert set(summary["dev"]) == {"precision", "recall", "f1"}
+    log = [json.loads(line) for line in (tmp_path / "run/log.jsonl").read_text().splitlines()]
+    assert [entry["step"] for entry in log] == [1, 2, 3, 4]
+    assert all(entry["loss"] > 0 for entry in log)
+    first = load_file(str(tmp_path / "run/scorer" / WEIGHTS_FILE))
+    assert first["head.weight"].dtype == torch.float16
+    # resume from the step-2 checkpoint: the same last two steps, the same weights
+    again = train_scorer(config("run"), steps=4)
+    assert again["resumed_from"] == 2
+    second = load_file(str(tmp_path / "run/scorer" / WEIGHTS_FILE))
+    assert all(torch.equal(first[k], second[k]) for k in first)
+
+    scorer = RelationScorer(tmp_path / "run/scorer", threads=1)
+    assert scorer.labels[0] == NONE
+    assert "/per/per/couple" in scorer.labels
+    assert json.loads((tmp_path / "run/scorer" / CONFIG_FILE).read_text())["lora_r"] == 4
+    probs = scorer.probabilities("Obama visits Paris", [((0, 5), (13, 18)), ((13, 18), (0, 5))])
+    assert probs.shape == (2, len(scorer.labels))
+    assert probs.sum(1) == pytest.approx([1.0, 1.0], abs=1e-4)
+    found = scorer.relate("Obama visits Paris", [("Obama", (0, 5)), ("Paris", (13, 18))], ["/per/per/couple"])
+    assert {r["label"] for r in found} <= {"/per/per/couple"}  # only an allowed type, or nothing
+
+
+def test_a_scorer_config_needs_known_settings(tmp_path: Path) -> None:
+    from reamo.finetune.relations import ScorerTrainConfig, is_scorer_config
+
+    path = tmp_path / "scorer.toml"
+    path.write_text("[relation_scorer]\nepochs = 1.0\nbatch = 3\n")
+    assert is_scorer_config(path)
+    with pytest.raises(ConfigError, match=r"Unknown relation scorer setting.*batch"):
+        ScorerTrainConfig.load(path)
+    path.write_text("[finetune]\nsteps = 3\n")
+    assert not is_scorer_config(path)
+
+
+def test_the_shipped_config_loads() -> None:
+    from reamo.finetune.relations import ScorerTrainConfig
+
+    config = ScorerTrainConfig.load(Path(__file__).parents[1] / "finetune/configs/relations-cpu.toml")
+    assert config.lora_r == 16
+    assert config.weights_dtype == "float16"
