@@ -258,7 +258,7 @@ def _bench_build(args: argparse.Namespace) -> int:
 
 def cmd_finetune(args: argparse.Namespace) -> int:
     from reamo.finetune.data import DataPlan, build_examples, write_dataset
-    from reamo.finetune.relations import ScorerTrainConfig, is_scorer_config, train_scorer
+    from reamo.finetune.pairs import ScorerTrainConfig, is_scorer_config, train_scorer
     from reamo.finetune.train import TrainConfig, train
     from reamo.tools import build_registry
 
@@ -340,12 +340,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--config",
         required=True,
-        help="TOML with a [finetune] table, or [relation_scorer] for the relation scorer",
+        help="TOML with a [finetune] table, or [pair_scorer] for a pair scorer",
     )
     p.add_argument(
         "--build-data",
         metavar="DATA_DIR",
-        help="first build the tuning data from ../shared/data (the relation scorer reads its corpora there)",
+        help="first build the tuning data from ../shared/data (a pair scorer reads its corpora there)",
     )
     p.add_argument("--steps", type=int, help="override the number of steps")
     p.add_argument("--output", help="override the output folder")

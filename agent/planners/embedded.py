@@ -26,8 +26,8 @@ import numpy as np
 
 from reamo.agent.planners.constrained import Logits
 from reamo.agent.planners.llm import Loaded, LocalPlanner
+from reamo.agent.planners.pairs import scorer_loaders
 from reamo.agent.planners.prompting import PromptStyle
-from reamo.agent.planners.relations import RelationScorer, find_scorer
 from reamo.assets import Asset, prepare
 from reamo.errors import BackendUnavailableError, ConfigError, PlannerError
 
@@ -285,8 +285,8 @@ def _load(engine: str, adapter: Path | None, threads: int, precision: str | None
 
 def make_embedded(options: Mapping[str, Any]) -> LocalPlanner:
     """The embedded planner from ``planner_options`` (engine, precision, adapter, threads, prompt,
-    candidates, max_new_tokens, second_look: 0 turns it off, relation_scorer: a shipped scorer's name, a
-    folder, or ``none`` for the planner's own relations)."""
+    candidates, max_new_tokens, second_look: 0 turns it off, relation_scorer and argument_scorer: a
+    shipped scorer's name, a folder, or ``none`` for the planner's own relations or arguments)."""
     engine = str(options.get("engine", "onnx"))
     if engine not in ENGINES:
         raise ConfigError(f"planner_options.engine is {engine!r}; use one of {', '.join(ENGINES)}.")
@@ -299,8 +299,6 @@ def make_embedded(options: Mapping[str, Any]) -> LocalPlanner:
     if precision is not None and precision not in PRECISIONS:
         raise ConfigError(f"planner_options.precision is {precision!r}; use one of {', '.join(PRECISIONS)}.")
     style = PromptStyle.from_options(options, tuned=adapter is not None)
-    scorer_option = options.get("relation_scorer")
-    scorer = find_scorer(str(scorer_option) if scorer_option is not None else None)
     summary = "SmolLM2-135M-Instruct" + (f" + LoRA {adapter.name}" if adapter else "")
     return LocalPlanner(
         name="embedded",
@@ -309,5 +307,5 @@ def make_embedded(options: Mapping[str, Any]) -> LocalPlanner:
         style=style,
         max_new_tokens=int(options.get("max_new_tokens", 384)),
         second_look=float(options.get("second_look", SECOND_LOOK if adapter else 0.0)),
-        relation_scorer=(lambda: RelationScorer(scorer, threads=threads)) if scorer else None,
+        pair_scorers=scorer_loaders(options, threads, default=True),
     )

@@ -16,8 +16,8 @@ import numpy as np
 from reamo.agent.planners.constrained import Logits
 from reamo.agent.planners.embedded import _common_prefix
 from reamo.agent.planners.llm import Loaded, LocalPlanner
+from reamo.agent.planners.pairs import scorer_loaders
 from reamo.agent.planners.prompting import PromptStyle
-from reamo.agent.planners.relations import RelationScorer, find_scorer
 from reamo.errors import BackendUnavailableError, ConfigError
 
 DTYPES = ("float32", "bfloat16", "float16")
@@ -130,8 +130,6 @@ def make_hf(arg: str, options: Mapping[str, Any]) -> LocalPlanner:
         raise ConfigError(f"planner_options.dtype is {dtype!r}; use one of {', '.join(DTYPES)}.")
     threads = options.get("threads")
     style = PromptStyle.from_options(options, tuned=adapter is not None)
-    # off unless named: a full-size planner is expected to relate entities itself
-    scorer = find_scorer(str(options.get("relation_scorer", "none")))
     return LocalPlanner(
         name=f"hf:{arg}",
         summary=f"{model}" + (f" + {adapter}" if adapter else ""),
@@ -141,7 +139,6 @@ def make_hf(arg: str, options: Mapping[str, Any]) -> LocalPlanner:
         style=style,
         max_new_tokens=int(options.get("max_new_tokens", 512)),
         second_look=float(options.get("second_look", 0.0)),
-        relation_scorer=(lambda: RelationScorer(scorer, threads=int(threads) if threads else None))
-        if scorer
-        else None,
+        # pair scorers only when named: a full-size planner is expected to relate entities itself
+        pair_scorers=scorer_loaders(options, int(threads) if threads else None, default=False),
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -21,9 +21,9 @@ from reamo.agent.planners.constrained import (
     guidance_tokenizer,
     tighten_schema,
 )
+from reamo.agent.planners.pairs import PairScorer, reading_text, rescored
 from reamo.agent.planners.prompting import Candidates, PromptStyle, planner_messages
 from reamo.agent.planners.protocol import Message, PlanRequest
-from reamo.agent.planners.relations import RelationScorer, reading_text, rescored
 from reamo.schemas import BackendInfo
 
 CHATML = (
@@ -82,7 +82,7 @@ class LocalPlanner:
         style: PromptStyle,
         max_new_tokens: int = 384,
         second_look: float = 0.0,
-        relation_scorer: Callable[[], RelationScorer] | None = None,
+        pair_scorers: Mapping[str, Callable[[], PairScorer]] | None = None,
     ) -> None:
         self.name = name
         self.second_look = second_look
@@ -95,15 +95,18 @@ class LocalPlanner:
         self._candidates = Candidates() if style.candidates else None
         self._mentions: Candidates | None = None
         self._grammars: OrderedDict[str, Grammar] = OrderedDict()
-        self._load_scorer = relation_scorer
-        self._scorer: RelationScorer | None = None
+        self._scorer_loaders = dict(pair_scorers or {})  # by task: "re" relations, "ee" arguments
+        self._scorers: dict[str, PairScorer] = {}
         self._lock = threading.Lock()
 
     def describe(self) -> BackendInfo:
         shots = "few-shot" if self.style.examples else "plain prompt"
         extra = ", spaCy candidates" if self.style.candidates else ""
         extra += ", second look with spaCy" if self.second_look > 0 else ""
-        extra += ", MiniLM relation scorer" if self._load_scorer else ""
+        scored = [
+            {"re": "relation", "ee": "argument"}[task] for task in sorted(self._scorer_loaders, reverse=True)
+        ]
+        extra += f", MiniLM {' and '.join(scored)} scorer{'s' * (len(scored) > 1)}" if scored else ""
         engine = f"; {self._loaded.detail}" if self._loaded else ""
         return BackendInfo(
             role="planner",
@@ -153,11 +156,13 @@ class LocalPlanner:
                 second_look=self._second_look(engine, request),
             )
             answer = one_label_per_text(self.last.text)
-            if self._load_scorer is not None and request.task == "re":
-                if self._scorer is None:
-                    self._scorer = self._load_scorer()
+            load = self._scorer_loaders.get(request.task)
+            if load is not None:
+                scorer = self._scorers.get(request.task)
+                if scorer is None:
+                    scorer = self._scorers[request.task] = load()
                 text = reading_text(request.inputs, request.perception)
-                answer = rescored(answer, self._scorer, request.task, request.labels, text)
+                answer = rescored(answer, scorer, request.task, request.labels, text)
             return answer
 
 

@@ -1,5 +1,6 @@
-"""The relation scorer: entity marks, signatures that type related entities, the planner's use of it, the
-LoRA merge the planner does at load time, and its tuning (which resumes to the same weights)."""
+"""The pair scorers: marks, signatures that type related entities, the planner's use of relation and
+argument scorers, the LoRA merge the planner does at load time, and their tuning (which resumes to the
+same weights)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from reamo.agent.planners.relations import (
+from reamo.agent.planners.pairs import (
     CONFIG_FILE,
     NONE,
     ScorerConfig,
@@ -29,14 +30,23 @@ MNRE = LabelSchema.default("re")
 
 
 class FakeScorer:
-    """Relates the first two entities it is given, with the first allowed type."""
+    """Relates the first two entities it is given, with the first allowed type; gives every entity but
+    the first the first allowed role."""
 
-    def __init__(self, known: set[str]) -> None:
+    def __init__(self, known: set[str], kind: str = "relations") -> None:
         self.known = known
+        self.kind = kind
         self.calls: list[tuple[str, list[tuple[str, tuple[int, int]]]]] = []
 
-    def knows(self, relation_types: list[str]) -> bool:
-        return bool(relation_types) and set(relation_types) <= self.known
+    def knows(self, labels: LabelSchema) -> bool:
+        wanted = labels.relation_types if self.kind == "relations" else labels.event_types
+        return bool(wanted) and set(wanted) <= self.known
+
+    def arguments(
+        self, text: str, entities: list[Any], trigger: tuple[int, int], event_type: str, allowed: list[str]
+    ) -> list[Any]:
+        self.calls.append((f"{event_type} {trigger}", list(entities)))
+        return [{"text": name, "role": allowed[0]} for name, _ in entities[1:]]
 
     def relate(self, text: str, entities: list[tuple[str, tuple[int, int]]], allowed: list[str]) -> list[Any]:
         self.calls.append((text, list(entities)))
@@ -124,6 +134,37 @@ def test_rescored_leaves_other_answers_alone(
     assert rescored(raw, FakeScorer(set(MNRE.relation_types)), task, labels, text) == raw  # type: ignore[arg-type]
 
 
+def test_rescored_gives_each_event_the_scorers_arguments() -> None:
+    labels = LabelSchema.default("ee")
+    scorer = FakeScorer(set(labels.event_types), kind="arguments")
+    text = "Police arrested Smith in Chicago"
+    planned = {
+        "entities": [{"text": t, "label": "person"} for t in ("Police", "Smith", "Chicago")],
+        "events": [
+            {"trigger": "arrested", "type": "Justice:Arrest-Jail", "arguments": [{"text": "x", "role": "y"}]},
+            {
+                "trigger": "jailed",
+                "type": "Justice:Arrest-Jail",
+                "arguments": [{"text": "Smith", "role": "Person"}],
+            },
+        ],
+    }
+    out = json.loads(rescored(json.dumps(planned), scorer, "ee", labels, text))  # type: ignore[arg-type]
+    role = labels.argument_roles[0]
+    assert out["events"][0]["arguments"] == [
+        {"text": "Smith", "role": role},
+        {"text": "Chicago", "role": role},
+    ]
+    assert out["events"][1] == planned["events"][1]  # its trigger is not in the text: left as written
+    assert scorer.calls == [
+        ("Justice:Arrest-Jail (7, 15)", [("Police", (0, 6)), ("Smith", (16, 21)), ("Chicago", (25, 32))])
+    ]
+    # a relation request is not the argument scorer's, and neither are event types it was not tuned on
+    assert rescored(json.dumps(planned), scorer, "re", labels, text) == json.dumps(planned)  # type: ignore[arg-type]
+    other = labels.model_copy(update={"event_types": ["Business:Merge-Org"]})
+    assert rescored(json.dumps(planned), scorer, "ee", other, text) == json.dumps(planned)  # type: ignore[arg-type]
+
+
 def test_the_reading_text_is_the_text_else_the_transcript() -> None:
     heard = Perception(
         audio={"a1": AudioPerception(media="a1", duration=1.0, transcript=Transcript(text="Nadal won"))}
@@ -134,10 +175,17 @@ def test_the_reading_text_is_the_text_else_the_transcript() -> None:
 
 
 def test_find_scorer_names_a_missing_scorer_and_lists_the_shipped_ones(tmp_path: Path) -> None:
-    assert find_scorer("none") is None
+    assert find_scorer("re", "none") is None
     with pytest.raises(ConfigError, match="relation_scorer = 'none'"):
-        find_scorer(str(tmp_path))
-    with pytest.raises(ConfigError, match="No relation scorer"):
+        find_scorer("re", str(tmp_path))
+    with pytest.raises(ConfigError, match="argument_scorer = 'none'"):
+        find_scorer("ee", str(tmp_path / "nowhere"))
+    with pytest.raises(ConfigError, match="No pair scorer"):
+        ScorerConfig.read(tmp_path)
+    (tmp_path / CONFIG_FILE).write_text(
+        json.dumps({"labels": [NONE], "lora_r": 1, "lora_alpha": 1, "target_modules": [], "kind": "spans"})
+    )
+    with pytest.raises(ConfigError, match="kind is 'spans'"):
         ScorerConfig.read(tmp_path)
 
 
@@ -146,8 +194,8 @@ def test_merge_lora_gives_the_peft_models_outputs() -> None:
     from peft import LoraConfig, get_peft_model
     from transformers import BertConfig, BertModel
 
-    from reamo.agent.planners.relations import lora_targets
-    from reamo.finetune.relations import lora_factors
+    from reamo.agent.planners.pairs import lora_targets
+    from reamo.finetune.pairs import lora_factors
 
     torch.manual_seed(0)
     shape = {"vocab_size": 50, "hidden_size": 16, "num_hidden_layers": 2, "num_attention_heads": 2}
@@ -196,8 +244,8 @@ def test_tuning_writes_a_scorer_the_planner_loads_and_resumes_to_the_same_weight
     torch = pytest.importorskip("torch")
     from safetensors.torch import load_file
 
-    from reamo.agent.planners.relations import WEIGHTS_FILE, RelationScorer
-    from reamo.finetune.relations import ScorerTrainConfig, mnre_pairs, train_scorer
+    from reamo.agent.planners.pairs import WEIGHTS_FILE, PairScorer
+    from reamo.finetune.pairs import ScorerTrainConfig, mnre_pairs, train_scorer
 
     tweets = [
         (["Rafael", "Nadal", "engaged", "to", "Mery", "Perello"], [((0, 2), (4, 6), "/per/per/couple")]),
@@ -235,7 +283,7 @@ def test_tuning_writes_a_scorer_the_planner_loads_and_resumes_to_the_same_weight
     second = load_file(str(tmp_path / "run/scorer" / WEIGHTS_FILE))
     assert all(torch.equal(first[k], second[k]) for k in first)
 
-    scorer = RelationScorer(tmp_path / "run/scorer", threads=1)
+    scorer = PairScorer(tmp_path / "run/scorer", threads=1)
     assert scorer.labels[0] == NONE
     assert "/per/per/couple" in scorer.labels
     assert json.loads((tmp_path / "run/scorer" / CONFIG_FILE).read_text())["lora_r"] == 4
@@ -246,21 +294,43 @@ def test_tuning_writes_a_scorer_the_planner_loads_and_resumes_to_the_same_weight
     assert {r["label"] for r in found} <= {"/per/per/couple"}  # only an allowed type, or nothing
 
 
+def test_argument_pairs_hold_out_every_seventh_m2e2_sentence() -> None:
+    from reamo.finetune.pairs import M2E2_DIR, m2e2_argument_pairs
+
+    data = Path(__file__).resolve().parents[2] / "shared" / "data"
+    if not (data / M2E2_DIR).is_dir():
+        pytest.skip("../shared/data is not beside this checkout")
+    train, dev, types = m2e2_argument_pairs(data / M2E2_DIR)
+    assert len(train) > 5 * len(dev) > 0
+    assert types == sorted(LabelSchema.default("ee").event_types)  # the eight M2E2 types
+    attack = next(p for p in train if p.prefix == "conflict attack : " and p.label == "Attacker")
+    assert not (attack.head[0] < attack.tail[1] and attack.tail[0] < attack.head[1])  # entity off the trigger
+    roles = {p.label for p in train}
+    assert NONE in roles
+    assert roles - {NONE} <= set(LabelSchema.default("ee").argument_roles)
+
+
 def test_a_scorer_config_needs_known_settings(tmp_path: Path) -> None:
-    from reamo.finetune.relations import ScorerTrainConfig, is_scorer_config
+    from reamo.finetune.pairs import ScorerTrainConfig, is_scorer_config
 
     path = tmp_path / "scorer.toml"
-    path.write_text("[relation_scorer]\nepochs = 1.0\nbatch = 3\n")
+    path.write_text("[pair_scorer]\nepochs = 1.0\nbatch = 3\n")
     assert is_scorer_config(path)
-    with pytest.raises(ConfigError, match=r"Unknown relation scorer setting.*batch"):
+    with pytest.raises(ConfigError, match=r"Unknown pair scorer setting.*batch"):
+        ScorerTrainConfig.load(path)
+    path.write_text('[pair_scorer]\nkind = "spans"\n')
+    with pytest.raises(ConfigError, match="use one of relations, arguments"):
         ScorerTrainConfig.load(path)
     path.write_text("[finetune]\nsteps = 3\n")
     assert not is_scorer_config(path)
 
 
-def test_the_shipped_config_loads() -> None:
-    from reamo.finetune.relations import ScorerTrainConfig
+def test_the_shipped_configs_load() -> None:
+    from reamo.finetune.pairs import ScorerTrainConfig
 
-    config = ScorerTrainConfig.load(Path(__file__).parents[1] / "finetune/configs/relations-cpu.toml")
+    folder = Path(__file__).parents[1] / "finetune/configs"
+    assert ScorerTrainConfig.load(folder / "arguments-cpu.toml").kind == "arguments"
+    config = ScorerTrainConfig.load(folder / "relations-cpu.toml")
+    assert config.kind == "relations"
     assert config.lora_r == 16
     assert config.weights_dtype == "float16"

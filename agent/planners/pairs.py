@@ -1,0 +1,390 @@
+"""Pair scorers: classifiers over pairs the planner's answer names, for the label sets they were tuned on.
+
+The 135M planner finds entities and triggers well but relates them poorly: on MNRE it closed the
+relation list empty on a third of the tweets with a relation and related pairs on two fifths of those
+with none. A pair scorer is the usual supervised sentence-level model instead (Zhou and Chen, 2021): the
+sentence with one span marked ``< … >`` and the other ``[ … ]`` goes through all-MiniLM-L6-v2 (the
+MiniLM package the image tools already use) with a LoRA adapter, and a linear layer over the two
+opening marks' states picks a label or ``None``. Two kinds:
+
+- ``relations``: head and tail entities → a relation type;
+- ``arguments``: an entity and an event's trigger, after the event type written as a prefix
+  (``conflict attack : …``) → the entity's role in the event.
+
+``reamo finetune`` tunes them (``finetune/pairs.py``) and they ship beside the planner's adapter, about
+1.4 MB each. The embedded planner replaces its relations, or its events' arguments, with a scorer's
+whenever the request's label set is one the scorer knows; other label sets keep the planner's own.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from reamo.agent.spans import find_spans
+from reamo.errors import ConfigError
+from reamo.schemas import Inputs, LabelSchema, Perception
+
+NONE = "None"
+HEAD_MARKS = ("<", ">")
+TAIL_MARKS = ("[", "]")
+MAX_TOKENS = 256
+CONFIG_FILE = "scorer.json"
+KINDS = ("relations", "arguments")
+WEIGHTS_FILE = "model.safetensors"
+
+Span = tuple[int, int]
+
+
+def marked(text: str, head: Span, tail: Span) -> str:
+    """``text`` with ``< head >`` and ``[ tail ]`` written around the two spans (they must not overlap)."""
+    inserts = [
+        (head[0], 1, f" {HEAD_MARKS[0]} "),
+        (head[1], 0, f" {HEAD_MARKS[1]} "),
+        (tail[0], 1, f" {TAIL_MARKS[0]} "),
+        (tail[1], 0, f" {TAIL_MARKS[1]} "),
+    ]
+    out = text
+    # from the end, so offsets stay valid; at one offset the opening mark goes in first, so that the
+    # closing one inserted after it lands before it
+    for position, _, mark in sorted(inserts, key=lambda x: (-x[0], -x[1])):
+        out = out[:position] + mark + out[position:]
+    return out
+
+
+def context_prefix(event_type: str) -> str:
+    """How an argument scorer's input names the event type: ``Conflict:Attack`` → ``conflict attack : ``."""
+    return " ".join(event_type.replace(":", " ").replace("-", " ").replace("_", " ").lower().split()) + " : "
+
+
+def encode_pair(
+    tokenizer: Any, text: str, head: Span, tail: Span, prefix: str = ""
+) -> tuple[list[int], int, int]:
+    """Token ids of ``prefix`` and the marked sentence, and the positions of the two opening marks.
+
+    The input is cut to ``MAX_TOKENS``: a mark cut off falls back to the last token (a tweet or a news
+    sentence is far shorter)."""
+    sentence = prefix + marked(text, head, tail)
+    encoding = tokenizer.encode(sentence)
+    ids = list(encoding.ids[:MAX_TOKENS])
+    head_at = tail_at = len(ids) - 1
+    found_head = found_tail = False
+    for i, (a, b) in enumerate(encoding.offsets[: len(ids)]):
+        piece = sentence[a:b] if a >= len(prefix) else ""
+        if piece == HEAD_MARKS[0] and not found_head:
+            head_at, found_head = i, True
+        elif piece == TAIL_MARKS[0] and not found_tail:
+            tail_at, found_tail = i, True
+    return ids, head_at, tail_at
+
+
+def overlaps(a: Span, b: Span) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+@dataclass(frozen=True)
+class ScorerConfig:
+    """What ``scorer.json`` holds: the kind, the label order of the head, the LoRA shape, the event types
+    an argument scorer was tuned on (``contexts``), and its decision rule: a label wins when it is the
+    likeliest (``none_below`` None) or when ``P(None) < none_below`` (the likeliest other label)."""
+
+    labels: list[str]
+    lora_r: int
+    lora_alpha: int
+    target_modules: list[str]
+    kind: str = "relations"
+    contexts: list[str] = field(default_factory=list)
+    none_below: float | None = None
+
+    @classmethod
+    def read(cls, folder: Path) -> ScorerConfig:
+        try:
+            data = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
+            config = cls(
+                labels=list(data["labels"]),
+                lora_r=int(data["lora_r"]),
+                lora_alpha=int(data["lora_alpha"]),
+                target_modules=list(data["target_modules"]),
+                kind=str(data.get("kind", "relations")),
+                contexts=list(data.get("contexts", [])),
+                none_below=None if data.get("none_below") is None else float(data["none_below"]),
+            )
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(
+                f"No pair scorer at {str(folder)!r} ({CONFIG_FILE} and {WEIGHTS_FILE}, as "
+                f"`reamo finetune` writes them): {exc}. Set planner_options.relation_scorer (or "
+                "argument_scorer) = 'none' to keep the planner's own relations (or arguments)."
+            ) from exc
+        if config.kind not in KINDS:
+            raise ConfigError(
+                f"{folder / CONFIG_FILE}: kind is {config.kind!r}; use one of {', '.join(KINDS)}."
+            )
+        return config
+
+    def write(self, folder: Path, **extra: Any) -> None:
+        body = {**extra, **self.__dict__}
+        (folder / CONFIG_FILE).write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
+
+
+def lora_targets(model: Any, target_modules: Sequence[str]) -> list[str]:
+    """Names of the linear layers of ``model`` whose last name part is one of ``target_modules`` (peft's
+    rule), in module order."""
+    import torch
+
+    return [
+        name
+        for name, module in model.named_modules()
+        if isinstance(module, torch.nn.Linear) and name.split(".")[-1] in target_modules
+    ]
+
+
+def load_minilm() -> Any:
+    """all-MiniLM-L6-v2 from its package as a transformers ``BertModel`` without the pooler (the scorer
+    reads token states), quietly: the load report would list the pooler's unused weights."""
+    from transformers import BertModel
+    from transformers.utils import logging
+
+    from reamo.tools.vision.embedder import model_dir
+
+    verbosity = logging.get_verbosity()
+    logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+    logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    try:
+        return BertModel.from_pretrained(str(model_dir()), add_pooling_layer=False)
+    finally:
+        logging.set_verbosity(verbosity)
+        logging.enable_progress_bar()  # type: ignore[no-untyped-call]
+
+
+class PairScorer:
+    """A tuned scorer: ``relate`` for the ``relations`` kind, ``arguments`` for the ``arguments`` kind."""
+
+    def __init__(self, folder: Path, *, threads: int | None = None) -> None:
+        import torch
+        from safetensors.torch import load_file
+        from tokenizers import Tokenizer
+
+        from reamo.tools.vision.embedder import model_dir
+
+        self.folder = folder
+        self.config = ScorerConfig.read(folder)
+        try:
+            weights = load_file(str(folder / WEIGHTS_FILE))
+        except OSError as exc:
+            raise ConfigError(f"Can't read the pair scorer's weights in {str(folder)!r}: {exc}.") from exc
+        if threads:
+            torch.set_num_threads(threads)
+        self.tokenizer: Any = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.no_truncation()
+        self.model: Any = load_minilm().eval()
+        merge_lora(self.model, weights, self.config)
+        self.head_weight = weights["head.weight"].float()
+        self.head_bias = weights["head.bias"].float()
+        self.labels = self.config.labels
+        self.kind = self.config.kind
+
+    def knows(self, labels: LabelSchema) -> bool:
+        """Relations: every requested relation type is one the scorer was tuned on. Arguments: every
+        requested event type is, and so is at least one requested role."""
+        known = set(self.labels) - {NONE}
+        if self.kind == "relations":
+            return bool(labels.relation_types) and set(labels.relation_types) <= known
+        return (
+            bool(labels.event_types)
+            and set(labels.event_types) <= set(self.config.contexts)
+            and bool(known & set(labels.argument_roles))
+        )
+
+    def probabilities(
+        self, text: str, pairs: Sequence[tuple[Span, Span]], prefixes: Sequence[str] | None = None
+    ) -> npt.NDArray[np.float32]:
+        """(pairs, labels) softmax probabilities, in the order of ``self.labels``; ``prefixes`` (one a
+        pair) go before the marked text."""
+        import torch
+
+        if not pairs:
+            return np.zeros((0, len(self.labels)), np.float32)
+        before = prefixes or [""] * len(pairs)
+        encoded = [
+            encode_pair(self.tokenizer, text, head, tail, prefix)
+            for (head, tail), prefix in zip(pairs, before, strict=True)
+        ]
+        width = max(len(ids) for ids, _, _ in encoded)
+        ids = torch.zeros(len(encoded), width, dtype=torch.long)
+        mask = torch.zeros_like(ids)
+        for i, (row, _, _) in enumerate(encoded):
+            ids[i, : len(row)] = torch.tensor(row)
+            mask[i, : len(row)] = 1
+        rows = torch.arange(len(encoded))
+        heads = torch.tensor([h for _, h, _ in encoded])
+        tails = torch.tensor([t for _, _, t in encoded])
+        with torch.no_grad():
+            states = self.model(input_ids=ids, attention_mask=mask).last_hidden_state
+            features = torch.cat([states[rows, heads], states[rows, tails]], -1)
+            logits = features @ self.head_weight.T + self.head_bias
+            probs: npt.NDArray[np.float32] = logits.softmax(-1).numpy().astype(np.float32)
+        return probs
+
+    def _choose(self, row: npt.NDArray[np.float32], allowed: Sequence[str]) -> tuple[str, float] | None:
+        """The label of ``allowed`` a probability row picks, and its probability; None for ``None``."""
+        ok = np.array([label != NONE and label in set(allowed) for label in self.labels])
+        if not ok.any():
+            return None
+        best = int(np.argmax(np.where(ok, row, -1.0)))
+        none = float(row[self.labels.index(NONE)])
+        wins = none < self.config.none_below if self.config.none_below is not None else row[best] > none
+        return (self.labels[best], float(row[best])) if wins else None
+
+    def relate(
+        self, text: str, entities: Sequence[tuple[str, Span]], allowed: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        """Planned relations (``head``, ``label``, ``tail`` as entity texts) among ``entities`` (text and
+        span in ``text``): each ordered pair gets its likeliest type of ``allowed`` when that wins over
+        ``None``. The surest relations come first."""
+        pairs = [(a, b) for a in entities for b in entities if a is not b and not overlaps(a[1], b[1])]
+        probs = self.probabilities(text, [(a[1], b[1]) for a, b in pairs])
+        found = []
+        for (head, tail), row in zip(pairs, probs, strict=True):
+            chosen = self._choose(row, allowed)
+            if chosen is not None:
+                found.append((chosen[1], {"head": head[0], "label": chosen[0], "tail": tail[0]}))
+        found.sort(key=lambda item: -item[0])
+        return [relation for _, relation in found]
+
+    def arguments(
+        self,
+        text: str,
+        entities: Sequence[tuple[str, Span]],
+        trigger: Span,
+        event_type: str,
+        allowed: Sequence[str],
+    ) -> list[dict[str, Any]]:
+        """Planned arguments (``text``, ``role``) of one event: each of ``entities`` not on the trigger
+        gets its likeliest role of ``allowed`` when that wins over ``None``."""
+        candidates = [entity for entity in entities if not overlaps(entity[1], trigger)]
+        prefix = context_prefix(event_type)
+        probs = self.probabilities(
+            text, [(span, trigger) for _, span in candidates], [prefix] * len(candidates)
+        )
+        found = []
+        for (name, _), row in zip(candidates, probs, strict=True):
+            chosen = self._choose(row, allowed)
+            if chosen is not None:
+                found.append({"text": name, "role": chosen[0]})
+        return found
+
+
+def merge_lora(model: Any, weights: dict[str, Any], config: ScorerConfig) -> None:
+    """Adds each tuned ``scale * B @ A`` to its base weight (``lora.<module>.A`` / ``.B`` in ``weights``)."""
+    import torch
+
+    scale = config.lora_alpha / config.lora_r
+    modules = dict(model.named_modules())
+    names = lora_targets(model, config.target_modules)
+    missing = [name for name in names if f"lora.{name}.A" not in weights]
+    if missing:
+        raise ConfigError(
+            f"The relation scorer's weights lack LoRA factors for {', '.join(missing[:3])}: "
+            "rebuild it with `reamo finetune`."
+        )
+    with torch.no_grad():
+        for name in names:
+            a, b = weights[f"lora.{name}.A"].float(), weights[f"lora.{name}.B"].float()
+            modules[name].weight += scale * (b @ a)
+
+
+DEFAULT_SCORERS = {"re": "reamo-re-minilm", "ee": "reamo-ea-minilm"}
+"""The shipped scorer of each task, tuned on MNRE's training split and on the M2E2 text sentences that
+no suite scores; ``planner_options.relation_scorer`` and ``argument_scorer`` name others."""
+OPTIONS = {"re": "relation_scorer", "ee": "argument_scorer"}
+
+
+def find_scorer(task: str, choice: str | None = None) -> Path | None:
+    """The ``task`` scorer folder ``choice`` names (a folder or a name under the shipped adapters), the
+    shipped one when ``choice`` is None (None if it is not installed), or None for ``"none"``."""
+    from reamo.agent.planners.embedded import adapters_dir
+
+    if choice == "none":
+        return None
+    if choice:
+        path = Path(choice) if Path(choice).is_dir() else adapters_dir() / choice
+        if not (path / CONFIG_FILE).is_file():
+            shipped = ", ".join(p.parent.name for p in sorted(adapters_dir().glob(f"*/{CONFIG_FILE}")))
+            raise ConfigError(
+                f"No pair scorer at {str(path)!r} (a folder with {CONFIG_FILE}). Shipped scorers: "
+                f"{shipped or 'none'}; or set planner_options.{OPTIONS[task]} = 'none'."
+            )
+        return path
+    shipped_folder = adapters_dir() / DEFAULT_SCORERS[task]
+    return shipped_folder if (shipped_folder / CONFIG_FILE).is_file() else None
+
+
+def scorer_loaders(
+    options: Mapping[str, Any], threads: int | None, *, default: bool
+) -> dict[str, Callable[[], PairScorer]]:
+    """Lazy loaders of the scorers ``planner_options`` ask for, by task; with ``default`` False a
+    scorer is used only when named."""
+    loaders: dict[str, Callable[[], PairScorer]] = {}
+    for task, option in OPTIONS.items():
+        named = options.get(option)
+        folder = find_scorer(task, str(named) if named is not None else (None if default else "none"))
+        if folder is not None:
+            loaders[task] = partial(PairScorer, folder, threads=threads)
+    return loaders
+
+
+def reading_text(inputs: Inputs, perception: Perception) -> str | None:
+    """The text the planner read: the input text, else the first transcript."""
+    if inputs.text:
+        return inputs.text
+    transcripts = [a.transcript for a in perception.audio.values()]
+    transcripts += [v.transcript for v in perception.videos.values()]
+    return next((t.text for t in transcripts if t is not None and t.text), None)
+
+
+def _placed(text: str, items: Any) -> list[tuple[str, Span]]:
+    """The answer's entities (``items``) that can be found in ``text``, with their first span."""
+    placed = []
+    for entity in items if isinstance(items, list) else []:
+        name = entity.get("text") if isinstance(entity, dict) else None
+        spans = find_spans(text, name) if isinstance(name, str) else []
+        if spans:
+            placed.append((str(name), spans[0]))
+    return placed
+
+
+def rescored(answer: str, scorer: PairScorer, task: str, labels: LabelSchema, text: str | None) -> str:
+    """``answer`` with its relations (a ``relations`` scorer on an ``re`` task) or its events' arguments
+    (an ``arguments`` scorer on an ``ee`` task) replaced by the scorer's among its entities, when the
+    scorer knows the request's labels and ``text`` is there; otherwise ``answer`` unchanged (a truncated
+    answer is left for the validator). An event whose trigger is not in ``text`` keeps its arguments."""
+    wanted = {"relations": "re", "arguments": "ee"}[scorer.kind]
+    if task != wanted or not text or not scorer.knows(labels):
+        return answer
+    try:
+        data = json.loads(answer)
+    except json.JSONDecodeError:
+        return answer
+    if not isinstance(data, dict) or not isinstance(data.get("entities"), list):
+        return answer
+    entities = _placed(text, data["entities"])
+    if scorer.kind == "relations":
+        data["relations"] = scorer.relate(text, entities, labels.relation_types)
+    else:
+        for event in data.get("events") or []:
+            if not isinstance(event, dict) or not isinstance(event.get("trigger"), str):
+                continue
+            trigger = find_spans(text, event["trigger"])
+            if trigger and isinstance(event.get("type"), str):
+                event["arguments"] = scorer.arguments(
+                    text, entities, trigger[0], event["type"], labels.argument_roles
+                )
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
