@@ -300,13 +300,17 @@ def test_score_answers() -> None:
 
 def test_shipped_configs_load_and_the_events_config_starts_from_the_shipped_adapter() -> None:
     from reamo.finetune.data import DataPlan
+    from reamo.finetune.pairs import ScorerTrainConfig, is_scorer_config
     from reamo.finetune.train import initial_weights
 
     folder = Path(__file__).resolve().parents[1] / "finetune" / "configs"
     configs = sorted(folder.glob("*.toml"))
     assert {p.stem for p in configs} >= {"cpu", "cpu-events", "gpu-135m", "gpu-7b"}
     for path in configs:
-        DataPlan(**TrainConfig.load(path).data_plan)
+        if is_scorer_config(path):
+            ScorerTrainConfig.load(path)  # a pair scorer's (tests/test_pair_scorers.py)
+        else:
+            DataPlan(**TrainConfig.load(path).data_plan)
     weights = initial_weights(TrainConfig.load(folder / "cpu-events.toml"))
     assert weights is not None  # the shipped first stage, by name, with the config's LoRA shape
     assert len(weights) == 30 * 7 * 2
