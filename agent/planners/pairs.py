@@ -292,7 +292,7 @@ def merge_lora(model: Any, weights: dict[str, Any], config: ScorerConfig) -> Non
     missing = [name for name in names if f"lora.{name}.A" not in weights]
     if missing:
         raise ConfigError(
-            f"The relation scorer's weights lack LoRA factors for {', '.join(missing[:3])}: "
+            f"The pair scorer's weights lack LoRA factors for {', '.join(missing[:3])}: "
             "rebuild it with `reamo finetune`."
         )
     with torch.no_grad():
