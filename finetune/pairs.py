@@ -21,10 +21,9 @@ from __future__ import annotations
 import json
 import math
 import time
-import tomllib
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +37,13 @@ from reamo.agent.planners.pairs import (
     encode_pair,
     load_minilm,
     lora_targets,
+    mark_states,
     overlaps,
 )
 from reamo.agent.spans import find_spans
 from reamo.errors import ConfigError
 from reamo.finetune.corpora import read_m2e2_text, read_mnre
+from reamo.finetune.train import latest_checkpoint, read_config, settings
 
 TABLE = "pair_scorer"
 MNRE_DIR = "text/mnre_v2"
@@ -75,19 +76,7 @@ class ScorerTrainConfig:
 
     @classmethod
     def load(cls, path: str | Path, **overrides: Any) -> ScorerTrainConfig:
-        try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"Can't read the tuning config {str(path)!r}: {exc}.") from exc
-        values = dict(data.get(TABLE, {}))
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(
-                f"Unknown pair scorer setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}."
-            )
-        config = cls(**values)
+        config = settings(cls, read_config(path).get(TABLE, {}), overrides, "pair scorer")
         if config.kind not in KINDS:
             raise ConfigError(f"pair_scorer.kind is {config.kind!r}; use one of {', '.join(KINDS)}.")
         return config
@@ -95,10 +84,7 @@ class ScorerTrainConfig:
 
 def is_scorer_config(path: str | Path) -> bool:
     """True when the TOML at ``path`` has a ``[pair_scorer]`` table (instead of ``[finetune]``)."""
-    try:
-        return TABLE in tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"Can't read the tuning config {str(path)!r}: {exc}.") from exc
+    return TABLE in read_config(path)
 
 
 @dataclass(frozen=True)
@@ -225,19 +211,8 @@ class _Model:
         self.head = torch.nn.Linear(2 * hidden, len(labels))
 
     def logits(self, batch: Sequence[tuple[list[int], int, int]]) -> Any:
-        import torch
 
-        width = max(len(ids) for ids, _, _ in batch)
-        ids = torch.zeros(len(batch), width, dtype=torch.long)
-        mask = torch.zeros_like(ids)
-        for i, (row, _, _) in enumerate(batch):
-            ids[i, : len(row)] = torch.tensor(row)
-            mask[i, : len(row)] = 1
-        rows = torch.arange(len(batch))
-        states = self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
-        heads = states[rows, torch.tensor([h for _, h, _ in batch])]
-        tails = states[rows, torch.tensor([t for _, _, t in batch])]
-        return self.head(self.dropout(torch.cat([heads, tails], -1)))
+        return self.head(self.dropout(mark_states(self.encoder, batch)))
 
     def train(self, on: bool) -> None:
         self.encoder.train(on)
@@ -253,22 +228,14 @@ class _Model:
     def load(self, weights: dict[str, Any]) -> None:
         import torch
 
-        state = self.encoder.state_dict()
         with torch.no_grad():
-            for name in self.targets:
-                prefix = f"base_model.model.{name}"
-                state[f"{prefix}.lora_A.default.weight"].copy_(weights[f"lora.{name}.A"])
-                state[f"{prefix}.lora_B.default.weight"].copy_(weights[f"lora.{name}.B"])
+            for key, factor in lora_factors(self.encoder, self.targets).items():
+                factor.copy_(weights[key])  # a view of the parameter it names
             self.head.weight.copy_(weights["head.weight"])
             self.head.bias.copy_(weights["head.bias"])
 
     def parameters(self) -> tuple[list[Any], list[Any]]:
         return [p for p in self.encoder.parameters() if p.requires_grad], list(self.head.parameters())
-
-
-def _latest_checkpoint(output: Path) -> Path | None:
-    found = sorted(output.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
-    return found[-1] if found else None
 
 
 def train_scorer(
@@ -308,7 +275,7 @@ def train_scorer(
     output = Path(config.output)
     output.mkdir(parents=True, exist_ok=True)
     start = 0
-    checkpoint = _latest_checkpoint(output) if resume else None
+    checkpoint = latest_checkpoint(output) if resume else None
     if checkpoint is not None:
         model.load(load_file(str(checkpoint / WEIGHTS_FILE)))
         state = torch.load(checkpoint / "trainer.pt", weights_only=False)

@@ -12,14 +12,15 @@ import math
 import random
 import time
 import tomllib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from reamo.errors import ConfigError
 
 ADAPTER_DTYPES = ("float32", "float16", "bfloat16")
+Settings = TypeVar("Settings")
 
 
 @dataclass
@@ -62,21 +63,31 @@ class TrainConfig:
 
     @classmethod
     def load(cls, path: str | Path | None = None, **overrides: Any) -> TrainConfig:
-        values: dict[str, Any] = {}
-        if path:
-            try:
-                data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-            except (OSError, tomllib.TOMLDecodeError) as exc:
-                raise ConfigError(f"Can't read the tuning config {str(path)!r}: {exc}.") from exc
-            values.update(data.get("finetune", data))
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(
-                f"Unknown tuning setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}."
-            )
-        return cls(**values)
+        data = read_config(path) if path else {}
+        return settings(cls, data.get("finetune", data), overrides, "tuning")
+
+
+def read_config(path: str | Path) -> dict[str, Any]:
+    """A tuning config's TOML (ConfigError when it cannot be read)."""
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"Can't read the tuning config {str(path)!r}: {exc}.") from exc
+
+
+def settings(
+    cls: type[Settings], table: Mapping[str, Any], overrides: Mapping[str, Any], what: str
+) -> Settings:
+    """The dataclass ``cls`` from a config ``table`` and the ``overrides`` that are not None; a setting
+    ``cls`` lacks is a ConfigError naming the ``what`` settings it knows."""
+    values = {**table, **{k: v for k, v in overrides.items() if v is not None}}
+    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(
+            f"Unknown {what} setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}."
+        )
+    return cls(**values)
 
 
 def load_base(config: TrainConfig) -> tuple[Any, Any]:
@@ -259,7 +270,8 @@ def store_as(path: Path, dtype: str) -> None:
     )
 
 
-def _latest_checkpoint(output: Path) -> Path | None:
+def latest_checkpoint(output: Path) -> Path | None:
+    """The checkpoint folder of ``output`` with the highest step, if any."""
     found = sorted(output.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
     return found[-1] if found else None
 
@@ -323,7 +335,7 @@ def train(
         enabled=bool(config.autocast),
     )
     start = 0
-    checkpoint = _latest_checkpoint(output) if resume else None
+    checkpoint = latest_checkpoint(output) if resume else None
     if checkpoint is not None:
         set_peft_model_state_dict(model, load_file(str(checkpoint / "adapter_model.safetensors")))
         state = torch.load(checkpoint / "trainer.pt", weights_only=False)

@@ -85,6 +85,24 @@ def encode_pair(
     return ids, head_at, tail_at
 
 
+def mark_states(encoder: Any, encoded: Sequence[tuple[list[int], int, int]]) -> Any:
+    """The encoder's states at the two opening marks of each ``encode_pair`` result, side by side: a
+    (pairs, 2 × hidden) tensor (the scorer's head reads it, in tuning and in use alike)."""
+    import torch
+
+    width = max(len(ids) for ids, _, _ in encoded)
+    ids = torch.zeros(len(encoded), width, dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for i, (row, _, _) in enumerate(encoded):
+        ids[i, : len(row)] = torch.tensor(row)
+        mask[i, : len(row)] = 1
+    rows = torch.arange(len(encoded))
+    states = encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+    heads = states[rows, torch.tensor([h for _, h, _ in encoded])]
+    tails = states[rows, torch.tensor([t for _, _, t in encoded])]
+    return torch.cat([heads, tails], -1)
+
+
 def overlaps(a: Span, b: Span) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
@@ -217,25 +235,17 @@ class PairScorer:
             encode_pair(self.tokenizer, text, head, tail, prefix)
             for (head, tail), prefix in zip(pairs, before, strict=True)
         ]
-        width = max(len(ids) for ids, _, _ in encoded)
-        ids = torch.zeros(len(encoded), width, dtype=torch.long)
-        mask = torch.zeros_like(ids)
-        for i, (row, _, _) in enumerate(encoded):
-            ids[i, : len(row)] = torch.tensor(row)
-            mask[i, : len(row)] = 1
-        rows = torch.arange(len(encoded))
-        heads = torch.tensor([h for _, h, _ in encoded])
-        tails = torch.tensor([t for _, _, t in encoded])
         with torch.no_grad():
-            states = self.model(input_ids=ids, attention_mask=mask).last_hidden_state
-            features = torch.cat([states[rows, heads], states[rows, tails]], -1)
-            logits = features @ self.head_weight.T + self.head_bias
+            logits = mark_states(self.model, encoded) @ self.head_weight.T + self.head_bias
             probs: npt.NDArray[np.float32] = logits.softmax(-1).numpy().astype(np.float32)
         return probs
 
-    def _choose(self, row: npt.NDArray[np.float32], allowed: Sequence[str]) -> tuple[str, float] | None:
-        """The label of ``allowed`` a probability row picks, and its probability; None for ``None``."""
-        ok = np.array([label != NONE and label in set(allowed) for label in self.labels])
+    def _allowed(self, allowed: Sequence[str]) -> npt.NDArray[np.bool_]:
+        """Which of ``self.labels`` may be picked: those of ``allowed``, never ``None``."""
+        return np.array([label != NONE and label in set(allowed) for label in self.labels])
+
+    def _choose(self, row: npt.NDArray[np.float32], ok: npt.NDArray[np.bool_]) -> tuple[str, float] | None:
+        """The label a probability row picks among the ``ok`` ones, and its probability; None for ``None``."""
         if not ok.any():
             return None
         best = int(np.argmax(np.where(ok, row, -1.0)))
@@ -251,9 +261,10 @@ class PairScorer:
         ``None``. The surest relations come first."""
         pairs = [(a, b) for a in entities for b in entities if a is not b and not overlaps(a[1], b[1])]
         probs = self.probabilities(text, [(a[1], b[1]) for a, b in pairs])
+        ok = self._allowed(allowed)
         found = []
         for (head, tail), row in zip(pairs, probs, strict=True):
-            chosen = self._choose(row, allowed)
+            chosen = self._choose(row, ok)
             if chosen is not None:
                 found.append((chosen[1], {"head": head[0], "label": chosen[0], "tail": tail[0]}))
         found.sort(key=lambda item: -item[0])
@@ -274,9 +285,10 @@ class PairScorer:
         probs = self.probabilities(
             text, [(span, trigger) for _, span in candidates], [prefix] * len(candidates)
         )
+        ok = self._allowed(allowed)
         found = []
         for (name, _), row in zip(candidates, probs, strict=True):
-            chosen = self._choose(row, allowed)
+            chosen = self._choose(row, ok)
             if chosen is not None:
                 found.append({"text": name, "role": chosen[0]})
         return found
