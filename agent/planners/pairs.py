@@ -11,6 +11,12 @@ opening marks' states picks a label or ``None``. Two kinds:
 - ``arguments``: an entity and an event's trigger, after the event type written as a prefix
   (``conflict attack : …``) → the entity's role in the event.
 
+A third kind tags rather than pairs: ``mentions`` reads the sentence once and gives each token a BIO tag
+of an entity type (the same encoder, with a linear layer over every token). An argument scorer whose
+``scorer.json`` names one as its ``candidates`` scores the mentions it finds beside the planner's
+entities: most arguments the planner misses are nominals (``police``, ``forces``, ``missile``) that a
+named-entity answer leaves out.
+
 ``reamo finetune`` tunes them (``finetune/pairs.py``) and they ship beside the planner's adapter, about
 1.4 MB each. The embedded planner replaces its relations, or its events' arguments, with a scorer's
 whenever the request's label set is one the scorer knows; other label sets keep the planner's own.
@@ -37,7 +43,8 @@ HEAD_MARKS = ("<", ">")
 TAIL_MARKS = ("[", "]")
 MAX_TOKENS = 256
 CONFIG_FILE = "scorer.json"
-KINDS = ("relations", "arguments")
+KINDS = ("relations", "arguments", "mentions")
+OUTSIDE = "O"  # the mentions kind's tag of a token in no mention
 WEIGHTS_FILE = "model.safetensors"
 
 Span = tuple[int, int]
@@ -85,22 +92,77 @@ def encode_pair(
     return ids, head_at, tail_at
 
 
+def token_states(encoder: Any, rows: Sequence[list[int]]) -> tuple[Any, Any]:
+    """The encoder's (rows, tokens, hidden) states of a padded batch of token id rows, and its mask."""
+    import torch
+
+    ids = torch.zeros(len(rows), max(len(row) for row in rows), dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for i, row in enumerate(rows):
+        ids[i, : len(row)] = torch.tensor(row)
+        mask[i, : len(row)] = 1
+    return encoder(input_ids=ids, attention_mask=mask).last_hidden_state, mask
+
+
 def mark_states(encoder: Any, encoded: Sequence[tuple[list[int], int, int]]) -> Any:
     """The encoder's states at the two opening marks of each ``encode_pair`` result, side by side: a
     (pairs, 2 × hidden) tensor (the scorer's head reads it, in tuning and in use alike)."""
     import torch
 
-    width = max(len(ids) for ids, _, _ in encoded)
-    ids = torch.zeros(len(encoded), width, dtype=torch.long)
-    mask = torch.zeros_like(ids)
-    for i, (row, _, _) in enumerate(encoded):
-        ids[i, : len(row)] = torch.tensor(row)
-        mask[i, : len(row)] = 1
+    states, _ = token_states(encoder, [ids for ids, _, _ in encoded])
     rows = torch.arange(len(encoded))
-    states = encoder(input_ids=ids, attention_mask=mask).last_hidden_state
     heads = states[rows, torch.tensor([h for _, h, _ in encoded])]
     tails = states[rows, torch.tensor([t for _, _, t in encoded])]
     return torch.cat([heads, tails], -1)
+
+
+def encode_text(tokenizer: Any, text: str) -> tuple[list[int], list[Span]]:
+    """Token ids of ``text`` (cut to ``MAX_TOKENS``) and each token's character span; the special tokens
+    have the empty span (0, 0)."""
+    encoding = tokenizer.encode(text)
+    return list(encoding.ids[:MAX_TOKENS]), [tuple(o) for o in encoding.offsets[:MAX_TOKENS]]  # type: ignore[misc]
+
+
+def token_tags(offsets: Sequence[Span], mentions: Sequence[tuple[Span, str]]) -> list[str | None]:
+    """BIO tags of the tokens at ``offsets`` for ``mentions`` (span, label); None for a special token.
+    Of nested or overlapping mentions the longest wins (a tag sequence holds one layer)."""
+    tags: list[str | None] = [None if b <= a else OUTSIDE for a, b in offsets]
+    taken: list[Span] = []
+    for span, label in sorted(mentions, key=lambda m: (m[0][0] - m[0][1], m[0][0])):
+        if any(overlaps(span, other) for other in taken):
+            continue
+        taken.append(span)
+        inside = [i for i, (a, b) in enumerate(offsets) if b > a and overlaps((a, b), span)]
+        for n, i in enumerate(inside):
+            tags[i] = f"{'I' if n else 'B'}-{label}"
+    return tags
+
+
+def tagged_spans(text: str, offsets: Sequence[Span], tags: Sequence[str]) -> list[tuple[Span, str]]:
+    """The mentions (span, label) a BIO tag sequence marks, widened to whole words; an ``I-`` tag that
+    does not continue a mention of its label starts one."""
+    found: list[tuple[Span, str]] = []
+    current: list[Any] | None = None
+    for (a, b), tag in zip(offsets, tags, strict=True):
+        kind, _, label = tag.partition("-")
+        if b > a and kind == "I" and current is not None and current[2] == label:
+            current[1] = b
+            continue
+        if current is not None:
+            found.append(((current[0], current[1]), current[2]))
+            current = None
+        if b > a and tag != OUTSIDE:
+            current = [a, b, label]
+    if current is not None:
+        found.append(((current[0], current[1]), current[2]))
+    widened = []
+    for (start, end), label in found:
+        while start > 0 and text[start - 1].isalnum():
+            start -= 1
+        while end < len(text) and text[end].isalnum():
+            end += 1
+        widened.append(((start, end), label))
+    return widened
 
 
 def overlaps(a: Span, b: Span) -> bool:
@@ -109,9 +171,11 @@ def overlaps(a: Span, b: Span) -> bool:
 
 @dataclass(frozen=True)
 class ScorerConfig:
-    """What ``scorer.json`` holds: the kind, the label order of the head, the LoRA shape, the event types
-    an argument scorer was tuned on (``contexts``), and its decision rule: a label wins when it is the
-    likeliest (``none_below`` None) or when ``P(None) < none_below`` (the likeliest other label)."""
+    """What ``scorer.json`` holds: the kind, the label order of the head (BIO tags for ``mentions``), the
+    LoRA shape, the event types an argument scorer was tuned on (``contexts``), its decision rule (a label
+    wins when it is the likeliest, ``none_below`` None, or when ``P(None) < none_below``), and the
+    mentions tagger whose mentions an argument scorer scores beside the planner's entities
+    (``candidates``: a folder, or a folder's name beside the scorer's)."""
 
     labels: list[str]
     lora_r: int
@@ -120,6 +184,7 @@ class ScorerConfig:
     kind: str = "relations"
     contexts: list[str] = field(default_factory=list)
     none_below: float | None = None
+    candidates: str | None = None
 
     @classmethod
     def read(cls, folder: Path) -> ScorerConfig:
@@ -133,6 +198,7 @@ class ScorerConfig:
                 kind=str(data.get("kind", "relations")),
                 contexts=list(data.get("contexts", [])),
                 none_below=None if data.get("none_below") is None else float(data["none_below"]),
+                candidates=None if data.get("candidates") is None else str(data["candidates"]),
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ConfigError(
@@ -147,7 +213,7 @@ class ScorerConfig:
         return config
 
     def write(self, folder: Path, **extra: Any) -> None:
-        body = {**extra, **self.__dict__}
+        body = {**extra, **{k: v for k, v in self.__dict__.items() if k != "candidates" or v is not None}}
         (folder / CONFIG_FILE).write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
 
 
@@ -182,7 +248,8 @@ def load_minilm() -> Any:
 
 
 class PairScorer:
-    """A tuned scorer: ``relate`` for the ``relations`` kind, ``arguments`` for the ``arguments`` kind."""
+    """A tuned scorer: ``relate`` for the ``relations`` kind, ``arguments`` for the ``arguments`` kind,
+    ``mentions`` for the ``mentions`` kind."""
 
     def __init__(self, folder: Path, *, threads: int | None = None) -> None:
         import torch
@@ -208,6 +275,37 @@ class PairScorer:
         self.head_bias = weights["head.bias"].float()
         self.labels = self.config.labels
         self.kind = self.config.kind
+        self.threads = threads
+        self._tagger: PairScorer | None = None
+
+    def tagger(self) -> PairScorer | None:
+        """The mentions tagger a scorer names as its ``candidates``, loaded on first use."""
+        if self.config.candidates is None:
+            return None
+        if self._tagger is None:
+            folder = Path(self.config.candidates)
+            folder = folder if folder.is_absolute() else self.folder.parent / folder
+            self._tagger = PairScorer(folder, threads=self.threads)
+            if self._tagger.kind != "mentions":
+                raise ConfigError(
+                    f"{self.folder / CONFIG_FILE}: candidates names {str(folder)!r}, a {self._tagger.kind} "
+                    "scorer; name a mentions tagger, or remove the setting to score the planner's "
+                    "entities alone."
+                )
+        return self._tagger
+
+    def mentions(self, text: str) -> list[tuple[str, str, Span]]:
+        """The entity mentions (text, label, span) the tagger finds in ``text``."""
+        import torch
+
+        ids, offsets = encode_text(self.tokenizer, text)
+        with torch.no_grad():
+            states, _ = token_states(self.model, [ids])
+            best = (states[0] @ self.head_weight.T + self.head_bias).argmax(-1).tolist()
+        return [
+            (text[a:b], label, (a, b))
+            for (a, b), label in tagged_spans(text, offsets, [self.labels[k] for k in best])
+        ]
 
     def knows(self, labels: LabelSchema) -> bool:
         """Relations: every requested relation type is one the scorer was tuned on. Arguments: every
@@ -377,7 +475,9 @@ def rescored(answer: str, scorer: PairScorer, task: str, labels: LabelSchema, te
     """``answer`` with its relations (a ``relations`` scorer on an ``re`` task) or its events' arguments
     (an ``arguments`` scorer on an ``ee`` task) replaced by the scorer's among its entities, when the
     scorer knows the request's labels and ``text`` is there; otherwise ``answer`` unchanged (a truncated
-    answer is left for the validator). An event whose trigger is not in ``text`` keeps its arguments."""
+    answer is left for the validator). An event whose trigger is not in ``text`` keeps its arguments.
+    A scorer with a mentions tagger also scores the tagger's mentions that the answer lacks; those that
+    become arguments or relation ends join the answer's entities, with the tagger's entity type."""
     wanted = {"relations": "re", "arguments": "ee"}[scorer.kind]
     if task != wanted or not text or not scorer.knows(labels):
         return answer
@@ -388,15 +488,41 @@ def rescored(answer: str, scorer: PairScorer, task: str, labels: LabelSchema, te
     if not isinstance(data, dict) or not isinstance(data.get("entities"), list):
         return answer
     entities = _placed(text, data["entities"])
+    extra = _more_mentions(scorer.tagger(), text, entities, labels)
+    candidates = entities + [(name, span) for name, span, _ in extra]
     if scorer.kind == "relations":
-        data["relations"] = scorer.relate(text, entities, labels.relation_types)
+        data["relations"] = scorer.relate(text, candidates, labels.relation_types)
+        used = {r["head"] for r in data["relations"]} | {r["tail"] for r in data["relations"]}
     else:
+        used = set()
         for event in data.get("events") or []:
             if not isinstance(event, dict) or not isinstance(event.get("trigger"), str):
                 continue
             trigger = find_spans(text, event["trigger"])
             if trigger and isinstance(event.get("type"), str):
                 event["arguments"] = scorer.arguments(
-                    text, entities, trigger[0], event["type"], labels.argument_roles
+                    text, candidates, trigger[0], event["type"], labels.argument_roles
                 )
+                used |= {argument["text"] for argument in event["arguments"]}
+    data["entities"] += [{"text": name, "label": label} for name, _, label in extra if name in used]
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def _more_mentions(
+    tagger: PairScorer | None, text: str, entities: Sequence[tuple[str, Span]], labels: LabelSchema
+) -> list[tuple[str, Span, str]]:
+    """The tagger's mentions of a requested entity type that the answer lacks: none overlaps one of its
+    ``entities`` or has the text of one (entities are named by their text), each text once."""
+    if tagger is None:
+        return []
+    names = {name for name, _ in entities}
+    extra = []
+    for name, label, span in tagger.mentions(text):
+        if (
+            label in labels.entity_types
+            and name not in names
+            and not any(overlaps(span, s) for _, s in entities)
+        ):
+            names.add(name)
+            extra.append((name, span, label))
+    return extra
