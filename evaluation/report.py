@@ -72,7 +72,8 @@ def print_suite(console: Console, suite: Suite, runs: list[SystemRun]) -> None:
         if calls["emitted"]:
             console.print(
                 f"  {SYSTEM_NAMES.get(run.system, run.system)} tool calls: {calls['emitted']} emitted, "
-                f"{calls['valid']}% valid, {calls['correct']}% correctly targeted",
+                f"{calls['valid']}% valid, {calls['correct']}% correctly targeted; "
+                f"{calls['on_gold']}% on gold entities, {calls['targeted']}% of those correctly targeted",
                 highlight=False,
             )
     failures = [(r.system, i) for r in runs for i in r.instances if not i.ok]

@@ -195,25 +195,34 @@ def score_instance(instance: SuiteInstance, result: ExtractionResult | None) -> 
 @dataclass(frozen=True)
 class CallCounts:
     """The planner's tool calls on an instance with media: every call it emitted (those the validator
-    dropped included), the valid ones (they ran), and the correctly targeted ones (a valid call whose
-    concept is a gold entity that has a grounding in the call's medium)."""
+    dropped included), the valid ones (they ran), the correctly targeted ones (a valid call whose
+    concept is a gold entity that has a grounding in the call's medium), and the valid ones whose
+    concept is a gold entity at all (``on_gold``: the calls whose target the gold can judge; a call on
+    an entity the gold lacks is an extraction error, which NER, RE and EE F1 count)."""
 
     emitted: int = 0
     valid: int = 0
     correct: int = 0
+    on_gold: int = 0
 
     def __add__(self, other: CallCounts) -> CallCounts:
         return CallCounts(
-            self.emitted + other.emitted, self.valid + other.valid, self.correct + other.correct
+            self.emitted + other.emitted,
+            self.valid + other.valid,
+            self.correct + other.correct,
+            self.on_gold + other.on_gold,
         )
 
     def rates(self) -> dict[str, float | int]:
-        """Shares ×100 of the emitted calls, with the counts."""
+        """Shares ×100 of the emitted calls, with the counts; ``targeted``: the correctly targeted share
+        of the calls on gold entities."""
         share = (lambda n: round(100 * n / self.emitted, 1)) if self.emitted else (lambda n: 0.0)
         return {
             "emitted": self.emitted,
             "valid": share(self.valid),
             "correct": share(self.correct),
+            "on_gold": share(self.on_gold),
+            "targeted": round(100 * self.correct / self.on_gold, 1) if self.on_gold else 0.0,
         }
 
 
@@ -232,8 +241,10 @@ def count_calls(instance: SuiteInstance, result: ExtractionResult | None) -> Cal
         medium: {(g.text or "").casefold() for g in instance.gold.entities if getattr(g, medium) is not None}
         for medium in ("image", "audio", "video")
     }
+    gold = {(g.text or "").casefold() for g in instance.gold.entities}
     correct = sum(
         texts.get(run.call.concept, "") in groundable.get(run.call.target.split(":")[0], set())
         for run in result.calls
     )
-    return CallCounts(len(result.calls) + len(dropped), len(result.calls), correct)
+    on_gold = sum(texts.get(run.call.concept, "") in gold for run in result.calls)
+    return CallCounts(len(result.calls) + len(dropped), len(result.calls), correct, on_gold)

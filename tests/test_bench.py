@@ -110,7 +110,8 @@ def test_scores_of_a_text_and_image_suite(media_dir: Path, reamo: Reamo) -> None
 
 def test_tool_calls_are_counted_valid_and_correctly_targeted(media_dir: Path, registry: ToolRegistry) -> None:
     """Obama has a gold image grounding, Merkel none, and the input has no audio: of three calls one
-    is dropped by the validator, two run, and one of those is on a groundable gold entity."""
+    is dropped by the validator, two run, both are on gold entities, and one of those targets a medium
+    its entity is grounded in."""
     calls = {
         "entities": [
             {"text": "Obama", "label": "person", "concept": True},
@@ -132,7 +133,13 @@ def test_tool_calls_are_counted_valid_and_correctly_targeted(media_dir: Path, re
     suite = load_suite(write_suite_file(media_dir, [row("a", image="photo.png"), row("t")]))
     run = run_suite(reamo, suite, system="reamo")
     assert run.instances[1].calls.emitted == 0  # text alone: no call is counted
-    assert run.calls.rates() == {"emitted": 3, "valid": 66.7, "correct": 33.3}
+    assert run.calls.rates() == {
+        "emitted": 3,
+        "valid": 66.7,
+        "correct": 33.3,
+        "on_gold": 66.7,
+        "targeted": 50.0,
+    }
     assert run.to_json(["ner", "iseg"])["calls"]["correct"] == 33.3
 
 

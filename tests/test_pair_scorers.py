@@ -228,6 +228,10 @@ def test_bio_tags_of_mentions_and_back() -> None:
         ((0, 5), "location"),
         ((6, 8), "person"),
     ]
+    # two pieces of one word tagged as two mentions ("war" "planes") are one mention
+    assert tagged_spans("warplanes", [(0, 3), (3, 9)], ["B-miscellaneous", "B-location"]) == [
+        ((0, 9), "miscellaneous")
+    ]
 
 
 def test_the_reading_text_is_the_text_else_the_transcript() -> None:

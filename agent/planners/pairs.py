@@ -139,8 +139,9 @@ def token_tags(offsets: Sequence[Span], mentions: Sequence[tuple[Span, str]]) ->
 
 
 def tagged_spans(text: str, offsets: Sequence[Span], tags: Sequence[str]) -> list[tuple[Span, str]]:
-    """The mentions (span, label) a BIO tag sequence marks, widened to whole words; an ``I-`` tag that
-    does not continue a mention of its label starts one."""
+    """The mentions (span, label) a BIO tag sequence marks, widened to whole words (mentions that meet in
+    a word become one, of the first one's label); an ``I-`` tag that does not continue a mention of its
+    label starts one."""
     found: list[tuple[Span, str]] = []
     current: list[Any] | None = None
     for (a, b), tag in zip(offsets, tags, strict=True):
@@ -155,12 +156,14 @@ def tagged_spans(text: str, offsets: Sequence[Span], tags: Sequence[str]) -> lis
             current = [a, b, label]
     if current is not None:
         found.append(((current[0], current[1]), current[2]))
-    widened = []
+    widened: list[tuple[Span, str]] = []
     for (start, end), label in found:
         while start > 0 and text[start - 1].isalnum():
             start -= 1
         while end < len(text) and text[end].isalnum():
             end += 1
+        if widened and widened[-1][0][1] > start:  # two pieces of one word: one mention
+            (start, _), label = widened.pop()
         widened.append(((start, end), label))
     return widened
 
@@ -174,8 +177,8 @@ class ScorerConfig:
     """What ``scorer.json`` holds: the kind, the label order of the head (BIO tags for ``mentions``), the
     LoRA shape, the event types an argument scorer was tuned on (``contexts``), its decision rule (a label
     wins when it is the likeliest, ``none_below`` None, or when ``P(None) < none_below``), and the
-    mentions tagger whose mentions an argument scorer scores beside the planner's entities
-    (``candidates``: a folder, or a folder's name beside the scorer's)."""
+    mentions tagger whose mentions a scorer scores beside the planner's entities (``candidates``: a
+    folder, or the name of a folder beside the scorer's or of a shipped one)."""
 
     labels: list[str]
     lora_r: int
@@ -283,8 +286,12 @@ class PairScorer:
         if self.config.candidates is None:
             return None
         if self._tagger is None:
+            from reamo.agent.planners.embedded import adapters_dir
+
             folder = Path(self.config.candidates)
-            folder = folder if folder.is_absolute() else self.folder.parent / folder
+            if not folder.is_absolute():
+                beside = self.folder.parent / folder
+                folder = beside if beside.is_dir() else adapters_dir() / folder
             self._tagger = PairScorer(folder, threads=self.threads)
             if self._tagger.kind != "mentions":
                 raise ConfigError(
