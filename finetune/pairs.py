@@ -422,7 +422,7 @@ def train_scorer(
         torch.manual_seed(config.seed * 100_003 + step)  # dropout, the same after a resume
         chosen = next(order)
         loss = model.loss([encoded[i] for i in chosen], [targets[i] for i in chosen])
-        loss.backward()  # type: ignore[no-untyped-call]
+        loss.backward()
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad()
@@ -482,7 +482,8 @@ def _dev_score(model: _Model, material: Examples) -> dict[str, float]:
     """Pair F1 on the dev pairs, or mention F1 on the dev sentences."""
     import torch
 
-    labels, predicted = material.labels, []
+    labels = material.labels
+    predicted: list[Any] = []
     with torch.no_grad():
         for i in range(0, len(material.dev_inputs), 64):
             best = model.logits(material.dev_inputs[i : i + 64]).argmax(-1).tolist()

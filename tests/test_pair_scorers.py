@@ -209,7 +209,10 @@ def test_an_argument_scorer_also_scores_its_taggers_mentions() -> None:
     role = labels.argument_roles[0]
     assert out["events"][0]["arguments"] == [{"text": "Chicago", "role": role}, {"text": "man", "role": role}]
     # a mention that became an argument joins the entities, with the tagger's type; the others do not
-    assert out["entities"] == [*planned["entities"], {"text": "man", "label": "person"}]
+    assert out["entities"] == [*planned["entities"], {"text": "man", "label": "person", "concept": False}]
+    # on speech alone, what is said can be found in the audio: the added entity is a concept
+    heard = json.loads(rescored(json.dumps(planned), scorer, "ee", labels, text, concepts=True))  # type: ignore[arg-type]
+    assert heard["entities"][-1] == {"text": "man", "label": "person", "concept": True}
 
 
 def test_bio_tags_of_mentions_and_back() -> None:

@@ -150,5 +150,8 @@ def test_the_shipped_argument_scorer_gives_the_events_their_arguments(tuned: Rea
         (ev.type, ev.trigger.text): {(texts[a.entity], a.role) for a in ev.arguments} for ev in result.events
     }
     assert events[("Justice:Arrest-Jail", "arrested")] >= {("protesters", "Person"), ("Chicago", "Place")}
+    # "Police" is not one of the planner's entities: the scorer's mentions tagger found it
+    assert ("Police", "Agent") in events[("Justice:Arrest-Jail", "arrested")]
+    assert [e.text for e in result.entities][-1] == "Police"  # the tagger's mentions come last
     plain = Reamo(planner="embedded", plugins=False, planner_options={"argument_scorer": "none"})
     assert "argument" not in plain.planner.describe().detail

@@ -162,7 +162,9 @@ class LocalPlanner:
                 if scorer is None:
                     scorer = self._scorers[request.task] = load()
                 text = reading_text(request.inputs, request.perception)
-                answer = rescored(answer, scorer, request.task, request.labels, text)
+                inputs = request.inputs
+                heard = not (inputs.text or inputs.images or inputs.videos)  # speech alone
+                answer = rescored(answer, scorer, request.task, request.labels, text, concepts=heard)
             return answer
 
 

@@ -120,7 +120,7 @@ def encode_text(tokenizer: Any, text: str) -> tuple[list[int], list[Span]]:
     """Token ids of ``text`` (cut to ``MAX_TOKENS``) and each token's character span; the special tokens
     have the empty span (0, 0)."""
     encoding = tokenizer.encode(text)
-    return list(encoding.ids[:MAX_TOKENS]), [tuple(o) for o in encoding.offsets[:MAX_TOKENS]]  # type: ignore[misc]
+    return list(encoding.ids[:MAX_TOKENS]), [(a, b) for a, b in encoding.offsets[:MAX_TOKENS]]
 
 
 def token_tags(offsets: Sequence[Span], mentions: Sequence[tuple[Span, str]]) -> list[str | None]:
@@ -478,13 +478,22 @@ def _placed(text: str, items: Any) -> list[tuple[str, Span]]:
     return placed
 
 
-def rescored(answer: str, scorer: PairScorer, task: str, labels: LabelSchema, text: str | None) -> str:
+def rescored(
+    answer: str,
+    scorer: PairScorer,
+    task: str,
+    labels: LabelSchema,
+    text: str | None,
+    *,
+    concepts: bool = False,
+) -> str:
     """``answer`` with its relations (a ``relations`` scorer on an ``re`` task) or its events' arguments
     (an ``arguments`` scorer on an ``ee`` task) replaced by the scorer's among its entities, when the
     scorer knows the request's labels and ``text`` is there; otherwise ``answer`` unchanged (a truncated
     answer is left for the validator). An event whose trigger is not in ``text`` keeps its arguments.
     A scorer with a mentions tagger also scores the tagger's mentions that the answer lacks; those that
-    become arguments or relation ends join the answer's entities, with the tagger's entity type."""
+    become arguments or relation ends join the answer's entities, with the tagger's entity type, marked
+    as concepts when ``concepts`` (speech alone: whatever is said can be found in the audio)."""
     wanted = {"relations": "re", "arguments": "ee"}[scorer.kind]
     if task != wanted or not text or not scorer.knows(labels):
         return answer
@@ -511,7 +520,9 @@ def rescored(answer: str, scorer: PairScorer, task: str, labels: LabelSchema, te
                     text, candidates, trigger[0], event["type"], labels.argument_roles
                 )
                 used |= {argument["text"] for argument in event["arguments"]}
-    data["entities"] += [{"text": name, "label": label} for name, _, label in extra if name in used]
+    data["entities"] += [
+        {"text": name, "label": label, "concept": concepts} for name, _, label in extra if name in used
+    ]
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
