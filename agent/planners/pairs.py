@@ -12,10 +12,10 @@ opening marks' states picks a label or ``None``. Two kinds:
   (``conflict attack : …``) → the entity's role in the event.
 
 A third kind tags rather than pairs: ``mentions`` reads the sentence once and gives each token a BIO tag
-of an entity type (the same encoder, with a linear layer over every token). An argument scorer whose
-``scorer.json`` names one as its ``candidates`` scores the mentions it finds beside the planner's
-entities: most arguments the planner misses are nominals (``police``, ``forces``, ``missile``) that a
-named-entity answer leaves out.
+of an entity type (the same encoder, with a linear layer over every token). A relation or argument
+scorer whose ``scorer.json`` names one as its ``candidates`` scores the mentions it finds beside the
+planner's entities: most arguments the planner misses are nominals (``police``, ``forces``,
+``missile``) that a named-entity answer leaves out, and MNRE cuts its entities its own way.
 
 ``reamo finetune`` tunes them (``finetune/pairs.py``) and they ship beside the planner's adapter, about
 1.4 MB each. The embedded planner replaces its relations, or its events' arguments, with a scorer's
