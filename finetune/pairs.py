@@ -51,7 +51,7 @@ from reamo.agent.planners.pairs import (
 )
 from reamo.agent.spans import find_spans
 from reamo.errors import ConfigError
-from reamo.finetune.corpora import read_m2e2_text, read_mnre
+from reamo.finetune.corpora import Sentence, read_m2e2_text, read_mnre
 from reamo.finetune.train import latest_checkpoint, read_config, settings
 
 TABLE = "pair_scorer"
@@ -109,14 +109,30 @@ class Pair:
     prefix: str = ""
 
 
-def mnre_pairs(path: Path) -> list[Pair]:
-    """Every ordered pair of non-overlapping entities of each MNRE tweet, with its relation or ``None``."""
+def _mnre_tweets(path: Path) -> Iterator[Sentence]:
+    """The tweets of an MNRE split, as the MNRE suite groups and types them."""
     if not path.is_file():
         raise ConfigError(
             f"No MNRE split at {str(path)!r}: give the benchmark sources folder (../shared/data)."
         )
+    return read_mnre(path)
+
+
+def _m2e2_sentences(folder: Path) -> Iterator[tuple[bool, Sentence]]:
+    """The M2E2 text sentences that no suite scores, each with whether it is dev (every seventh)."""
+    events, scored = folder / "text_only_event.compact.json", folder / "text_multimedia_event.json"
+    if not events.is_file() or not scored.is_file():
+        raise ConfigError(
+            f"No M2E2 annotations in {str(folder)!r}: give the benchmark sources folder (../shared/data)."
+        )
+    for n, sentence in enumerate(read_m2e2_text(events, exclude=scored)):
+        yield n % DEV_EVERY == 0, sentence
+
+
+def mnre_pairs(path: Path) -> list[Pair]:
+    """Every ordered pair of non-overlapping entities of each MNRE tweet, with its relation or ``None``."""
     pairs = []
-    for sentence in read_mnre(path):
+    for sentence in _mnre_tweets(path):
         related = {(r.head, r.tail): r.label for r in sentence.relations}
         for a in sentence.entities:
             for b in sentence.entities:
@@ -131,27 +147,22 @@ def m2e2_argument_pairs(folder: Path) -> tuple[list[Pair], list[Pair], list[str]
     """Train and dev pairs of the M2E2 text sentences that no suite scores (for each event whose trigger
     is in its sentence, every entity not on the trigger, with its role or ``None``), and the event types
     of the train pairs."""
-    events, scored = folder / "text_only_event.compact.json", folder / "text_multimedia_event.json"
-    if not events.is_file() or not scored.is_file():
-        raise ConfigError(
-            f"No M2E2 annotations in {str(folder)!r}: give the benchmark sources folder (../shared/data)."
-        )
     splits: tuple[list[Pair], list[Pair]] = ([], [])
     types: set[str] = set()
-    for n, sentence in enumerate(read_m2e2_text(events, exclude=scored)):
+    for dev, sentence in _m2e2_sentences(folder):
         for event in sentence.events:
             found = find_spans(sentence.text, event.trigger)
             if not found:
                 continue
             roles = dict(event.arguments)
-            if n % DEV_EVERY:
+            if not dev:
                 types.add(event.type)
             for entity in sentence.entities:
                 span = (entity.start, entity.end)
                 if not overlaps(span, found[0]):
                     role = roles.get(entity.text, NONE)
                     pair = Pair(sentence.text, span, found[0], role, context_prefix(event.type))
-                    splits[n % DEV_EVERY == 0].append(pair)
+                    splits[dev].append(pair)
     return splits[0], splits[1], sorted(types)
 
 
@@ -162,29 +173,23 @@ class Tagged:
     text: str
     mentions: tuple[tuple[Span, str], ...]
 
+    @classmethod
+    def of(cls, sentence: Sentence) -> Tagged:
+        return cls(sentence.text, tuple(((e.start, e.end), e.label) for e in sentence.entities))
+
 
 def m2e2_mentions(folder: Path) -> tuple[list[Tagged], list[Tagged]]:
     """Train and dev sentences (every seventh, as for ``m2e2_argument_pairs``) of the M2E2 text sentences
     that no suite scores, with their entity mentions."""
-    events, scored = folder / "text_only_event.compact.json", folder / "text_multimedia_event.json"
-    if not events.is_file() or not scored.is_file():
-        raise ConfigError(
-            f"No M2E2 annotations in {str(folder)!r}: give the benchmark sources folder (../shared/data)."
-        )
     splits: tuple[list[Tagged], list[Tagged]] = ([], [])
-    for n, sentence in enumerate(read_m2e2_text(events, exclude=scored)):
-        mentions = tuple(((e.start, e.end), e.label) for e in sentence.entities)
-        splits[n % DEV_EVERY == 0].append(Tagged(sentence.text, mentions))
+    for dev, sentence in _m2e2_sentences(folder):
+        splits[dev].append(Tagged.of(sentence))
     return splits
 
 
 def mnre_mentions(path: Path) -> list[Tagged]:
     """The tweets of an MNRE split with the entities of their pairs."""
-    if not path.is_file():
-        raise ConfigError(
-            f"No MNRE split at {str(path)!r}: give the benchmark sources folder (../shared/data)."
-        )
-    return [Tagged(s.text, tuple(((e.start, e.end), e.label) for e in s.entities)) for s in read_mnre(path)]
+    return [Tagged.of(sentence) for sentence in _mnre_tweets(path)]
 
 
 def training_mentions(config: ScorerTrainConfig) -> tuple[list[Tagged], list[Tagged]]:

@@ -286,12 +286,11 @@ class PairScorer:
         if self.config.candidates is None:
             return None
         if self._tagger is None:
-            from reamo.agent.planners.embedded import adapters_dir
-
-            folder = Path(self.config.candidates)
-            if not folder.is_absolute():
-                beside = self.folder.parent / folder
-                folder = beside if beside.is_dir() else adapters_dir() / folder
+            folder = scorer_folder(
+                self.config.candidates,
+                f"or remove candidates from {self.folder / CONFIG_FILE} to score the planner's entities",
+                beside=self.folder.parent,
+            )
             self._tagger = PairScorer(folder, threads=self.threads)
             if self._tagger.kind != "mentions":
                 raise ConfigError(
@@ -424,6 +423,22 @@ no suite scores; ``planner_options.relation_scorer`` and ``argument_scorer`` nam
 OPTIONS = {"re": "relation_scorer", "ee": "argument_scorer"}
 
 
+def scorer_folder(name: str, otherwise: str, *, beside: Path | None = None) -> Path:
+    """The scorer folder ``name`` names: a folder, a folder of that name in ``beside``, or a shipped one;
+    a ConfigError that lists the shipped ones and ends with ``otherwise`` when there is none."""
+    from reamo.agent.planners.embedded import adapters_dir
+
+    places = [Path(name), *([beside / name] if beside is not None else []), adapters_dir() / name]
+    found = next((path for path in places if (path / CONFIG_FILE).is_file()), None)
+    if found is None:
+        shipped = ", ".join(p.parent.name for p in sorted(adapters_dir().glob(f"*/{CONFIG_FILE}")))
+        raise ConfigError(
+            f"No pair scorer at {name!r} (a folder with {CONFIG_FILE}). Shipped scorers: "
+            f"{shipped or 'none'}; {otherwise}."
+        )
+    return found
+
+
 def find_scorer(task: str, choice: str | None = None) -> Path | None:
     """The ``task`` scorer folder ``choice`` names (a folder or a name under the shipped adapters), the
     shipped one when ``choice`` is None (None if it is not installed), or None for ``"none"``."""
@@ -432,14 +447,7 @@ def find_scorer(task: str, choice: str | None = None) -> Path | None:
     if choice == "none":
         return None
     if choice:
-        path = Path(choice) if Path(choice).is_dir() else adapters_dir() / choice
-        if not (path / CONFIG_FILE).is_file():
-            shipped = ", ".join(p.parent.name for p in sorted(adapters_dir().glob(f"*/{CONFIG_FILE}")))
-            raise ConfigError(
-                f"No pair scorer at {str(path)!r} (a folder with {CONFIG_FILE}). Shipped scorers: "
-                f"{shipped or 'none'}; or set planner_options.{OPTIONS[task]} = 'none'."
-            )
-        return path
+        return scorer_folder(choice, f"or set planner_options.{OPTIONS[task]} = 'none'")
     shipped_folder = adapters_dir() / DEFAULT_SCORERS[task]
     return shipped_folder if (shipped_folder / CONFIG_FILE).is_file() else None
 
@@ -503,6 +511,8 @@ def rescored(
         return answer
     if not isinstance(data, dict) or not isinstance(data.get("entities"), list):
         return answer
+    if scorer.kind == "arguments" and not data.get("events"):
+        return answer  # nothing to give arguments to: the tagger need not run
     entities = _placed(text, data["entities"])
     extra = _more_mentions(scorer.tagger(), text, entities, labels)
     candidates = entities + [(name, span) for name, span, _ in extra]
