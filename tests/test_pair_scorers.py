@@ -5,6 +5,7 @@ at load time, and their tuning (which resumes to the same weights)."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -36,14 +37,21 @@ class FakeScorer:
     """Relates the first two entities it is given, with the first allowed type; gives every entity but
     the first the first allowed role."""
 
-    def __init__(self, known: set[str], kind: str = "relations", tagger: Any = None) -> None:
+    def __init__(
+        self, known: set[str], kind: str = "relations", tagger: Any = None, events: Any = None
+    ) -> None:
         self.known = known
         self.kind = kind
         self.calls: list[tuple[str, list[tuple[str, tuple[int, int]]]]] = []
         self._tagger = tagger
+        self._events = events
+        self.config = ScorerConfig([NONE], 1, 1, [], kind=kind, event_floor=0.3, event_add=0.9)
 
     def tagger(self) -> Any:
         return self._tagger
+
+    def event_tagger(self) -> Any:
+        return self._events
 
     def knows(self, labels: LabelSchema) -> bool:
         wanted = labels.relation_types if self.kind == "relations" else labels.event_types
@@ -215,6 +223,62 @@ def test_an_argument_scorer_also_scores_its_taggers_mentions() -> None:
     assert heard["entities"][-1] == {"text": "man", "label": "person", "concept": True}
 
 
+class FakeEventTagger:
+    """Tags the words of a text with the trigger probabilities it is given: (word, event type, P)."""
+
+    def __init__(self, tagged: list[tuple[str, str, float]]) -> None:
+        self.tagged = tagged
+        types = sorted({t for _, t, _ in tagged})
+        self.labels = [OUTSIDE, *(f"{bio}-{t}" for t in types for bio in "BI")]
+
+    def tag_probabilities(self, text: str) -> tuple[list[tuple[int, int]], Any]:
+        import numpy as np
+
+        words = [(m.start(), m.end()) for m in re.finditer(r"\w+", text)]
+        probs = np.zeros((len(words), len(self.labels)), np.float32)
+        probs[:, 0] = 1.0
+        for word, event_type, p in self.tagged:
+            i = next(i for i, (a, b) in enumerate(words) if text[a:b] == word)
+            probs[i, 0], probs[i, self.labels.index(f"B-{event_type}")] = 1 - p, p
+        return words, probs
+
+
+def test_an_event_tagger_drops_the_events_it_doubts_and_adds_those_it_is_sure_of() -> None:
+    labels = LabelSchema.default("ee")
+    text = "Police arrested the man after the protest and he died in the attack"
+    tagger = FakeEventTagger(
+        [
+            ("arrested", "Justice:Arrest-Jail", 0.9),  # the planner's, confirmed
+            ("man", "Justice:Arrest-Jail", 0.1),  # the planner's, doubted (floor 0.3): dropped
+            ("protest", "Conflict:Demonstrate", 0.95),  # not the planner's, sure (add 0.9): added
+            ("attack", "Conflict:Attack", 0.6),  # not the planner's, not sure enough
+        ]
+    )
+    scorer = FakeScorer(set(labels.event_types), kind="arguments", events=tagger)
+    planned = {
+        "entities": [{"text": "Police", "label": "organization"}, {"text": "man", "label": "person"}],
+        "events": [
+            {"trigger": "arrested", "type": "Justice:Arrest-Jail", "arguments": []},
+            {"trigger": "man", "type": "Justice:Arrest-Jail", "arguments": []},
+            {"trigger": "died", "type": "Life:Die", "arguments": []},  # a type the tagger does not tag
+        ],
+    }
+    out = json.loads(rescored(json.dumps(planned), scorer, "ee", labels, text))  # type: ignore[arg-type]
+    assert [(e["trigger"], e["type"]) for e in out["events"]] == [
+        ("arrested", "Justice:Arrest-Jail"),
+        ("died", "Life:Die"),
+        ("protest", "Conflict:Demonstrate"),
+    ]
+    # an added event gets arguments as the planner's do, and is a concept on speech alone
+    assert out["events"][2]["arguments"] == [{"text": "man", "role": labels.argument_roles[0]}]
+    assert out["events"][2]["concept"] is False
+    heard = json.loads(rescored(json.dumps(planned), scorer, "ee", labels, text, concepts=True))  # type: ignore[arg-type]
+    assert heard["events"][2]["concept"] is True
+    # an answer with no events still gets the events the tagger is sure of
+    bare = json.loads(rescored(json.dumps({**planned, "events": []}), scorer, "ee", labels, text))  # type: ignore[arg-type]
+    assert [e["trigger"] for e in bare["events"]] == ["protest"]
+
+
 def test_bio_tags_of_mentions_and_back() -> None:
     text = "Syria's border guards met"
     # "Syria" "'" "s" "border" "guards" "met", as a word-piece tokenizer cuts them, with [CLS] and [SEP]
@@ -372,7 +436,10 @@ def _m2e2_folder(folder: Path, sentences: list[tuple[list[str], list[tuple[int, 
             "sentence_id": f"s{n}",
             "words": words,
             "golden-entity-mentions": [{"start": a, "end": b, "entity-type": t} for a, b, t in mentions],
-            "golden-event-mentions": [],
+            # "arrested" (the second word) is an arrest
+            "golden-event-mentions": [
+                {"trigger": {"start": 1, "end": 2}, "event_type": "Justice:Arrest-Jail", "arguments": []}
+            ],
         }
         for n, (words, mentions) in enumerate(sentences)
     ]
@@ -395,6 +462,8 @@ def test_a_mentions_tagger_tunes_and_an_argument_scorer_loads_it(tmp_path: Path)
     train, dev = m2e2_mentions(tmp_path / "data" / M2E2_DIR)
     assert (len(train), len(dev)) == (6, 2)  # s1 is scored by a suite; s0 and s7 are every seventh
     assert train[0].mentions == (((0, 6), "organization"), ((20, 23), "person"), ((27, 34), "location"))
+    triggers, _ = m2e2_mentions(tmp_path / "data" / M2E2_DIR, events=True)  # a trigger tagger's
+    assert triggers[0].mentions == (((7, 15), "Justice:Arrest-Jail"),)
 
     config = ScorerTrainConfig(
         kind="mentions", data=str(tmp_path / "data"), output=str(tmp_path / "run"), batch_size=3,
@@ -426,6 +495,18 @@ def test_a_mentions_tagger_tunes_and_an_argument_scorer_loads_it(tmp_path: Path)
     (scorer_dir / CONFIG_FILE).write_text(json.dumps({**config_json, "candidates": "arguments"}))
     with pytest.raises(ConfigError, match="name a mentions tagger"):
         PairScorer(scorer_dir, threads=1).tagger()
+    # and a tagger as its events, found the same way (these tags stand in for event types)
+    (scorer_dir / CONFIG_FILE).write_text(json.dumps({**config_json, "events": "scorer", "event_floor": 0.3}))
+    checker = PairScorer(scorer_dir, threads=1)
+    assert checker.tagger() is None
+    assert checker.config.event_floor == 0.3
+    assert checker.config.event_add is None
+    events = checker.event_tagger()
+    assert events is not None
+    assert events.kind == "mentions"
+    (scorer_dir / CONFIG_FILE).write_text(json.dumps({**config_json, "events": "missing"}))
+    with pytest.raises(ConfigError, match=r"remove events from .* to keep all the planner's events"):
+        PairScorer(scorer_dir, threads=1).event_tagger()
 
 
 def test_argument_pairs_hold_out_every_seventh_m2e2_sentence() -> None:
@@ -465,6 +546,10 @@ def test_the_shipped_configs_load() -> None:
     folder = Path(__file__).parents[1] / "finetune/configs"
     assert ScorerTrainConfig.load(folder / "arguments-cpu.toml").kind == "arguments"
     assert ScorerTrainConfig.load(folder / "mentions-cpu.toml").kind == "mentions"
+    events = ScorerTrainConfig.load(folder / "events-cpu.toml")
+    assert (events.kind, events.mentions_from, events.outside_weight) == ("mentions", "m2e2-events", 0.1)
+    arguments = ScorerTrainConfig.load(folder / "arguments-cpu.toml")
+    assert (arguments.events, arguments.event_floor, arguments.event_add) == ("reamo-m2e2-events", 0.3, 0.9)
     config = ScorerTrainConfig.load(folder / "relations-cpu.toml")
     assert config.kind == "relations"
     assert config.lora_r == 16

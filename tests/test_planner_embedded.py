@@ -155,3 +155,8 @@ def test_the_shipped_argument_scorer_gives_the_events_their_arguments(tuned: Rea
     assert [e.text for e in result.entities][-1] == "Police"  # the tagger's mentions come last
     plain = Reamo(planner="embedded", plugins=False, planner_options={"argument_scorer": "none"})
     assert "argument" not in plain.planner.describe().detail
+    # the scorer's trigger tagger adds an event the planner missed
+    text = "Thousands of demonstrators marched through Paris after the soldiers were killed in the attack."
+    found = {(ev.type, ev.trigger.text) for ev in tuned.extract(task="ee", text=text).events}
+    missed = {(ev.type, ev.trigger.text) for ev in plain.extract(task="ee", text=text).events}
+    assert ("Life:Die", "killed") in found - missed

@@ -15,7 +15,10 @@ A third kind tags rather than pairs: ``mentions`` reads the sentence once and gi
 of an entity type (the same encoder, with a linear layer over every token). A relation or argument
 scorer whose ``scorer.json`` names one as its ``candidates`` scores the mentions it finds beside the
 planner's entities: most arguments the planner misses are nominals (``police``, ``forces``,
-``missile``) that a named-entity answer leaves out, and MNRE cuts its entities its own way.
+``missile``) that a named-entity answer leaves out, and MNRE cuts its entities its own way. A tagger of
+event triggers (BIO tags of event types) checks an argument scorer's events when its ``scorer.json``
+names one as its ``events``: about half of the planner's events are not in the gold, and each of them
+gets arguments. It drops the planner's events it doubts and adds those it is sure of.
 
 ``reamo finetune`` tunes them (``finetune/pairs.py``) and they ship beside the planner's adapter, about
 1.4 MB each. The embedded planner replaces its relations, or its events' arguments, with a scorer's
@@ -168,6 +171,19 @@ def tagged_spans(text: str, offsets: Sequence[Span], tags: Sequence[str]) -> lis
     return widened
 
 
+def tag_confidence(
+    labels: Sequence[str], offsets: Sequence[Span], probs: npt.NDArray[np.float32], span: Span, label: str
+) -> float:
+    """How sure a tagger (its tag ``labels``, and its ``tag_probabilities`` of a text) is that ``span`` is
+    a mention of ``label``: the highest ``P(B-label) + P(I-label)`` of its tokens; 0 for a label it does
+    not tag."""
+    if f"B-{label}" not in labels:
+        return 0.0
+    columns = [labels.index(f"B-{label}"), labels.index(f"I-{label}")]
+    inside = [i for i, (a, b) in enumerate(offsets) if b > a and overlaps((a, b), span)]
+    return max((float(probs[i, columns].sum()) for i in inside), default=0.0)
+
+
 def overlaps(a: Span, b: Span) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
@@ -178,7 +194,10 @@ class ScorerConfig:
     LoRA shape, the event types an argument scorer was tuned on (``contexts``), its decision rule (a label
     wins when it is the likeliest, ``none_below`` None, or when ``P(None) < none_below``), and the
     mentions tagger whose mentions a scorer scores beside the planner's entities (``candidates``: a
-    folder, or the name of a folder beside the scorer's or of a shipped one)."""
+    folder, or the name of a folder beside the scorer's or of a shipped one). An argument scorer may name
+    a trigger tagger as its ``events`` (found the same way): a planner's event whose trigger it tags as
+    the event's type with less than ``event_floor`` is dropped, and an event it tags with at least
+    ``event_add`` (None: none) is added."""
 
     labels: list[str]
     lora_r: int
@@ -188,6 +207,9 @@ class ScorerConfig:
     contexts: list[str] = field(default_factory=list)
     none_below: float | None = None
     candidates: str | None = None
+    events: str | None = None
+    event_floor: float = 0.0
+    event_add: float | None = None
 
     @classmethod
     def read(cls, folder: Path) -> ScorerConfig:
@@ -202,6 +224,9 @@ class ScorerConfig:
                 contexts=list(data.get("contexts", [])),
                 none_below=None if data.get("none_below") is None else float(data["none_below"]),
                 candidates=None if data.get("candidates") is None else str(data["candidates"]),
+                events=None if data.get("events") is None else str(data["events"]),
+                event_floor=float(data.get("event_floor", 0.0)),
+                event_add=None if data.get("event_add") is None else float(data["event_add"]),
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ConfigError(
@@ -216,7 +241,8 @@ class ScorerConfig:
         return config
 
     def write(self, folder: Path, **extra: Any) -> None:
-        body = {**extra, **{k: v for k, v in self.__dict__.items() if k != "candidates" or v is not None}}
+        unset = {"candidates": None, "events": None, "event_floor": 0.0, "event_add": None}  # not written
+        body = {**extra, **{k: v for k, v in self.__dict__.items() if k not in unset or v != unset[k]}}
         (folder / CONFIG_FILE).write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
 
 
@@ -279,39 +305,52 @@ class PairScorer:
         self.labels = self.config.labels
         self.kind = self.config.kind
         self.threads = threads
-        self._tagger: PairScorer | None = None
+        self._linked: dict[str, PairScorer] = {}
 
     def tagger(self) -> PairScorer | None:
         """The mentions tagger a scorer names as its ``candidates``, loaded on first use."""
-        if self.config.candidates is None:
+        return self._linked_tagger("candidates", "score the planner's entities alone")
+
+    def event_tagger(self) -> PairScorer | None:
+        """The trigger tagger an argument scorer names as its ``events``, loaded on first use."""
+        return self._linked_tagger("events", "keep all the planner's events")
+
+    def _linked_tagger(self, setting: str, otherwise: str) -> PairScorer | None:
+        name = getattr(self.config, setting)
+        if name is None:
             return None
-        if self._tagger is None:
+        if setting not in self._linked:
             folder = scorer_folder(
-                self.config.candidates,
-                f"or remove candidates from {self.folder / CONFIG_FILE} to score the planner's entities",
+                name,
+                f"or remove {setting} from {self.folder / CONFIG_FILE} to {otherwise}",
                 beside=self.folder.parent,
             )
-            self._tagger = PairScorer(folder, threads=self.threads)
-            if self._tagger.kind != "mentions":
+            tagger = PairScorer(folder, threads=self.threads)
+            if tagger.kind != "mentions":
                 raise ConfigError(
-                    f"{self.folder / CONFIG_FILE}: candidates names {str(folder)!r}, a {self._tagger.kind} "
-                    "scorer; name a mentions tagger, or remove the setting to score the planner's "
-                    "entities alone."
+                    f"{self.folder / CONFIG_FILE}: {setting} names {str(folder)!r}, a {tagger.kind} "
+                    f"scorer; name a mentions tagger, or remove the setting to {otherwise}."
                 )
-        return self._tagger
+            self._linked[setting] = tagger
+        return self._linked[setting]
 
-    def mentions(self, text: str) -> list[tuple[str, str, Span]]:
-        """The entity mentions (text, label, span) the tagger finds in ``text``."""
+    def tag_probabilities(self, text: str) -> tuple[list[Span], npt.NDArray[np.float32]]:
+        """Each token's character span in ``text`` and its (tokens, tags) softmax probabilities, in the
+        order of ``self.labels`` (a tagger's)."""
         import torch
 
         ids, offsets = encode_text(self.tokenizer, text)
         with torch.no_grad():
             states, _ = token_states(self.model, [ids])
-            best = (states[0] @ self.head_weight.T + self.head_bias).argmax(-1).tolist()
-        return [
-            (text[a:b], label, (a, b))
-            for (a, b), label in tagged_spans(text, offsets, [self.labels[k] for k in best])
-        ]
+            logits = states[0] @ self.head_weight.T + self.head_bias
+            probs: npt.NDArray[np.float32] = logits.softmax(-1).numpy().astype(np.float32)
+        return offsets, probs
+
+    def mentions(self, text: str) -> list[tuple[str, str, Span]]:
+        """The mentions (text, label, span) the tagger finds in ``text``: its likeliest tag of each token."""
+        offsets, probs = self.tag_probabilities(text)
+        tags = [self.labels[k] for k in probs.argmax(-1).tolist()]
+        return [(text[a:b], label, (a, b)) for (a, b), label in tagged_spans(text, offsets, tags)]
 
     def knows(self, labels: LabelSchema) -> bool:
         """Relations: every requested relation type is one the scorer was tuned on. Arguments: every
@@ -511,8 +550,10 @@ def rescored(
         return answer
     if not isinstance(data, dict) or not isinstance(data.get("entities"), list):
         return answer
-    if scorer.kind == "arguments" and not data.get("events"):
-        return answer  # nothing to give arguments to: the tagger need not run
+    if scorer.kind == "arguments":
+        if scorer.event_tagger() is None and not data.get("events"):
+            return answer  # nothing to give arguments to: the tagger need not run
+        data["events"] = _checked_events(scorer, text, data.get("events") or [], labels, concepts)
     entities = _placed(text, data["entities"])
     extra = _more_mentions(scorer.tagger(), text, entities, labels)
     candidates = entities + [(name, span) for name, span, _ in extra]
@@ -554,3 +595,46 @@ def _more_mentions(
             names.add(name)
             extra.append((name, span, label))
     return extra
+
+
+def _checked_events(
+    scorer: PairScorer, text: str, events: list[Any], labels: LabelSchema, concepts: bool
+) -> list[Any]:
+    """``events`` as an argument scorer's trigger tagger corrects them. It drops those whose trigger it
+    tags as their type with a confidence (``tag_confidence``) below the scorer's ``event_floor``, and
+    adds the events of a requested type it tags with at least ``event_add`` on a trigger that no event
+    is on (marked as concepts when ``concepts``). An event whose trigger is not in ``text``, or of a type
+    the tagger does not tag, is kept."""
+    tagger = scorer.event_tagger()
+    if tagger is None:
+        return events
+    offsets, probs = tagger.tag_probabilities(text)
+
+    def sure(span: Span, label: str) -> float:
+        return tag_confidence(tagger.labels, offsets, probs, span, label)
+
+    kept, taken = [], []
+    for event in events:
+        found = find_spans(text, event["trigger"]) if _named(event, "trigger") else []
+        typed = bool(found) and _named(event, "type") and f"B-{event['type']}" in tagger.labels
+        if typed and sure(found[0], event["type"]) < scorer.config.event_floor:
+            continue
+        kept.append(event)
+        taken += found[:1]
+    tags = [tagger.labels[k] for k in probs.argmax(-1).tolist()]
+    for span, label in tagged_spans(text, offsets, tags):
+        if (
+            scorer.config.event_add is not None
+            and label in labels.event_types
+            and not any(overlaps(span, other) for other in taken)
+            and sure(span, label) >= scorer.config.event_add
+        ):
+            taken.append(span)
+            kept.append(
+                {"trigger": text[span[0] : span[1]], "type": label, "concept": concepts, "arguments": []}
+            )
+    return kept
+
+
+def _named(event: Any, key: str) -> bool:
+    return isinstance(event, dict) and isinstance(event.get(key), str)
