@@ -17,6 +17,8 @@ from jsonschema import Draft202012Validator
 from reamo import Reamo
 from reamo.agent.planners import make_planner
 from reamo.agent.planners.constrained import (
+    LIST_LIMITS,
+    Generation,
     Grammar,
     SecondLook,
     generate,
@@ -204,6 +206,29 @@ def test_random_logits_still_give_a_valid_answer(
     Draft202012Validator(request.answer_schema).validate(answer)
     assert model.fed[:3] == [5, 6, 7]
     assert out.forced_tokens > 0  # the grammar's fixed parts are appended without sampling
+
+
+@pytest.mark.parametrize(("task", "kind"), [("re", "relations"), ("ee", "arguments")])
+def test_what_a_scorer_replaces_is_left_out_of_the_grammar(
+    task: Task, kind: str, tiny: tuple[Path, Path], registry: ToolRegistry
+) -> None:
+    from transformers import AutoTokenizer
+
+    from reamo.agent.planners.pairs import left_to_scorer
+
+    request = request_for(task, registry)
+    tight = tighten_schema(request.answer_schema, request)
+    left = left_to_scorer(tight, kind)
+    assert tight != left  # a copy: the tightened schema is unchanged
+    tokenizer = AutoTokenizer.from_pretrained(tiny[0])
+    grammar = Grammar(guidance_tokenizer(tokenizer, len(tokenizer)), left)
+    for seed in range(3):
+        model = RandomLogits(len(tokenizer), seed)
+        out = generate(model, grammar, [5, 6, 7], max_new_tokens=2000, decode=tokenizer.decode)
+        answer = json.loads(out.text.replace("<|im_end|>", ""))
+        Draft202012Validator(request.answer_schema).validate(answer)
+        assert answer["relations"] == []
+        assert all(event["arguments"] == [] for event in answer["events"])
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -545,3 +570,52 @@ def test_an_input_with_nothing_to_read_skips_the_model(media_dir: Path, registry
     with_sign = PlanRequest(**{**request.__dict__, "perception": Perception(images={"image:0": sign})})
     assert has_words(with_sign)
     assert has_words(request_for("ner", registry))  # text
+
+
+def test_the_planner_leaves_a_scorers_relations_to_it(
+    tiny: tuple[Path, Path], registry: ToolRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import reamo.agent.planners.llm as llm
+    from reamo.agent.planners.embedded import leave_to_scorers
+    from reamo.agent.planners.hf import load_transformers
+    from reamo.agent.planners.pairs import ScorerConfig
+
+    class Relater:  # a relation scorer that knows every relation type and relates the two entities
+        kind = "relations"
+        config = ScorerConfig(["None"], 1, 1, [])
+
+        def knows(self, labels: LabelSchema) -> bool:
+            return True
+
+        def tagger(self) -> None:
+            return None
+
+        def relate(self, text: str, entities: Any, allowed: list[str]) -> list[Any]:
+            return [{"head": entities[0][0], "label": allowed[0], "tail": entities[1][0]}]
+
+    schemas: list[dict[str, Any]] = []
+    written = '{"entities":[{"text":"Barack Obama","label":"person"},{"text":"Hawaii","label":"location"}],'
+    written += '"relations":[],"events":[],"calls":[]}'
+    monkeypatch.setattr(
+        llm, "generate", lambda *args, **kwargs: Generation(written, (), 1, 0.0, 0.0, 0, 1, False)
+    )
+    request = request_for("re", registry, text="Barack Obama was born in Hawaii.")
+    for leave in ((), ("re",)):
+        planner = LocalPlanner(
+            name="embedded",
+            summary="test",
+            load=lambda: load_transformers(str(tiny[0]), None),
+            style=PromptStyle(),
+            pair_scorers={"re": Relater},  # type: ignore[dict-item]
+            leave_to_scorers=leave,
+        )
+        monkeypatch.setattr(planner, "_grammar", lambda engine, schema: schemas.append(schema))
+        answer = json.loads(planner.plan(request))
+        assert answer["relations"] == [
+            {"head": "Barack Obama", "label": request.labels.relation_types[0], "tail": "Hawaii"}
+        ]
+    # the model may write relations only where they are not left to the scorer
+    assert [s["properties"]["relations"]["maxItems"] for s in schemas] == [LIST_LIMITS["relations"], 0]
+    assert leave_to_scorers({}) == ("re",)  # the embedded planner's default
+    with pytest.raises(ConfigError, match="use a list of 're' and 'ee'"):
+        leave_to_scorers({"leave_to_scorers": "re"})

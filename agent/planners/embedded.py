@@ -283,10 +283,30 @@ def _load(engine: str, adapter: Path | None, threads: int, precision: str | None
     return Loaded(tokenizer, model, vocab, detail + (f", adapter {adapter.name}" if adapter else ""))
 
 
+LEAVE_TO_SCORERS = ("re",)
+"""The tasks whose relations (arguments) the embedded planner leaves to their pair scorer by default:
+the scorer replaces them, and the answer's entities come before its relations, so leaving them out
+changes no entity. Event arguments come inside each event: leaving them out changed the later events
+and saved no time (see the relation scorer's model card)."""
+
+
+def leave_to_scorers(options: Mapping[str, Any]) -> tuple[str, ...]:
+    """``planner_options.leave_to_scorers``: a list of ``re`` and ``ee``."""
+    tasks = options.get("leave_to_scorers", LEAVE_TO_SCORERS)
+    if not isinstance(tasks, (list, tuple)) or not set(tasks) <= {"re", "ee"}:
+        raise ConfigError(
+            f"planner_options.leave_to_scorers is {tasks!r}; use a list of 're' and 'ee' (or [] for the "
+            "planner to write all its relations and arguments)."
+        )
+    return tuple(tasks)
+
+
 def make_embedded(options: Mapping[str, Any]) -> LocalPlanner:
     """The embedded planner from ``planner_options`` (engine, precision, adapter, threads, prompt,
     candidates, max_new_tokens, second_look: 0 turns it off, relation_scorer and argument_scorer: a
-    shipped scorer's name, a folder, or ``none`` for the planner's own relations or arguments)."""
+    shipped scorer's name, a folder, or ``none`` for the planner's own relations or arguments,
+    leave_to_scorers: the tasks whose relations or arguments the model does not write where a scorer
+    replaces them)."""
     engine = str(options.get("engine", "onnx"))
     if engine not in ENGINES:
         raise ConfigError(f"planner_options.engine is {engine!r}; use one of {', '.join(ENGINES)}.")
@@ -308,4 +328,5 @@ def make_embedded(options: Mapping[str, Any]) -> LocalPlanner:
         max_new_tokens=int(options.get("max_new_tokens", 384)),
         second_look=float(options.get("second_look", SECOND_LOOK if adapter else 0.0)),
         pair_scorers=scorer_loaders(options, threads, default=True),
+        leave_to_scorers=leave_to_scorers(options),
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -21,7 +21,7 @@ from reamo.agent.planners.constrained import (
     guidance_tokenizer,
     tighten_schema,
 )
-from reamo.agent.planners.pairs import PairScorer, reading_text, rescored
+from reamo.agent.planners.pairs import PairScorer, left_to_scorer, reading_text, rescored
 from reamo.agent.planners.prompting import Candidates, PromptStyle, planner_messages
 from reamo.agent.planners.protocol import Message, PlanRequest
 from reamo.schemas import BackendInfo
@@ -83,6 +83,7 @@ class LocalPlanner:
         max_new_tokens: int = 384,
         second_look: float = 0.0,
         pair_scorers: Mapping[str, Callable[[], PairScorer]] | None = None,
+        leave_to_scorers: Collection[str] = (),
     ) -> None:
         self.name = name
         self.second_look = second_look
@@ -97,6 +98,9 @@ class LocalPlanner:
         self._grammars: OrderedDict[str, Grammar] = OrderedDict()
         self._scorer_loaders = dict(pair_scorers or {})  # by task: "re" relations, "ee" arguments
         self._scorers: dict[str, PairScorer] = {}
+        # the tasks ("re", "ee") whose relations (arguments) the model does not write where their pair
+        # scorer will replace them
+        self.leave_to_scorers = frozenset(leave_to_scorers)
         self._lock = threading.Lock()
 
     def describe(self) -> BackendInfo:
@@ -146,7 +150,13 @@ class LocalPlanner:
             engine = self.loaded()
             messages = planner_messages(request, self.style, self._candidates)
             ids = prompt_ids(engine.tokenizer, messages)
-            grammar = self._grammar(engine, tighten_schema(request.answer_schema, request))
+            scorer = self._scorer(request.task)
+            text = reading_text(request.inputs, request.perception)
+            schema = tighten_schema(request.answer_schema, request)
+            leave = request.task in self.leave_to_scorers and bool(text)
+            if leave and scorer is not None and scorer.knows(request.labels):
+                schema = left_to_scorer(schema, scorer.kind)  # it would replace them: not worth decoding
+            grammar = self._grammar(engine, schema)
             self.last = generate(
                 engine.model,
                 grammar,
@@ -156,16 +166,20 @@ class LocalPlanner:
                 second_look=self._second_look(engine, request),
             )
             answer = one_label_per_text(self.last.text)
-            load = self._scorer_loaders.get(request.task)
-            if load is not None:
-                scorer = self._scorers.get(request.task)
-                if scorer is None:
-                    scorer = self._scorers[request.task] = load()
-                text = reading_text(request.inputs, request.perception)
+            if scorer is not None:
                 inputs = request.inputs
                 heard = not (inputs.text or inputs.images or inputs.videos)  # speech alone
                 answer = rescored(answer, scorer, request.task, request.labels, text, concepts=heard)
             return answer
+
+    def _scorer(self, task: str) -> PairScorer | None:
+        """The pair scorer of ``task``, loaded on first use; None when there is none."""
+        load = self._scorer_loaders.get(task)
+        if load is None:
+            return None
+        if task not in self._scorers:
+            self._scorers[task] = load()
+        return self._scorers[task]
 
 
 def second_look(tokenizer: Any, threshold: float) -> SecondLook | None:

@@ -27,6 +27,7 @@ whenever the request's label set is one the scorer knows; other label sets keep 
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -503,6 +504,19 @@ def scorer_loaders(
         if folder is not None:
             loaders[task] = partial(PairScorer, folder, threads=threads)
     return loaders
+
+
+def left_to_scorer(schema: dict[str, Any], kind: str) -> dict[str, Any]:
+    """A copy of an answer schema in which the planner writes nothing that a ``kind`` scorer replaces:
+    no relations (``relations``) or no event arguments (``arguments``)."""
+    left = copy.deepcopy(schema)
+    props = left.get("properties", {})
+    if kind == "relations" and "relations" in props:
+        props["relations"]["maxItems"] = 0
+    arguments = props.get("events", {}).get("items", {}).get("properties", {}).get("arguments")
+    if kind == "arguments" and isinstance(arguments, dict):
+        arguments["maxItems"] = 0
+    return left
 
 
 def reading_text(inputs: Inputs, perception: Perception) -> str | None:
