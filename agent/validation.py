@@ -7,6 +7,7 @@ problem message while the valid rest is kept. The messages are written for the p
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -133,6 +134,9 @@ class ValidatedAnswer:
     seen: list[Entity] = field(default_factory=list)
     """Entities the validator added for an input without text: detected objects of a requested label
     that the answer left out (also in ``entities``, with their calls in ``calls``)."""
+    reworded: list[tuple[MetaResponse, str]] = field(default_factory=list)
+    """On speech alone: calls whose instruction named none of their concept's words, with that
+    instruction (the call, also in ``calls``, grounds the concept's own words instead)."""
     unlabelled: dict[str, list[str]] = field(default_factory=dict)
     """For an input without text: detected classes that no requested label stands for, with their media
     (not extracted; the user is told how to ask for them)."""
@@ -148,6 +152,15 @@ class ValidatedAnswer:
                 c.concept,
             )
             for c in self.completed
+        ]
+        calls += [
+            (
+                "instruction_off_concept",
+                f"{c.concept}: the call's instruction {said!r} names none of {c.instruction!r}, which is "
+                f"what was heard; {c.module} on {c.target} looks for {c.instruction!r} instead",
+                c.concept,
+            )
+            for c, said in self.reworded
         ]
         seen = [
             (
@@ -243,7 +256,7 @@ def validate_answer(
     visual = bool(inputs.images or inputs.videos)
     _build_records(out, items, haystacks, visual)
     _type_by_signature(out, labels)
-    _build_calls(out, items["calls"])
+    _build_calls(out, items["calls"], heard=not (inputs.text or inputs.images or inputs.videos))
     if not inputs.text and perception is not None:
         _add_seen_objects(out, labels, perception, schemas["calls"])
     _complete_calls(out, schemas["calls"])
@@ -446,7 +459,16 @@ def _distinct(args: list[Argument]) -> list[Argument]:
     return list({(a.role, a.entity): a for a in args}.values())
 
 
-def _build_calls(out: ValidatedAnswer, calls: list[dict[str, Any]]) -> None:
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"\w+", text.lower()))
+
+
+def _build_calls(out: ValidatedAnswer, calls: list[dict[str, Any]], *, heard: bool = False) -> None:
+    """The calls of the answer, each bound to its concept. With ``heard`` (speech alone: every concept's
+    text is words of a transcript) a call whose instruction shares no word with its concept's text
+    looks for the concept's text instead: a small planner sometimes pairs a concept with the words of
+    another (``Paris`` called as ``Thousands of demonstrators``), and the audio tool finds the words
+    it is given."""
     concepts: dict[str, Entity | Trigger] = {}
     for e in out.entities:
         concepts.setdefault(e.id, e)
@@ -469,9 +491,11 @@ def _build_calls(out: ValidatedAnswer, calls: list[dict[str, Any]]) -> None:
             continue
         concept.concept = True
         options = {k: v for k, v in raw.items() if k not in ("module", "instruction", "target", "concept")}
+        said = str(raw["instruction"])
+        off = heard and not _words(said) & _words(concept.text)
         call = MetaResponse(
             module=raw["module"],
-            instruction=raw["instruction"],
+            instruction=concept.text if off else said,
             target=raw["target"],
             concept=concept.id,
             options=options,
@@ -480,3 +504,5 @@ def _build_calls(out: ValidatedAnswer, calls: list[dict[str, Any]]) -> None:
             continue
         seen.add((call.module, call.target, call.concept))
         out.calls.append(call)
+        if off:
+            out.reworded.append((call, said))

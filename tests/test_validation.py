@@ -264,6 +264,40 @@ def test_entity_heard_in_the_transcript_is_kept(media_dir: Path, registry: ToolR
     assert [e.text for e in out.entities] == ["Putin"]
 
 
+def test_on_speech_alone_a_call_looks_for_its_concepts_words(media_dir: Path, registry: ToolRegistry) -> None:
+    heard = "Thousands of demonstrators marched through Paris"
+    perception = Perception(
+        audio={"audio:0": AudioPerception(media="audio:0", duration=3.0, transcript=Transcript(text=heard))}
+    )
+    answer = {
+        "entities": [
+            {"text": "Paris", "label": "location", "concept": True},
+            {"text": "demonstrators", "label": "person", "concept": True},
+        ],
+        "calls": [  # the planner's: Paris called with other words, the demonstrators with theirs
+            {"module": "AudioSegmentation", "instruction": "Thousands of demonstrators", "concept": "Paris"},
+            {"module": "AudioSegmentation", "instruction": "Thousands of demonstrators", "concept": "e2"},
+        ],
+    }
+    speech = Inputs.build(audio=[media_dir / "speech.wav"])
+    out = _validate(answer, speech, registry, task="ner", perception=perception)
+    assert out.problems == []
+    assert [(c.concept, c.instruction) for c in out.calls] == [
+        ("e1", "Paris"),
+        ("e2", "Thousands of demonstrators"),  # shares a word with its concept: the planner's own
+    ]
+    ((call, said),) = out.reworded
+    assert (call.concept, said) == ("e1", "Thousands of demonstrators")
+    (note,) = [a for a in out.additions(NER_LABELS) if a[0] == "instruction_off_concept"]
+    assert note[2] == "e1"
+    assert "'Thousands of demonstrators' names none of 'Paris'" in note[1]
+    # with text, a concept may be said in other words than it is written: the instruction stays
+    both = Inputs.build(text=heard, audio=[media_dir / "speech.wav"])
+    out = _validate(answer, both, registry, task="ner", perception=perception)
+    assert [c.instruction for c in out.calls] == ["Thousands of demonstrators"] * 2
+    assert out.reworded == []
+
+
 def test_relation_to_an_unlisted_entity_is_a_reference_problem(
     image_inputs: Inputs, registry: ToolRegistry
 ) -> None:
