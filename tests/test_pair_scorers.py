@@ -279,6 +279,55 @@ def test_an_event_tagger_drops_the_events_it_doubts_and_adds_those_it_is_sure_of
     assert [e["trigger"] for e in bare["events"]] == ["protest"]
 
 
+class FakeChecker(FakeEventTagger):
+    """A mentions tagger as a NER answer's checker (floor 0.3, add 0.8)."""
+
+    kind = "mentions"
+    config = ScorerConfig([NONE], 1, 1, [], kind="mentions", check_floor=0.3, check_add=0.8)
+
+    def knows(self, labels: LabelSchema) -> bool:
+        return True
+
+
+def test_an_entity_checker_drops_the_entities_it_doubts_and_adds_those_it_is_sure_of() -> None:
+    labels = LabelSchema.default("ner")
+    text = "Obama met Merkel in Berlin with Smith and Jones"
+    checker = FakeChecker(
+        [
+            ("Obama", "person", 0.9),  # the planner's, confirmed
+            ("Merkel", "person", 0.1),  # the planner's, doubted: dropped with its call
+            ("Berlin", "location", 0.7),  # the planner's, confirmed (the floor is 0.3)
+            ("Smith", "person", 0.85),  # not the planner's, sure: added
+            ("Jones", "person", 0.6),  # not the planner's, not sure enough
+        ]
+    )
+    planned = {
+        "entities": [
+            {"text": "Obama", "label": "person", "concept": True},
+            {"text": "Merkel", "label": "person", "concept": True},
+            {"text": "Berlin", "label": "location", "concept": True},
+            {"text": "Putin", "label": "person", "concept": False},  # not in the text: kept
+        ],
+        "calls": [
+            {"module": "AudioSegmentation", "instruction": "Obama", "concept": "Obama"},
+            {"module": "AudioSegmentation", "instruction": "Merkel", "concept": "e2"},
+            {"module": "AudioSegmentation", "instruction": "Berlin", "concept": "e3"},
+        ],
+    }
+    out = json.loads(rescored(json.dumps(planned), checker, "ner", labels, text, concepts=True))  # type: ignore[arg-type]
+    assert [(e["text"], e["label"]) for e in out["entities"]] == [
+        ("Obama", "person"),
+        ("Berlin", "location"),
+        ("Putin", "person"),
+        ("Smith", "person"),
+    ]
+    assert out["entities"][-1]["concept"] is True  # on speech alone an added entity is a concept
+    # the doubted entity's call goes; a call by place names its entity by text, as places change
+    assert [c["concept"] for c in out["calls"]] == ["Obama", "Berlin"]
+    # other tasks are not the checker's
+    assert rescored(json.dumps(planned), checker, "re", labels, text) == json.dumps(planned)  # type: ignore[arg-type]
+
+
 def test_bio_tags_of_mentions_and_back() -> None:
     text = "Syria's border guards met"
     # "Syria" "'" "s" "border" "guards" "met", as a word-piece tokenizer cuts them, with [CLS] and [SEP]
@@ -548,6 +597,8 @@ def test_the_shipped_configs_load() -> None:
     assert ScorerTrainConfig.load(folder / "mentions-cpu.toml").kind == "mentions"
     events = ScorerTrainConfig.load(folder / "events-cpu.toml")
     assert (events.kind, events.mentions_from, events.outside_weight) == ("mentions", "m2e2-events", 0.1)
+    twitter = ScorerTrainConfig.load(folder / "twitter-mentions-cpu.toml")
+    assert (twitter.mentions_from, twitter.check_floor, twitter.check_add) == ("twitter", 0.3, 0.8)
     arguments = ScorerTrainConfig.load(folder / "arguments-cpu.toml")
     assert (arguments.events, arguments.event_floor, arguments.event_add) == ("reamo-m2e2-events", 0.3, 0.9)
     config = ScorerTrainConfig.load(folder / "relations-cpu.toml")

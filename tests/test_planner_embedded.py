@@ -127,7 +127,7 @@ def test_the_shipped_relation_scorer_relates_the_tuned_planners_entities(tuned: 
     assert isinstance(planner, LocalPlanner)
     text = "Actor Tom Hanks and his wife Rita Wilson arrive at the Oscars in Los Angeles"
     result = tuned.extract(task="re", text=text)
-    assert "MiniLM relation and argument scorers" in planner.describe().detail
+    assert "MiniLM relation, argument and entity scorers" in planner.describe().detail
     by_id = {e.id: e for e in result.entities}
     triples = {(by_id[r.head].text, r.label, by_id[r.tail].text) for r in result.relations}
     assert ("Tom Hanks", "/per/per/couple", "Rita Wilson") in triples
@@ -144,7 +144,7 @@ def test_the_shipped_relation_scorer_relates_the_tuned_planners_entities(tuned: 
 
 def test_the_shipped_argument_scorer_gives_the_events_their_arguments(tuned: Reamo) -> None:
     result = tuned.extract(task="ee", text="Police arrested two protesters in Chicago on Tuesday.")
-    assert "relation and argument scorers" in tuned.planner.describe().detail
+    assert "relation, argument and entity scorers" in tuned.planner.describe().detail
     texts = {e.id: e.text for e in result.entities}
     events = {
         (ev.type, ev.trigger.text): {(texts[a.entity], a.role) for a in ev.arguments} for ev in result.events

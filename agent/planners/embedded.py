@@ -305,6 +305,7 @@ def make_embedded(options: Mapping[str, Any]) -> LocalPlanner:
     """The embedded planner from ``planner_options`` (engine, precision, adapter, threads, prompt,
     candidates, max_new_tokens, second_look: 0 turns it off, relation_scorer and argument_scorer: a
     shipped scorer's name, a folder, or ``none`` for the planner's own relations or arguments,
+    entity_checker: the same for the mentions tagger that checks a NER answer's entities,
     leave_to_scorers: the tasks whose relations or arguments the model does not write where a scorer
     replaces them)."""
     engine = str(options.get("engine", "onnx"))

@@ -108,9 +108,12 @@ class LocalPlanner:
         extra = ", spaCy candidates" if self.style.candidates else ""
         extra += ", second look with spaCy" if self.second_look > 0 else ""
         scored = [
-            {"re": "relation", "ee": "argument"}[task] for task in sorted(self._scorer_loaders, reverse=True)
+            {"re": "relation", "ee": "argument", "ner": "entity"}[task]
+            for task in ("re", "ee", "ner")
+            if task in self._scorer_loaders
         ]
-        extra += f", MiniLM {' and '.join(scored)} scorer{'s' * (len(scored) > 1)}" if scored else ""
+        named = " and ".join([", ".join(scored[:-1]), *scored[-1:]] if len(scored) > 1 else scored)
+        extra += f", MiniLM {named} scorer{'s' * (len(scored) > 1)}" if scored else ""
         engine = f"; {self._loaded.detail}" if self._loaded else ""
         return BackendInfo(
             role="planner",

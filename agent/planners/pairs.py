@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -198,7 +199,9 @@ class ScorerConfig:
     folder, or the name of a folder beside the scorer's or of a shipped one). An argument scorer may name
     a trigger tagger as its ``events`` (found the same way): a planner's event whose trigger it tags as
     the event's type with less than ``event_floor`` is dropped, and an event it tags with at least
-    ``event_add`` (None: none) is added."""
+    ``event_add`` (None: none) is added. A mentions tagger that checks a NER answer (the
+    ``entity_checker``) drops an entity it tags as its type with less than ``check_floor`` and adds
+    a mention it tags with at least ``check_add``."""
 
     labels: list[str]
     lora_r: int
@@ -211,6 +214,8 @@ class ScorerConfig:
     events: str | None = None
     event_floor: float = 0.0
     event_add: float | None = None
+    check_floor: float = 0.0
+    check_add: float | None = None
 
     @classmethod
     def read(cls, folder: Path) -> ScorerConfig:
@@ -228,6 +233,8 @@ class ScorerConfig:
                 events=None if data.get("events") is None else str(data["events"]),
                 event_floor=float(data.get("event_floor", 0.0)),
                 event_add=None if data.get("event_add") is None else float(data["event_add"]),
+                check_floor=float(data.get("check_floor", 0.0)),
+                check_add=None if data.get("check_add") is None else float(data["check_add"]),
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ConfigError(
@@ -242,7 +249,9 @@ class ScorerConfig:
         return config
 
     def write(self, folder: Path, **extra: Any) -> None:
-        unset = {"candidates": None, "events": None, "event_floor": 0.0, "event_add": None}  # not written
+        unset = dict(
+            candidates=None, events=None, event_floor=0.0, event_add=None, check_floor=0.0, check_add=None
+        )
         body = {**extra, **{k: v for k, v in self.__dict__.items() if k not in unset or v != unset[k]}}
         (folder / CONFIG_FILE).write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
 
@@ -355,8 +364,12 @@ class PairScorer:
 
     def knows(self, labels: LabelSchema) -> bool:
         """Relations: every requested relation type is one the scorer was tuned on. Arguments: every
-        requested event type is, and so is at least one requested role."""
+        requested event type is, and so is at least one requested role. Mentions: every requested
+        entity type is one it tags."""
         known = set(self.labels) - {NONE}
+        if self.kind == "mentions":
+            tagged = {label.partition("-")[2] for label in known - {OUTSIDE}}
+            return bool(labels.entity_types) and set(labels.entity_types) <= tagged
         if self.kind == "relations":
             return bool(labels.relation_types) and set(labels.relation_types) <= known
         return (
@@ -457,10 +470,10 @@ def merge_lora(model: Any, weights: dict[str, Any], config: ScorerConfig) -> Non
             modules[name].weight += scale * (b @ a)
 
 
-DEFAULT_SCORERS = {"re": "reamo-re-minilm", "ee": "reamo-ea-minilm"}
+DEFAULT_SCORERS = {"re": "reamo-re-minilm", "ee": "reamo-ea-minilm", "ner": "reamo-twitter-entities"}
 """The shipped scorer of each task, tuned on MNRE's training split and on the M2E2 text sentences that
 no suite scores; ``planner_options.relation_scorer`` and ``argument_scorer`` name others."""
-OPTIONS = {"re": "relation_scorer", "ee": "argument_scorer"}
+OPTIONS = {"re": "relation_scorer", "ee": "argument_scorer", "ner": "entity_checker"}
 
 
 def scorer_folder(name: str, otherwise: str, *, beside: Path | None = None) -> Path:
@@ -554,8 +567,9 @@ def rescored(
     answer is left for the validator). An event whose trigger is not in ``text`` keeps its arguments.
     A scorer with a mentions tagger also scores the tagger's mentions that the answer lacks; those that
     become arguments or relation ends join the answer's entities, with the tagger's entity type, marked
-    as concepts when ``concepts`` (speech alone: whatever is said can be found in the audio)."""
-    wanted = {"relations": "re", "arguments": "ee"}[scorer.kind]
+    as concepts when ``concepts`` (speech alone: whatever is said can be found in the audio). A mentions
+    tagger on an ``ner`` task checks the answer's entities instead (``_check_entities``)."""
+    wanted = {"relations": "re", "arguments": "ee", "mentions": "ner"}[scorer.kind]
     if task != wanted or not text or not scorer.knows(labels):
         return answer
     try:
@@ -564,6 +578,9 @@ def rescored(
         return answer
     if not isinstance(data, dict) or not isinstance(data.get("entities"), list):
         return answer
+    if scorer.kind == "mentions":
+        _check_entities(scorer, text, data, labels, concepts)
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     if scorer.kind == "arguments":
         if scorer.event_tagger() is None and not data.get("events"):
             return answer  # nothing to give arguments to: the tagger need not run
@@ -652,3 +669,49 @@ def _checked_events(
 
 def _named(event: Any, key: str) -> bool:
     return isinstance(event, dict) and isinstance(event.get(key), str)
+
+
+def _check_entities(
+    tagger: PairScorer, text: str, data: dict[str, Any], labels: LabelSchema, concepts: bool
+) -> None:
+    """The answer ``data``'s entities as a mentions tagger corrects them, in place. It drops those it
+    tags as their type with a confidence (``tag_confidence``) below its ``check_floor``, with their
+    calls, and adds the mentions of a requested type it tags with at least ``check_add`` that overlap
+    no entity (marked as concepts when ``concepts``). An entity that is not in ``text`` is kept. Calls
+    that name an entity by its place (``e2``) name it by its text instead, since the places change."""
+    offsets, probs = tagger.tag_probabilities(text)
+
+    def sure(span: Span, label: str) -> float:
+        return tag_confidence(tagger.labels, offsets, probs, span, label)
+
+    kept, dropped, taken = [], set(), []
+    for entity in data["entities"]:
+        found = find_spans(text, entity["text"]) if _named(entity, "text") else []
+        if found and _named(entity, "label") and sure(found[0], entity["label"]) < tagger.config.check_floor:
+            dropped.add(entity["text"])
+            continue
+        kept.append(entity)
+        taken += found[:1]
+    calls = []
+    for call in data.get("calls") or []:
+        concept = call.get("concept") if isinstance(call, dict) else None
+        place = re.fullmatch(r"e([0-9]+)", concept) if isinstance(concept, str) else None
+        if place and 0 < int(place[1]) <= len(data["entities"]):
+            concept = call["concept"] = data["entities"][int(place[1]) - 1].get("text")
+        if concept not in dropped:
+            calls.append(call)
+    names = {entity.get("text") for entity in kept}
+    if tagger.config.check_add is not None:
+        tags = [tagger.labels[k] for k in probs.argmax(-1).tolist()]
+        for span, label in tagged_spans(text, offsets, tags):
+            name = text[span[0] : span[1]]
+            if (
+                label in labels.entity_types
+                and name not in names
+                and not any(overlaps(span, other) for other in taken)
+                and sure(span, label) >= tagger.config.check_add
+            ):
+                taken.append(span)
+                names.add(name)
+                kept.append({"text": name, "label": label, "concept": concepts})
+    data["entities"], data["calls"] = kept, calls
