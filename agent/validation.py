@@ -256,7 +256,7 @@ def validate_answer(
     visual = bool(inputs.images or inputs.videos)
     _build_records(out, items, haystacks, visual)
     _type_by_signature(out, labels)
-    _build_calls(out, items["calls"], heard=not (inputs.text or inputs.images or inputs.videos))
+    _build_calls(out, items["calls"], heard=inputs.modalities == ["audio"])
     if not inputs.text and perception is not None:
         _add_seen_objects(out, labels, perception, schemas["calls"])
     _complete_calls(out, schemas["calls"])

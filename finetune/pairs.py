@@ -57,7 +57,7 @@ from reamo.agent.planners.pairs import (
 )
 from reamo.agent.spans import find_spans
 from reamo.errors import ConfigError
-from reamo.finetune.corpora import Sentence, read_bio, read_m2e2_text, read_mnre
+from reamo.finetune.corpora import EventMention, Sentence, read_bio, read_m2e2_text, read_mnre
 from reamo.finetune.train import latest_checkpoint, read_config, settings
 
 TABLE = "pair_scorer"
@@ -65,7 +65,6 @@ MNRE_DIR = "text/mnre_v2"
 M2E2_DIR = "text/m2e2/m2e2_annotations"
 DEV_EVERY = 7  # arguments: every seventh M2E2 sentence is dev
 MENTIONS_FROM = ("m2e2", "mnre", "m2e2-events", "twitter")
-TWITTER_DIRS = ("text/twitter2015", "text/twitter2017")
 
 
 @dataclass
@@ -146,6 +145,14 @@ def _m2e2_sentences(folder: Path) -> Iterator[tuple[bool, Sentence]]:
         yield n % DEV_EVERY == 0, sentence
 
 
+def _placed_events(sentence: Sentence) -> Iterator[tuple[Span, EventMention]]:
+    """The events of a sentence whose trigger is in it, each with the trigger's first place."""
+    for event in sentence.events:
+        found = find_spans(sentence.text, event.trigger)
+        if found:
+            yield found[0], event
+
+
 def mnre_pairs(path: Path) -> list[Pair]:
     """Every ordered pair of non-overlapping entities of each MNRE tweet, with its relation or ``None``."""
     pairs = []
@@ -167,18 +174,15 @@ def m2e2_argument_pairs(folder: Path) -> tuple[list[Pair], list[Pair], list[str]
     splits: tuple[list[Pair], list[Pair]] = ([], [])
     types: set[str] = set()
     for dev, sentence in _m2e2_sentences(folder):
-        for event in sentence.events:
-            found = find_spans(sentence.text, event.trigger)
-            if not found:
-                continue
+        for trigger, event in _placed_events(sentence):
             roles = dict(event.arguments)
             if not dev:
                 types.add(event.type)
             for entity in sentence.entities:
                 span = (entity.start, entity.end)
-                if not overlaps(span, found[0]):
+                if not overlaps(span, trigger):
                     role = roles.get(entity.text, NONE)
-                    pair = Pair(sentence.text, span, found[0], role, context_prefix(event.type))
+                    pair = Pair(sentence.text, span, trigger, role, context_prefix(event.type))
                     splits[dev].append(pair)
     return splits[0], splits[1], sorted(types)
 
@@ -204,12 +208,8 @@ def m2e2_mentions(folder: Path, *, events: bool = False) -> tuple[list[Tagged], 
         if not events:
             splits[dev].append(Tagged.of(sentence))
             continue
-        triggers = []
-        for event in sentence.events:
-            found = find_spans(sentence.text, event.trigger)
-            if found:
-                triggers.append((found[0], event.type))
-        splits[dev].append(Tagged(sentence.text, tuple(triggers)))
+        triggers = tuple((trigger, event.type) for trigger, event in _placed_events(sentence))
+        splits[dev].append(Tagged(sentence.text, triggers))
     return splits
 
 
@@ -222,16 +222,18 @@ def twitter_mentions(data: Path) -> tuple[list[Tagged], list[Tagged]]:
     """The tweets of the Twitter-2015 and Twitter-2017 train splits with their entities, and of the
     Twitter-2017 validation split (dev); no test split is read."""
     splits: tuple[list[Tagged], list[Tagged]] = ([], [])
-    for folder in TWITTER_DIRS:
-        for dev, name in ((False, "train.txt"), (True, "valid.txt")):
-            path = data / folder / name
-            if dev and folder != TWITTER_DIRS[-1]:
-                continue
-            if not path.is_file():
-                raise ConfigError(
-                    f"No Twitter split at {str(path)!r}: give the benchmark sources folder (../shared/data)."
-                )
-            splits[dev].extend(Tagged.of(s) for s in read_bio(path, Path(folder).name))
+    parts = [
+        (False, "twitter2015/train.txt"),
+        (False, "twitter2017/train.txt"),
+        (True, "twitter2017/valid.txt"),
+    ]
+    for dev, part in parts:
+        path = data / "text" / part
+        if not path.is_file():
+            raise ConfigError(
+                f"No Twitter split at {str(path)!r}: give the benchmark sources folder (../shared/data)."
+            )
+        splits[dev].extend(Tagged.of(s) for s in read_bio(path, path.parent.name))
     return splits
 
 

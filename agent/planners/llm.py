@@ -170,8 +170,7 @@ class LocalPlanner:
             )
             answer = one_label_per_text(self.last.text)
             if scorer is not None:
-                inputs = request.inputs
-                heard = not (inputs.text or inputs.images or inputs.videos)  # speech alone
+                heard = request.inputs.modalities == ["audio"]  # speech alone
                 answer = rescored(answer, scorer, request.task, request.labels, text, concepts=heard)
             return answer
 

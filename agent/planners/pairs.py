@@ -628,6 +628,33 @@ def _more_mentions(
     return extra
 
 
+class _TagCheck:
+    """A tagger's view of one text, against which an answer's items are checked."""
+
+    def __init__(self, tagger: PairScorer, text: str) -> None:
+        self.labels = tagger.labels
+        self.text = text
+        self.offsets, self.probs = tagger.tag_probabilities(text)
+
+    def sure(self, span: Span, label: str) -> float:
+        return tag_confidence(self.labels, self.offsets, self.probs, span, label)
+
+    def sure_mentions(self, wanted: Sequence[str], add: float, taken: list[Span]) -> list[tuple[Span, str]]:
+        """The tagger's mentions (its likeliest tags) of a ``wanted`` label on no ``taken`` span that it
+        is at least ``add`` sure of; each one found is taken."""
+        tags = [self.labels[k] for k in self.probs.argmax(-1).tolist()]
+        found = []
+        for span, label in tagged_spans(self.text, self.offsets, tags):
+            if (
+                label in wanted
+                and not any(overlaps(span, o) for o in taken)
+                and self.sure(span, label) >= add
+            ):
+                taken.append(span)
+                found.append((span, label))
+        return found
+
+
 def _checked_events(
     scorer: PairScorer, text: str, events: list[Any], labels: LabelSchema, concepts: bool
 ) -> list[Any]:
@@ -639,31 +666,18 @@ def _checked_events(
     tagger = scorer.event_tagger()
     if tagger is None:
         return events
-    offsets, probs = tagger.tag_probabilities(text)
-
-    def sure(span: Span, label: str) -> float:
-        return tag_confidence(tagger.labels, offsets, probs, span, label)
-
+    check = _TagCheck(tagger, text)
     kept, taken = [], []
     for event in events:
         found = find_spans(text, event["trigger"]) if _named(event, "trigger") else []
         typed = bool(found) and _named(event, "type") and f"B-{event['type']}" in tagger.labels
-        if typed and sure(found[0], event["type"]) < scorer.config.event_floor:
+        if typed and check.sure(found[0], event["type"]) < scorer.config.event_floor:
             continue
         kept.append(event)
         taken += found[:1]
-    tags = [tagger.labels[k] for k in probs.argmax(-1).tolist()]
-    for span, label in tagged_spans(text, offsets, tags):
-        if (
-            scorer.config.event_add is not None
-            and label in labels.event_types
-            and not any(overlaps(span, other) for other in taken)
-            and sure(span, label) >= scorer.config.event_add
-        ):
-            taken.append(span)
-            kept.append(
-                {"trigger": text[span[0] : span[1]], "type": label, "concept": concepts, "arguments": []}
-            )
+    if scorer.config.event_add is not None:
+        for (a, b), label in check.sure_mentions(labels.event_types, scorer.config.event_add, taken):
+            kept.append({"trigger": text[a:b], "type": label, "concept": concepts, "arguments": []})
     return kept
 
 
@@ -677,17 +691,18 @@ def _check_entities(
     """The answer ``data``'s entities as a mentions tagger corrects them, in place. It drops those it
     tags as their type with a confidence (``tag_confidence``) below its ``check_floor``, with their
     calls, and adds the mentions of a requested type it tags with at least ``check_add`` that overlap
-    no entity (marked as concepts when ``concepts``). An entity that is not in ``text`` is kept. Calls
-    that name an entity by its place (``e2``) name it by its text instead, since the places change."""
-    offsets, probs = tagger.tag_probabilities(text)
-
-    def sure(span: Span, label: str) -> float:
-        return tag_confidence(tagger.labels, offsets, probs, span, label)
-
+    no entity and repeat no entity's text (marked as concepts when ``concepts``). An entity that is not
+    in ``text`` is kept. Calls that name an entity by its place (``e2``) name it by its text instead,
+    since the places change."""
+    check = _TagCheck(tagger, text)
     kept, dropped, taken = [], set(), []
     for entity in data["entities"]:
         found = find_spans(text, entity["text"]) if _named(entity, "text") else []
-        if found and _named(entity, "label") and sure(found[0], entity["label"]) < tagger.config.check_floor:
+        if (
+            found
+            and _named(entity, "label")
+            and check.sure(found[0], entity["label"]) < tagger.config.check_floor
+        ):
             dropped.add(entity["text"])
             continue
         kept.append(entity)
@@ -700,18 +715,11 @@ def _check_entities(
             concept = call["concept"] = data["entities"][int(place[1]) - 1].get("text")
         if concept not in dropped:
             calls.append(call)
-    names = {entity.get("text") for entity in kept}
     if tagger.config.check_add is not None:
-        tags = [tagger.labels[k] for k in probs.argmax(-1).tolist()]
-        for span, label in tagged_spans(text, offsets, tags):
-            name = text[span[0] : span[1]]
-            if (
-                label in labels.entity_types
-                and name not in names
-                and not any(overlaps(span, other) for other in taken)
-                and sure(span, label) >= tagger.config.check_add
-            ):
-                taken.append(span)
-                names.add(name)
-                kept.append({"text": name, "label": label, "concept": concepts})
+        names = {entity.get("text") for entity in kept}
+        # the tagger's mentions never overlap each other, so taking one that repeats a name changes nothing
+        for (a, b), label in check.sure_mentions(labels.entity_types, tagger.config.check_add, taken):
+            if text[a:b] not in names:
+                names.add(text[a:b])
+                kept.append({"text": text[a:b], "label": label, "concept": concepts})
     data["entities"], data["calls"] = kept, calls
