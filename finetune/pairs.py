@@ -12,8 +12,9 @@ head over the two marks, from training material only.
   from MNRE (the entities of its annotated pairs, typed as the MNRE suite types them; dev: MNRE val).
   With ``mentions_from = "m2e2-events"`` the tags are event types on the triggers of the M2E2 sentences:
   a trigger tagger, which an argument scorer names as its ``events``. With ``twitter``: the entities of
-  the Twitter-2015 and Twitter-2017 train splits (dev: Twitter-2017 validation), the embedded planner's
-  NER checker.
+  the Twitter-2015 and Twitter-2017 train splits (dev: Twitter-2017 validation); with ``conll``: of
+  CoNLL-2003 train (dev: CoNLL-2003 dev). A list of corpora tunes one tagger on all of them: the
+  embedded planner's NER checker is ``["twitter", "conll"]``.
 
 Batches come from a seeded order of the pairs and each step seeds its dropout, so a run that resumes
 from a checkpoint takes the same steps as one that did not stop. At the end it scores the dev pairs and
@@ -23,7 +24,7 @@ writes the scorer that the planner loads.
     reamo finetune --config finetune/configs/arguments-cpu.toml --build-data ../shared/data
     reamo finetune --config finetune/configs/mentions-cpu.toml --build-data ../shared/data
     reamo finetune --config finetune/configs/events-cpu.toml --build-data ../shared/data
-    reamo finetune --config finetune/configs/twitter-mentions-cpu.toml --build-data ../shared/data
+    reamo finetune --config finetune/configs/entities-cpu.toml --build-data ../shared/data
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ TABLE = "pair_scorer"
 MNRE_DIR = "text/mnre_v2"
 M2E2_DIR = "text/m2e2/m2e2_annotations"
 DEV_EVERY = 7  # arguments: every seventh M2E2 sentence is dev
-MENTIONS_FROM = ("m2e2", "mnre", "m2e2-events", "twitter")
+MENTIONS_FROM = ("m2e2", "mnre", "m2e2-events", "twitter", "conll")
 
 
 @dataclass
@@ -95,7 +96,7 @@ class ScorerTrainConfig:
     event_add: float = 0.0  # arguments: > 0: add the events the tagger is at least this sure of
     check_floor: float = 0.0  # mentions, as a NER answer's checker: drop an entity it is less sure of
     check_add: float = 0.0  # mentions, as a NER answer's checker: > 0: add the mentions it is this sure of
-    mentions_from: str = "m2e2"  # mentions: the corpus, m2e2 or mnre; m2e2-events tags event triggers
+    mentions_from: str | list[str] = "m2e2"  # mentions: the corpus or corpora (MENTIONS_FROM)
     outside_weight: float = 1.0  # mentions: the loss weight of a token in no mention (the others' is 1)
 
     @classmethod
@@ -103,12 +104,18 @@ class ScorerTrainConfig:
         config = settings(cls, read_config(path).get(TABLE, {}), overrides, "pair scorer")
         if config.kind not in KINDS:
             raise ConfigError(f"pair_scorer.kind is {config.kind!r}; use one of {', '.join(KINDS)}.")
-        if config.mentions_from not in MENTIONS_FROM:
+        if not config.sources or set(config.sources) - set(MENTIONS_FROM):
             raise ConfigError(
                 f"pair_scorer.mentions_from is {config.mentions_from!r}; "
-                f"use one of {', '.join(MENTIONS_FROM)}."
+                f"use one of {', '.join(MENTIONS_FROM)}, or a list of them."
             )
         return config
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The corpora of a mentions tagger, in the order their sentences are concatenated."""
+        given = self.mentions_from
+        return (given,) if isinstance(given, str) else tuple(given)
 
 
 def is_scorer_config(path: str | Path) -> bool:
@@ -218,35 +225,47 @@ def mnre_mentions(path: Path) -> list[Tagged]:
     return [Tagged.of(sentence) for sentence in _mnre_tweets(path)]
 
 
-def twitter_mentions(data: Path) -> tuple[list[Tagged], list[Tagged]]:
-    """The tweets of the Twitter-2015 and Twitter-2017 train splits with their entities, and of the
-    Twitter-2017 validation split (dev); no test split is read."""
-    splits: tuple[list[Tagged], list[Tagged]] = ([], [])
-    parts = [
+BIO_SPLITS = {  # (dev, file under text/) of each BIO corpus; no test split is read
+    "twitter": [
         (False, "twitter2015/train.txt"),
         (False, "twitter2017/train.txt"),
         (True, "twitter2017/valid.txt"),
-    ]
-    for dev, part in parts:
+    ],
+    "conll": [(False, "conll2003/train.txt"), (True, "conll2003/dev.txt")],
+}
+
+
+def bio_mentions(data: Path, corpus: str) -> tuple[list[Tagged], list[Tagged]]:
+    """The sentences of a BIO corpus's train and dev splits (``BIO_SPLITS``) with their entities."""
+    splits: tuple[list[Tagged], list[Tagged]] = ([], [])
+    for dev, part in BIO_SPLITS[corpus]:
         path = data / "text" / part
         if not path.is_file():
             raise ConfigError(
-                f"No Twitter split at {str(path)!r}: give the benchmark sources folder (../shared/data)."
+                f"No {corpus} split at {str(path)!r}: give the benchmark sources folder (../shared/data)."
             )
         splits[dev].extend(Tagged.of(s) for s in read_bio(path, path.parent.name))
     return splits
 
 
 def training_mentions(config: ScorerTrainConfig) -> tuple[list[Tagged], list[Tagged]]:
-    """Train and dev sentences of a mentions tagger."""
+    """Train and dev sentences of a mentions tagger: those of each of its corpora, one after the other."""
     data = Path(config.data).expanduser()
-    if config.mentions_from == "twitter":
-        return twitter_mentions(data)
-    if config.mentions_from == "mnre":
-        return mnre_mentions(data / MNRE_DIR / "mnre_train.txt"), mnre_mentions(
-            data / MNRE_DIR / "mnre_val.txt"
-        )
-    return m2e2_mentions(data / M2E2_DIR, events=config.mentions_from == "m2e2-events")
+    train: list[Tagged] = []
+    dev: list[Tagged] = []
+    for source in config.sources:
+        if source in BIO_SPLITS:
+            more = bio_mentions(data, source)
+        elif source == "mnre":
+            more = (
+                mnre_mentions(data / MNRE_DIR / "mnre_train.txt"),
+                mnre_mentions(data / MNRE_DIR / "mnre_val.txt"),
+            )
+        else:
+            more = m2e2_mentions(data / M2E2_DIR, events=source == "m2e2-events")
+        train += more[0]
+        dev += more[1]
+    return train, dev
 
 
 def training_pairs(config: ScorerTrainConfig) -> tuple[list[Pair], list[Pair], list[str]]:

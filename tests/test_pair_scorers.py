@@ -574,6 +574,41 @@ def test_argument_pairs_hold_out_every_seventh_m2e2_sentence() -> None:
     assert roles - {NONE} <= set(LabelSchema.default("ee").argument_roles)
 
 
+def test_a_tagger_tunes_on_the_train_splits_of_each_corpus_it_lists(tmp_path: Path) -> None:
+    from reamo.finetune.pairs import ScorerTrainConfig, training_mentions
+
+    splits = {
+        "twitter2015/train.txt": "RT O\n@nancy O\nNancy B-PER\nAjram I-PER\n",
+        "twitter2017/train.txt": "Paris B-LOC\nrocks O\n",
+        "twitter2017/valid.txt": "Apple B-ORG\nsells O\n",
+        "conll2003/train.txt": "-DOCSTART- O\n\nEU B-ORG\nrejects O\nGerman B-MISC\ncall O\n",
+        "conll2003/dev.txt": "Peter B-PER\nBlackburn I-PER\n",
+        "conll2003/test.txt": "never B-PER\nread I-PER\n",
+    }
+    for part, lines in splits.items():
+        (tmp_path / "text" / part).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "text" / part).write_text(lines, encoding="utf-8")
+    path = tmp_path / "tagger.toml"
+    path.write_text(
+        f'[pair_scorer]\nkind = "mentions"\nmentions_from = ["twitter", "conll"]\ndata = "{tmp_path}"\n'
+    )
+    config = ScorerTrainConfig.load(path)
+    assert config.sources == ("twitter", "conll")
+    train, dev = training_mentions(config)
+    assert [t.text for t in train] == ["RT @nancy Nancy Ajram", "Paris rocks", "EU rejects German call"]
+    assert train[2].mentions == (((0, 2), "organization"), ((11, 17), "miscellaneous"))
+    assert [(t.text, t.mentions) for t in dev] == [
+        ("Apple sells", (((0, 5), "organization"),)),
+        ("Peter Blackburn", (((0, 15), "person"),)),
+    ]
+    assert training_mentions(ScorerTrainConfig.load(path, mentions_from="conll"))[1] == dev[1:]
+    with pytest.raises(ConfigError, match=r"mentions_from is \['conll', 'news'\]; use one of .*, or a list"):
+        ScorerTrainConfig.load(path, mentions_from=["conll", "news"])
+    (tmp_path / "text/conll2003/dev.txt").unlink()
+    with pytest.raises(ConfigError, match=r"No conll split at .*dev.txt.*give the benchmark sources folder"):
+        training_mentions(config)
+
+
 def test_a_scorer_config_needs_known_settings(tmp_path: Path) -> None:
     from reamo.finetune.pairs import ScorerTrainConfig, is_scorer_config
 
@@ -597,8 +632,8 @@ def test_the_shipped_configs_load() -> None:
     assert ScorerTrainConfig.load(folder / "mentions-cpu.toml").kind == "mentions"
     events = ScorerTrainConfig.load(folder / "events-cpu.toml")
     assert (events.kind, events.mentions_from, events.outside_weight) == ("mentions", "m2e2-events", 0.1)
-    twitter = ScorerTrainConfig.load(folder / "twitter-mentions-cpu.toml")
-    assert (twitter.mentions_from, twitter.check_floor, twitter.check_add) == ("twitter", 0.3, 0.8)
+    entities = ScorerTrainConfig.load(folder / "entities-cpu.toml")
+    assert (entities.sources, entities.check_floor, entities.check_add) == (("twitter", "conll"), 0.3, 0.9)
     arguments = ScorerTrainConfig.load(folder / "arguments-cpu.toml")
     assert (arguments.events, arguments.event_floor, arguments.event_add) == ("reamo-m2e2-events", 0.3, 0.9)
     config = ScorerTrainConfig.load(folder / "relations-cpu.toml")

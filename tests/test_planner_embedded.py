@@ -120,6 +120,23 @@ def test_the_tuned_planner_marks_a_seen_person_and_calls_the_segmenter(tuned: Re
     assert any(g.kind == "image" for g in grounded.groundings)
 
 
+def test_the_shipped_entity_checker_knows_news_and_tweets(tuned: Reamo) -> None:
+    """The NER checker (tuned on Twitter and CoNLL-2003 train) leaves a NER answer with the entities of a
+    news sentence and of a tweet, each with its type."""
+    news = "Angela Merkel met Emmanuel Macron in Berlin on Tuesday , the German government said ."
+    tweet = "RT @CNN : Lakers beat the Celtics in Boston as LeBron James scores 40 #NBA"
+    found = {(e.text, e.label) for t in (news, tweet) for e in tuned.extract(task="ner", text=t).entities}
+    assert found >= {
+        ("Angela Merkel", "person"),
+        ("Emmanuel Macron", "person"),
+        ("Berlin", "location"),
+        ("Celtics", "organization"),
+        ("Boston", "location"),
+        ("LeBron James", "person"),
+    }
+    assert "Tuesday" not in {name for name, _ in found}
+
+
 def test_the_shipped_relation_scorer_relates_the_tuned_planners_entities(tuned: Reamo) -> None:
     """A relation request over MNRE's types: the relations are the scorer's, between the planner's
     entities, and each related entity has the type its relation names."""

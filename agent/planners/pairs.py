@@ -470,7 +470,7 @@ def merge_lora(model: Any, weights: dict[str, Any], config: ScorerConfig) -> Non
             modules[name].weight += scale * (b @ a)
 
 
-DEFAULT_SCORERS = {"re": "reamo-re-minilm", "ee": "reamo-ea-minilm", "ner": "reamo-twitter-entities"}
+DEFAULT_SCORERS = {"re": "reamo-re-minilm", "ee": "reamo-ea-minilm", "ner": "reamo-entities"}
 """The shipped scorer of each task, tuned on MNRE's training split and on the M2E2 text sentences that
 no suite scores; ``planner_options.relation_scorer`` and ``argument_scorer`` name others."""
 OPTIONS = {"re": "relation_scorer", "ee": "argument_scorer", "ner": "entity_checker"}
