@@ -13,8 +13,9 @@ head over the two marks, from training material only.
   With ``mentions_from = "m2e2-events"`` the tags are event types on the triggers of the M2E2 sentences:
   a trigger tagger, which an argument scorer names as its ``events``. With ``twitter``: the entities of
   the Twitter-2015 and Twitter-2017 train splits (dev: Twitter-2017 validation); with ``conll``: of
-  CoNLL-2003 train (dev: CoNLL-2003 dev). A list of corpora tunes one tagger on all of them: the
-  embedded planner's NER checker is ``["twitter", "conll"]``.
+  CoNLL-2003 train (dev: CoNLL-2003 dev); with ``wnut``: of WNUT-17 train, with its own six types
+  (dev: WNUT-17 dev). A list of corpora tunes one tagger on all of them: the embedded planner's NER
+  checker is ``["twitter", "conll"]``, and its checker for WNUT's types is ``"wnut"``.
 
 Batches come from a seeded order of the pairs and each step seeds its dropout, so a run that resumes
 from a checkpoint takes the same steps as one that did not stop. At the end it scores the dev pairs and
@@ -25,6 +26,7 @@ writes the scorer that the planner loads.
     reamo finetune --config finetune/configs/mentions-cpu.toml --build-data ../shared/data
     reamo finetune --config finetune/configs/events-cpu.toml --build-data ../shared/data
     reamo finetune --config finetune/configs/entities-cpu.toml --build-data ../shared/data
+    reamo finetune --config finetune/configs/wnut-entities-cpu.toml --build-data ../shared/data
 """
 
 from __future__ import annotations
@@ -59,13 +61,14 @@ from reamo.agent.planners.pairs import (
 from reamo.agent.spans import find_spans
 from reamo.errors import ConfigError
 from reamo.finetune.corpora import EventMention, Sentence, read_bio, read_m2e2_text, read_mnre
+from reamo.finetune.data import WNUT_LABELS
 from reamo.finetune.train import latest_checkpoint, read_config, settings
 
 TABLE = "pair_scorer"
 MNRE_DIR = "text/mnre_v2"
 M2E2_DIR = "text/m2e2/m2e2_annotations"
 DEV_EVERY = 7  # arguments: every seventh M2E2 sentence is dev
-MENTIONS_FROM = ("m2e2", "mnre", "m2e2-events", "twitter", "conll")
+MENTIONS_FROM = ("m2e2", "mnre", "m2e2-events", "twitter", "conll", "wnut")
 
 
 @dataclass
@@ -232,7 +235,9 @@ BIO_SPLITS = {  # (dev, file under text/) of each BIO corpus; no test split is r
         (True, "twitter2017/valid.txt"),
     ],
     "conll": [(False, "conll2003/train.txt"), (True, "conll2003/dev.txt")],
+    "wnut": [(False, "wnut17/wnut17train.conll"), (True, "wnut17/emerging.dev.conll")],
 }
+OWN_LABELS = {"wnut": WNUT_LABELS}  # a corpus whose types are its own, not the four generic ones
 
 
 def bio_mentions(data: Path, corpus: str) -> tuple[list[Tagged], list[Tagged]]:
@@ -244,7 +249,8 @@ def bio_mentions(data: Path, corpus: str) -> tuple[list[Tagged], list[Tagged]]:
             raise ConfigError(
                 f"No {corpus} split at {str(path)!r}: give the benchmark sources folder (../shared/data)."
             )
-        splits[dev].extend(Tagged.of(s) for s in read_bio(path, path.parent.name))
+        sentences = read_bio(path, path.parent.name, label_map=OWN_LABELS.get(corpus))
+        splits[dev].extend(Tagged.of(s) for s in sentences)
     return splits
 
 

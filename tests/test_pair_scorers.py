@@ -17,7 +17,7 @@ from reamo.agent.planners.pairs import (
     OUTSIDE,
     ScorerConfig,
     encode_pair,
-    find_scorer,
+    find_scorers,
     marked,
     merge_lora,
     reading_text,
@@ -359,12 +359,14 @@ def test_the_reading_text_is_the_text_else_the_transcript() -> None:
     assert reading_text(Inputs(), Perception()) is None
 
 
-def test_find_scorer_names_a_missing_scorer_and_lists_the_shipped_ones(tmp_path: Path) -> None:
-    assert find_scorer("re", "none") is None
+def test_find_scorers_names_a_missing_scorer_and_lists_the_shipped_ones(tmp_path: Path) -> None:
+    assert find_scorers("re", "none") == []
     with pytest.raises(ConfigError, match="relation_scorer = 'none'"):
-        find_scorer("re", str(tmp_path))
+        find_scorers("re", str(tmp_path))
     with pytest.raises(ConfigError, match="argument_scorer = 'none'"):
-        find_scorer("ee", str(tmp_path / "nowhere"))
+        find_scorers("ee", [tmp_path / "nowhere"])
+    with pytest.raises(ConfigError, match=r"entity_checker is \[3\]; give a scorer's name or folder, a list"):
+        find_scorers("ner", [3])  # type: ignore[list-item]
     with pytest.raises(ConfigError, match="No pair scorer"):
         ScorerConfig.read(tmp_path)
     (tmp_path / CONFIG_FILE).write_text(
@@ -372,6 +374,34 @@ def test_find_scorer_names_a_missing_scorer_and_lists_the_shipped_ones(tmp_path:
     )
     with pytest.raises(ConfigError, match="kind is 'spans'"):
         ScorerConfig.read(tmp_path)
+
+
+def test_a_request_gets_the_first_scorer_that_knows_its_labels(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reamo.agent.planners import pairs
+
+    def tagger(name: str, types: list[str]) -> Path:
+        folder = tmp_path / name
+        folder.mkdir()
+        labels = ["O", *(f"{bio}-{t}" for t in types for bio in "BI")]
+        config = {"labels": labels, "lora_r": 1, "lora_alpha": 1, "target_modules": [], "kind": "mentions"}
+        (folder / CONFIG_FILE).write_text(json.dumps(config))
+        return folder
+
+    generic = tagger("generic", ["person", "location"])
+    wnut = tagger("wnut", ["person", "corporation"])
+    loads: list[Path] = []
+    monkeypatch.setattr(pairs, "PairScorer", lambda folder, threads: loads.append(folder) or folder)
+    chosen = pairs.task_scorers({"entity_checker": [str(generic), wnut]}, 1, default=False)
+    assert list(chosen) == ["ner"]  # the other tasks' scorers are not named
+    scorers = chosen["ner"]
+    assert scorers.for_labels(LabelSchema(entity_types=["person"])) == generic  # the first that knows
+    assert scorers.for_labels(LabelSchema(entity_types=["person", "corporation"])) == wnut
+    assert scorers.for_labels(LabelSchema(entity_types=["location", "person"])) == generic
+    assert scorers.for_labels(LabelSchema(entity_types=["product"])) is None
+    assert loads == [generic, wnut]  # each loaded once, when first asked for
+    assert pairs.task_scorers({"entity_checker": "none"}, 1, default=True).get("ner") is None
 
 
 def test_merge_lora_gives_the_peft_models_outputs() -> None:
@@ -584,6 +614,8 @@ def test_a_tagger_tunes_on_the_train_splits_of_each_corpus_it_lists(tmp_path: Pa
         "conll2003/train.txt": "-DOCSTART- O\n\nEU B-ORG\nrejects O\nGerman B-MISC\ncall O\n",
         "conll2003/dev.txt": "Peter B-PER\nBlackburn I-PER\n",
         "conll2003/test.txt": "never B-PER\nread I-PER\n",
+        "wnut17/wnut17train.conll": "@paul\tO\nloves\tO\niPhone\tB-product\nby\tO\nApple\tB-corporation\n",
+        "wnut17/emerging.dev.conll": "Taylor\tB-person\nSwift\tI-person\n",
     }
     for part, lines in splits.items():
         (tmp_path / "text" / part).parent.mkdir(parents=True, exist_ok=True)
@@ -602,6 +634,10 @@ def test_a_tagger_tunes_on_the_train_splits_of_each_corpus_it_lists(tmp_path: Pa
         ("Peter Blackburn", (((0, 15), "person"),)),
     ]
     assert training_mentions(ScorerTrainConfig.load(path, mentions_from="conll"))[1] == dev[1:]
+    wnut_train, _ = training_mentions(ScorerTrainConfig.load(path, mentions_from="wnut"))
+    assert [(t.text, t.mentions) for t in wnut_train] == [  # WNUT's own types
+        ("@paul loves iPhone by Apple", (((12, 18), "product"), ((22, 27), "corporation")))
+    ]
     with pytest.raises(ConfigError, match=r"mentions_from is \['conll', 'news'\]; use one of .*, or a list"):
         ScorerTrainConfig.load(path, mentions_from=["conll", "news"])
     (tmp_path / "text/conll2003/dev.txt").unlink()
@@ -634,6 +670,8 @@ def test_the_shipped_configs_load() -> None:
     assert (events.kind, events.mentions_from, events.outside_weight) == ("mentions", "m2e2-events", 0.1)
     entities = ScorerTrainConfig.load(folder / "entities-cpu.toml")
     assert (entities.sources, entities.check_floor, entities.check_add) == (("twitter", "conll"), 0.3, 0.9)
+    wnut = ScorerTrainConfig.load(folder / "wnut-entities-cpu.toml")
+    assert (wnut.sources, wnut.check_floor, wnut.check_add, wnut.threads) == (("wnut",), 0.3, 0.7, 1)
     arguments = ScorerTrainConfig.load(folder / "arguments-cpu.toml")
     assert (arguments.events, arguments.event_floor, arguments.event_add) == ("reamo-m2e2-events", 0.3, 0.9)
     config = ScorerTrainConfig.load(folder / "relations-cpu.toml")

@@ -593,6 +593,10 @@ def test_the_planner_leaves_a_scorers_relations_to_it(
         def relate(self, text: str, entities: Any, allowed: list[str]) -> list[Any]:
             return [{"head": entities[0][0], "label": allowed[0], "tail": entities[1][0]}]
 
+    class OneScorer:  # a task's scorers: the Relater for every request
+        def for_labels(self, labels: LabelSchema) -> Relater:
+            return Relater()
+
     schemas: list[dict[str, Any]] = []
     written = '{"entities":[{"text":"Barack Obama","label":"person"},{"text":"Hawaii","label":"location"}],'
     written += '"relations":[],"events":[],"calls":[]}'
@@ -606,7 +610,7 @@ def test_the_planner_leaves_a_scorers_relations_to_it(
             summary="test",
             load=lambda: load_transformers(str(tiny[0]), None),
             style=PromptStyle(),
-            pair_scorers={"re": Relater},  # type: ignore[dict-item]
+            pair_scorers={"re": OneScorer()},  # type: ignore[dict-item]
             leave_to_scorers=leave,
         )
         monkeypatch.setattr(planner, "_grammar", lambda engine, schema: schemas.append(schema))

@@ -137,6 +137,24 @@ def test_the_shipped_entity_checker_knows_news_and_tweets(tuned: Reamo) -> None:
     assert "Tuesday" not in {name for name, _ in found}
 
 
+def test_a_request_for_wnut_types_gets_the_wnut_checker(tuned: Reamo) -> None:
+    """WNUT-17's six types are not the generic checker's, so the WNUT checker checks that answer."""
+    from reamo.evaluation.builders.text import WNUT_TYPES
+
+    planner = tuned.planner
+    assert isinstance(planner, LocalPlanner)
+    wnut = LabelSchema(entity_types=list(WNUT_TYPES))
+    checker = planner._scorers["ner"].for_labels(wnut)
+    assert checker is not None
+    assert checker.folder.name == "reamo-wnut-entities"
+    generic = planner._scorers["ner"].for_labels(LabelSchema.default("ner"))
+    assert generic is not None
+    assert generic.folder.name == "reamo-entities"
+    text = "Watching Game of Thrones with Taylor Swift fans in London tonight"
+    found = {(e.text, e.label) for e in tuned.extract(task="ner", text=text, labels=wnut).entities}
+    assert found >= {("Game of Thrones", "creative-work"), ("Taylor Swift", "person"), ("London", "location")}
+
+
 def test_the_shipped_relation_scorer_relates_the_tuned_planners_entities(tuned: Reamo) -> None:
     """A relation request over MNRE's types: the relations are the scorer's, between the planner's
     entities, and each related entity has the type its relation names."""

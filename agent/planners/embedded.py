@@ -26,7 +26,7 @@ import numpy as np
 
 from reamo.agent.planners.constrained import Logits
 from reamo.agent.planners.llm import Loaded, LocalPlanner
-from reamo.agent.planners.pairs import scorer_loaders
+from reamo.agent.planners.pairs import task_scorers
 from reamo.agent.planners.prompting import PromptStyle
 from reamo.assets import Asset, prepare
 from reamo.errors import BackendUnavailableError, ConfigError, PlannerError
@@ -304,8 +304,9 @@ def leave_to_scorers(options: Mapping[str, Any]) -> tuple[str, ...]:
 def make_embedded(options: Mapping[str, Any]) -> LocalPlanner:
     """The embedded planner from ``planner_options`` (engine, precision, adapter, threads, prompt,
     candidates, max_new_tokens, second_look: 0 turns it off, relation_scorer and argument_scorer: a
-    shipped scorer's name, a folder, or ``none`` for the planner's own relations or arguments,
-    entity_checker: the same for the mentions tagger that checks a NER answer's entities,
+    shipped scorer's name, a folder, a list of them (a request gets the first that knows its labels),
+    or ``none`` for the planner's own relations or arguments, entity_checker: the same for the mentions
+    taggers that check a NER answer's entities,
     leave_to_scorers: the tasks whose relations or arguments the model does not write where a scorer
     replaces them)."""
     engine = str(options.get("engine", "onnx"))
@@ -328,6 +329,6 @@ def make_embedded(options: Mapping[str, Any]) -> LocalPlanner:
         style=style,
         max_new_tokens=int(options.get("max_new_tokens", 384)),
         second_look=float(options.get("second_look", SECOND_LOOK if adapter else 0.0)),
-        pair_scorers=scorer_loaders(options, threads, default=True),
+        pair_scorers=task_scorers(options, threads, default=True),
         leave_to_scorers=leave_to_scorers(options),
     )

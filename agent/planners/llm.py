@@ -21,7 +21,7 @@ from reamo.agent.planners.constrained import (
     guidance_tokenizer,
     tighten_schema,
 )
-from reamo.agent.planners.pairs import PairScorer, left_to_scorer, reading_text, rescored
+from reamo.agent.planners.pairs import Scorers, left_to_scorer, reading_text, rescored
 from reamo.agent.planners.prompting import Candidates, PromptStyle, planner_messages
 from reamo.agent.planners.protocol import Message, PlanRequest
 from reamo.schemas import BackendInfo
@@ -82,7 +82,7 @@ class LocalPlanner:
         style: PromptStyle,
         max_new_tokens: int = 384,
         second_look: float = 0.0,
-        pair_scorers: Mapping[str, Callable[[], PairScorer]] | None = None,
+        pair_scorers: Mapping[str, Scorers] | None = None,
         leave_to_scorers: Collection[str] = (),
     ) -> None:
         self.name = name
@@ -96,8 +96,7 @@ class LocalPlanner:
         self._candidates = Candidates() if style.candidates else None
         self._mentions: Candidates | None = None
         self._grammars: OrderedDict[str, Grammar] = OrderedDict()
-        self._scorer_loaders = dict(pair_scorers or {})  # by task: "re" relations, "ee" arguments
-        self._scorers: dict[str, PairScorer] = {}
+        self._scorers = dict(pair_scorers or {})  # by task: "re" relations, "ee" arguments, "ner" checks
         # the tasks ("re", "ee") whose relations (arguments) the model does not write where their pair
         # scorer will replace them
         self.leave_to_scorers = frozenset(leave_to_scorers)
@@ -110,7 +109,7 @@ class LocalPlanner:
         scored = [
             {"re": "relation", "ee": "argument", "ner": "entity"}[task]
             for task in ("re", "ee", "ner")
-            if task in self._scorer_loaders
+            if task in self._scorers
         ]
         named = " and ".join([", ".join(scored[:-1]), *scored[-1:]] if len(scored) > 1 else scored)
         extra += f", MiniLM {named} scorer{'s' * (len(scored) > 1)}" if scored else ""
@@ -153,11 +152,12 @@ class LocalPlanner:
             engine = self.loaded()
             messages = planner_messages(request, self.style, self._candidates)
             ids = prompt_ids(engine.tokenizer, messages)
-            scorer = self._scorer(request.task)
+            scorers = self._scorers.get(request.task)
+            scorer = scorers.for_labels(request.labels) if scorers is not None else None
             text = reading_text(request.inputs, request.perception)
             schema = tighten_schema(request.answer_schema, request)
             leave = request.task in self.leave_to_scorers and bool(text)
-            if leave and scorer is not None and scorer.knows(request.labels):
+            if leave and scorer is not None:
                 schema = left_to_scorer(schema, scorer.kind)  # it would replace them: not worth decoding
             grammar = self._grammar(engine, schema)
             self.last = generate(
@@ -173,15 +173,6 @@ class LocalPlanner:
                 heard = request.inputs.modalities == ["audio"]  # speech alone
                 answer = rescored(answer, scorer, request.task, request.labels, text, concepts=heard)
             return answer
-
-    def _scorer(self, task: str) -> PairScorer | None:
-        """The pair scorer of ``task``, loaded on first use; None when there is none."""
-        load = self._scorer_loaders.get(task)
-        if load is None:
-            return None
-        if task not in self._scorers:
-            self._scorers[task] = load()
-        return self._scorers[task]
 
 
 def second_look(tokenizer: Any, threshold: float) -> SecondLook | None:

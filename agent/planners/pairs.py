@@ -30,9 +30,8 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -217,6 +216,22 @@ class ScorerConfig:
     check_floor: float = 0.0
     check_add: float | None = None
 
+    def knows(self, labels: LabelSchema) -> bool:
+        """Relations: every requested relation type is one the scorer was tuned on. Arguments: every
+        requested event type is, and so is at least one requested role. Mentions: every requested
+        entity type is one it tags."""
+        known = set(self.labels) - {NONE}
+        if self.kind == "mentions":
+            tagged = {label.partition("-")[2] for label in known - {OUTSIDE}}
+            return bool(labels.entity_types) and set(labels.entity_types) <= tagged
+        if self.kind == "relations":
+            return bool(labels.relation_types) and set(labels.relation_types) <= known
+        return (
+            bool(labels.event_types)
+            and set(labels.event_types) <= set(self.contexts)
+            and bool(known & set(labels.argument_roles))
+        )
+
     @classmethod
     def read(cls, folder: Path) -> ScorerConfig:
         try:
@@ -363,20 +378,8 @@ class PairScorer:
         return [(text[a:b], label, (a, b)) for (a, b), label in tagged_spans(text, offsets, tags)]
 
     def knows(self, labels: LabelSchema) -> bool:
-        """Relations: every requested relation type is one the scorer was tuned on. Arguments: every
-        requested event type is, and so is at least one requested role. Mentions: every requested
-        entity type is one it tags."""
-        known = set(self.labels) - {NONE}
-        if self.kind == "mentions":
-            tagged = {label.partition("-")[2] for label in known - {OUTSIDE}}
-            return bool(labels.entity_types) and set(labels.entity_types) <= tagged
-        if self.kind == "relations":
-            return bool(labels.relation_types) and set(labels.relation_types) <= known
-        return (
-            bool(labels.event_types)
-            and set(labels.event_types) <= set(self.config.contexts)
-            and bool(known & set(labels.argument_roles))
-        )
+        """Whether ``labels`` are ones the scorer was tuned on (``ScorerConfig.knows``)."""
+        return self.config.knows(labels)
 
     def probabilities(
         self, text: str, pairs: Sequence[tuple[Span, Span]], prefixes: Sequence[str] | None = None
@@ -470,9 +473,16 @@ def merge_lora(model: Any, weights: dict[str, Any], config: ScorerConfig) -> Non
             modules[name].weight += scale * (b @ a)
 
 
-DEFAULT_SCORERS = {"re": "reamo-re-minilm", "ee": "reamo-ea-minilm", "ner": "reamo-entities"}
-"""The shipped scorer of each task, tuned on MNRE's training split and on the M2E2 text sentences that
-no suite scores; ``planner_options.relation_scorer`` and ``argument_scorer`` name others."""
+DEFAULT_SCORERS = {
+    "re": ("reamo-re-minilm",),
+    "ee": ("reamo-ea-minilm",),
+    "ner": ("reamo-entities", "reamo-wnut-entities"),
+}
+"""The shipped scorers of each task, in the order a request tries them: the relation scorer tuned on
+MNRE's training split, the argument scorer tuned on the M2E2 text sentences that no suite scores, and
+the NER checkers (the four generic types, tuned on Twitter and CoNLL-2003; WNUT-17's six, tuned on its
+train split). ``planner_options.relation_scorer``, ``argument_scorer`` and ``entity_checker`` name
+others."""
 OPTIONS = {"re": "relation_scorer", "ee": "argument_scorer", "ner": "entity_checker"}
 
 
@@ -492,31 +502,54 @@ def scorer_folder(name: str, otherwise: str, *, beside: Path | None = None) -> P
     return found
 
 
-def find_scorer(task: str, choice: str | None = None) -> Path | None:
-    """The ``task`` scorer folder ``choice`` names (a folder or a name under the shipped adapters), the
-    shipped one when ``choice`` is None (None if it is not installed), or None for ``"none"``."""
+def find_scorers(task: str, choice: str | Path | Sequence[str | Path] | None = None) -> list[Path]:
+    """The ``task`` scorer folders ``choice`` names (a folder or a name under the shipped adapters, or a
+    list of them), the installed shipped ones when ``choice`` is None, or none for ``"none"``."""
     from reamo.agent.planners.embedded import adapters_dir
 
-    if choice == "none":
-        return None
-    if choice:
-        return scorer_folder(choice, f"or set planner_options.{OPTIONS[task]} = 'none'")
-    shipped_folder = adapters_dir() / DEFAULT_SCORERS[task]
-    return shipped_folder if (shipped_folder / CONFIG_FILE).is_file() else None
+    if choice is None:
+        shipped = [adapters_dir() / name for name in DEFAULT_SCORERS[task]]
+        return [folder for folder in shipped if (folder / CONFIG_FILE).is_file()]
+    names = [choice] if isinstance(choice, (str, Path)) else list(choice)
+    if not all(isinstance(name, (str, Path)) for name in names):
+        raise ConfigError(
+            f"planner_options.{OPTIONS[task]} is {choice!r}; give a scorer's name or folder, a list of "
+            "them, or 'none'."
+        )
+    return [
+        scorer_folder(str(name), f"or set planner_options.{OPTIONS[task]} = 'none'")
+        for name in names
+        if name != "none"
+    ]
 
 
-def scorer_loaders(
-    options: Mapping[str, Any], threads: int | None, *, default: bool
-) -> dict[str, Callable[[], PairScorer]]:
-    """Lazy loaders of the scorers ``planner_options`` ask for, by task; with ``default`` False a
-    scorer is used only when named."""
-    loaders: dict[str, Callable[[], PairScorer]] = {}
+class Scorers:
+    """One task's pair scorers, in order: a request gets the first whose labels it asks for (``knows``),
+    loaded on first use."""
+
+    def __init__(self, folders: Sequence[Path], *, threads: int | None = None) -> None:
+        self.configs = [(folder, ScorerConfig.read(folder)) for folder in folders]
+        self.threads = threads
+        self._loaded: dict[Path, PairScorer] = {}
+
+    def for_labels(self, labels: LabelSchema) -> PairScorer | None:
+        folder = next((folder for folder, config in self.configs if config.knows(labels)), None)
+        if folder is None:
+            return None
+        if folder not in self._loaded:
+            self._loaded[folder] = PairScorer(folder, threads=self.threads)
+        return self._loaded[folder]
+
+
+def task_scorers(options: Mapping[str, Any], threads: int | None, *, default: bool) -> dict[str, Scorers]:
+    """The scorers ``planner_options`` ask for, by task (none for a task whose option is ``"none"``);
+    with ``default`` False a scorer is used only when named."""
+    chosen: dict[str, Scorers] = {}
     for task, option in OPTIONS.items():
-        named = options.get(option)
-        folder = find_scorer(task, str(named) if named is not None else (None if default else "none"))
-        if folder is not None:
-            loaders[task] = partial(PairScorer, folder, threads=threads)
-    return loaders
+        folders = find_scorers(task, options.get(option, None if default else "none"))
+        if folders:
+            chosen[task] = Scorers(folders, threads=threads)
+    return chosen
 
 
 def left_to_scorer(schema: dict[str, Any], kind: str) -> dict[str, Any]:
