@@ -524,8 +524,8 @@ def find_scorers(task: str, choice: str | Path | Sequence[str | Path] | None = N
 
 
 class Scorers:
-    """One task's pair scorers, in order: a request gets the first whose labels it asks for (``knows``),
-    loaded on first use."""
+    """One task's pair scorers, in order: a request gets the first that knows its labels
+    (``ScorerConfig.knows``), loaded on first use."""
 
     def __init__(self, folders: Sequence[Path], *, threads: int | None = None) -> None:
         self.configs = [(folder, ScorerConfig.read(folder)) for folder in folders]
