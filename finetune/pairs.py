@@ -15,7 +15,9 @@ head over the two marks, from training material only.
   the Twitter-2015 and Twitter-2017 train splits (dev: Twitter-2017 validation); with ``conll``: of
   CoNLL-2003 train (dev: CoNLL-2003 dev); with ``wnut``: of WNUT-17 train, with its own six types
   (dev: WNUT-17 dev). A list of corpora tunes one tagger on all of them: the embedded planner's NER
-  checker is ``["twitter", "conll"]``, and its checker for WNUT's types is ``"wnut"``.
+  checker is ``["twitter", "conll"]``, and its checker for WNUT's types is ``"wnut"``. Any other entry
+  is a folder of your own with ``train.txt`` and ``dev.txt`` (a token and a BIO tag a line), whose tag
+  types are the tagger's labels: a checker for your own entity types.
 
 Batches come from a seeded order of the pairs and each step seeds its dropout, so a run that resumes
 from a checkpoint takes the same steps as one that did not stop. At the end it scores the dev pairs and
@@ -99,7 +101,7 @@ class ScorerTrainConfig:
     event_add: float = 0.0  # arguments: > 0: add the events the tagger is at least this sure of
     check_floor: float = 0.0  # mentions, as a NER answer's checker: drop an entity it is less sure of
     check_add: float = 0.0  # mentions, as a NER answer's checker: > 0: add the mentions it is this sure of
-    mentions_from: str | list[str] = "m2e2"  # mentions: the corpus or corpora (MENTIONS_FROM)
+    mentions_from: str | list[str] = "m2e2"  # mentions: the corpora (MENTIONS_FROM, or your folders)
     outside_weight: float = 1.0  # mentions: the loss weight of a token in no mention (the others' is 1)
 
     @classmethod
@@ -107,10 +109,14 @@ class ScorerTrainConfig:
         config = settings(cls, read_config(path).get(TABLE, {}), overrides, "pair scorer")
         if config.kind not in KINDS:
             raise ConfigError(f"pair_scorer.kind is {config.kind!r}; use one of {', '.join(KINDS)}.")
-        if not config.sources or set(config.sources) - set(MENTIONS_FROM):
+        if not config.sources or not all(
+            isinstance(source, str) and (source in MENTIONS_FROM or Path(source).expanduser().is_dir())
+            for source in config.sources
+        ):
             raise ConfigError(
-                f"pair_scorer.mentions_from is {config.mentions_from!r}; "
-                f"use one of {', '.join(MENTIONS_FROM)}, or a list of them."
+                f"pair_scorer.mentions_from is {config.mentions_from!r}; use one of "
+                f"{', '.join(MENTIONS_FROM)}, a folder of your own with train.txt and dev.txt, or a list "
+                "of them."
             )
         return config
 
@@ -242,15 +248,41 @@ OWN_LABELS = {"wnut": WNUT_LABELS}  # a corpus whose types are its own, not the 
 
 def bio_mentions(data: Path, corpus: str) -> tuple[list[Tagged], list[Tagged]]:
     """The sentences of a BIO corpus's train and dev splits (``BIO_SPLITS``) with their entities."""
+    parts = [(dev, data / "text" / part) for dev, part in BIO_SPLITS[corpus]]
+    missing = next((path for _, path in parts if not path.is_file()), None)
+    if missing is not None:
+        raise ConfigError(
+            f"No {corpus} split at {str(missing)!r}: give the benchmark sources folder (../shared/data)."
+        )
+    return _bio_splits(parts, OWN_LABELS.get(corpus))
+
+
+def folder_mentions(folder: Path) -> tuple[list[Tagged], list[Tagged]]:
+    """Your own corpus: ``train.txt`` and ``dev.txt`` in ``folder``, a token and a BIO tag a line (as
+    CoNLL-2003), whose tag types (``B-drug``: ``drug``) are the tagger's labels as they are written."""
+    parts = [(False, folder / "train.txt"), (True, folder / "dev.txt")]
+    missing = next((path for _, path in parts if not path.is_file()), None)
+    if missing is not None:
+        raise ConfigError(
+            f"pair_scorer.mentions_from names {str(folder)!r}, but {str(missing)!r} is missing: give one "
+            f"of {', '.join(MENTIONS_FROM)}, or a folder with train.txt and dev.txt (a token and a BIO "
+            "tag a line, a blank line between sentences)."
+        )
+    kinds = {
+        line.split()[-1].partition("-")[2]
+        for _, path in parts
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    }
+    return _bio_splits(parts, {kind: kind for kind in kinds if kind})
+
+
+def _bio_splits(
+    parts: Sequence[tuple[bool, Path]], labels: dict[str, str] | None
+) -> tuple[list[Tagged], list[Tagged]]:
     splits: tuple[list[Tagged], list[Tagged]] = ([], [])
-    for dev, part in BIO_SPLITS[corpus]:
-        path = data / "text" / part
-        if not path.is_file():
-            raise ConfigError(
-                f"No {corpus} split at {str(path)!r}: give the benchmark sources folder (../shared/data)."
-            )
-        sentences = read_bio(path, path.parent.name, label_map=OWN_LABELS.get(corpus))
-        splits[dev].extend(Tagged.of(s) for s in sentences)
+    for dev, path in parts:
+        splits[dev].extend(Tagged.of(s) for s in read_bio(path, path.parent.name, label_map=labels))
     return splits
 
 
@@ -260,7 +292,9 @@ def training_mentions(config: ScorerTrainConfig) -> tuple[list[Tagged], list[Tag
     train: list[Tagged] = []
     dev: list[Tagged] = []
     for source in config.sources:
-        if source in BIO_SPLITS:
+        if source not in MENTIONS_FROM:
+            more = folder_mentions(Path(source).expanduser())
+        elif source in BIO_SPLITS:
             more = bio_mentions(data, source)
         elif source == "mnre":
             more = (

@@ -638,8 +638,27 @@ def test_a_tagger_tunes_on_the_train_splits_of_each_corpus_it_lists(tmp_path: Pa
     assert [(t.text, t.mentions) for t in wnut_train] == [  # WNUT's own types
         ("@paul loves iPhone by Apple", (((12, 18), "product"), ((22, 27), "corporation")))
     ]
-    with pytest.raises(ConfigError, match=r"mentions_from is \['conll', 'news'\]; use one of .*, or a list"):
+    with pytest.raises(
+        ConfigError, match=r"mentions_from is \['conll', 'news'\]; use one of .*, a folder of"
+    ):
         ScorerTrainConfig.load(path, mentions_from=["conll", "news"])
+    # a folder of your own: its tag types are the labels, as written
+    own = tmp_path / "drugs"
+    own.mkdir()
+    (own / "train.txt").write_text("took O\nbaby B-drug\naspirin I-drug\ndaily O\n\nPfizer B-maker\n")
+    (own / "dev.txt").write_text("no O\nibuprofen B-drug\n")
+    mine = ScorerTrainConfig.load(path, mentions_from=[str(own)])
+    mine_train, mine_dev = training_mentions(mine)
+    assert [(t.text, t.mentions) for t in mine_train] == [
+        ("took baby aspirin daily", (((5, 17), "drug"),)),
+        ("Pfizer", (((0, 6), "maker"),)),
+    ]
+    assert [t.mentions for t in mine_dev] == [(((3, 12), "drug"),)]
+    (own / "dev.txt").unlink()
+    with pytest.raises(
+        ConfigError, match=r"names .*drugs', but .*dev.txt' is missing: give one of .*, or a folder"
+    ):
+        training_mentions(mine)
     (tmp_path / "text/conll2003/dev.txt").unlink()
     with pytest.raises(ConfigError, match=r"No conll split at .*dev.txt.*give the benchmark sources folder"):
         training_mentions(config)
