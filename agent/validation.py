@@ -7,7 +7,6 @@ problem message while the valid rest is kept. The messages are written for the p
 from __future__ import annotations
 
 import copy
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -459,10 +458,6 @@ def _distinct(args: list[Argument]) -> list[Argument]:
     return list({(a.role, a.entity): a for a in args}.values())
 
 
-def _words(text: str) -> set[str]:
-    return set(re.findall(r"\w+", text.lower()))
-
-
 def _build_calls(out: ValidatedAnswer, calls: list[dict[str, Any]], *, heard: bool = False) -> None:
     """The calls of the answer, each bound to its concept. With ``heard`` (speech alone: every concept's
     text is words of a transcript) a call whose instruction shares no word with its concept's text
@@ -492,7 +487,7 @@ def _build_calls(out: ValidatedAnswer, calls: list[dict[str, Any]], *, heard: bo
         concept.concept = True
         options = {k: v for k, v in raw.items() if k not in ("module", "instruction", "target", "concept")}
         said = str(raw["instruction"])
-        off = heard and not _words(said) & _words(concept.text)
+        off = heard and not set(normalise(said).split()) & set(normalise(concept.text).split())
         call = MetaResponse(
             module=raw["module"],
             instruction=concept.text if off else said,
