@@ -22,6 +22,7 @@ from reamo.agent.planners.pairs import (
     merge_lora,
     reading_text,
     rescored,
+    speaks_text,
     tagged_spans,
     token_tags,
 )
@@ -326,6 +327,41 @@ def test_an_entity_checker_drops_the_entities_it_doubts_and_adds_those_it_is_sur
     assert [c["concept"] for c in out["calls"]] == ["Obama", "Berlin"]
     # other tasks are not the checker's
     assert rescored(json.dumps(planned), checker, "re", labels, text) == json.dumps(planned)  # type: ignore[arg-type]
+
+
+def test_with_the_text_read_aloud_a_name_heard_but_not_written_is_dropped_with_its_call() -> None:
+    labels = LabelSchema.default("ner")
+    text = "Congratulations to Ascot , who won the FA festival"
+    checker = FakeChecker([("Ascot", "organization", 0.9)])
+    planned = {
+        "entities": [
+            {"text": "Ascot", "label": "organization", "concept": True},
+            {"text": "Scott", "label": "person", "concept": True},  # the transcript's mishearing
+        ],
+        "calls": [
+            {"module": "AudioSegmentation", "instruction": "Ascot", "concept": "e1"},
+            {"module": "AudioSegmentation", "instruction": "Scott", "concept": "e2"},
+        ],
+    }
+    spoken = json.loads(rescored(json.dumps(planned), checker, "ner", labels, text, written_only=True))  # type: ignore[arg-type]
+    assert [e["text"] for e in spoken["entities"]] == ["Ascot"]
+    assert [c["concept"] for c in spoken["calls"]] == ["Ascot"]
+    # without it (the speech is not the text), a name that is only heard stays
+    other = json.loads(rescored(json.dumps(planned), checker, "ner", labels, text))  # type: ignore[arg-type]
+    assert [e["text"] for e in other["entities"]] == ["Ascot", "Scott"]
+
+
+def test_speaks_text_when_a_transcript_repeats_most_of_the_written_words() -> None:
+    def heard(said: str | None) -> Perception:
+        transcript = Transcript(text=said) if said is not None else None
+        return Perception(audio={"a1": AudioPerception(media="a1", duration=1.0, transcript=transcript)})
+
+    text = "Congratulations to Ascot Aces , who won a 25 team FA festival tournament today ."
+    misheard = "Congratulations to Scott Aces who won a 25 team FOP festival tournament today"
+    assert speaks_text(Inputs.build(text=text, audio="a.wav"), heard(misheard))
+    assert not speaks_text(Inputs.build(text=text, audio="a.wav"), heard("Turn left at the next junction"))
+    assert not speaks_text(Inputs.build(text=text, audio="a.wav"), heard(None))  # nothing was heard
+    assert not speaks_text(Inputs.build(audio="a.wav"), heard(misheard))  # speech alone: no text to repeat
 
 
 def test_bio_tags_of_mentions_and_back() -> None:

@@ -21,7 +21,7 @@ from reamo.agent.planners.constrained import (
     guidance_tokenizer,
     tighten_schema,
 )
-from reamo.agent.planners.pairs import Scorers, left_to_scorer, reading_text, rescored
+from reamo.agent.planners.pairs import Scorers, left_to_scorer, reading_text, rescored, speaks_text
 from reamo.agent.planners.prompting import Candidates, PromptStyle, planner_messages
 from reamo.agent.planners.protocol import Message, PlanRequest
 from reamo.schemas import BackendInfo
@@ -171,7 +171,15 @@ class LocalPlanner:
             answer = one_label_per_text(self.last.text)
             if scorer is not None:
                 heard = request.inputs.modalities == ["audio"]  # speech alone
-                answer = rescored(answer, scorer, request.task, request.labels, text, concepts=heard)
+                answer = rescored(
+                    answer,
+                    scorer,
+                    request.task,
+                    request.labels,
+                    text,
+                    concepts=heard,
+                    written_only=speaks_text(request.inputs, request.perception),
+                )
             return answer
 
 

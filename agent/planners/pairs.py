@@ -32,13 +32,14 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from reamo.agent.spans import find_spans
+from reamo.agent.spans import find_spans, normalise
 from reamo.errors import ConfigError
 from reamo.schemas import Inputs, LabelSchema, Perception
 
@@ -574,6 +575,27 @@ def reading_text(inputs: Inputs, perception: Perception) -> str | None:
     return next((t.text for t in transcripts if t is not None and t.text), None)
 
 
+SPOKEN_COPY = 0.5
+"""How much of the written text a transcript must repeat (difflib's ratio over their words) to count as
+the text read aloud."""
+
+
+def speaks_text(inputs: Inputs, perception: Perception) -> bool:
+    """Whether some audio transcript is the input text read aloud (its words match at least
+    ``SPOKEN_COPY`` of them): then the text is what the request extracts from, and a name heard but not
+    written is a mishearing of one that is."""
+    if not inputs.text:
+        return False
+    written = normalise(inputs.text).split()
+    transcripts = [a.transcript for a in perception.audio.values()]
+    transcripts += [v.transcript for v in perception.videos.values()]
+    return any(
+        SequenceMatcher(None, written, normalise(t.text).split(), autojunk=False).ratio() >= SPOKEN_COPY
+        for t in transcripts
+        if t is not None and t.text
+    )
+
+
 def _placed(text: str, items: Any) -> list[tuple[str, Span]]:
     """The answer's entities (``items``) that can be found in ``text``, with their first span."""
     placed = []
@@ -593,6 +615,7 @@ def rescored(
     text: str | None,
     *,
     concepts: bool = False,
+    written_only: bool = False,
 ) -> str:
     """``answer`` with its relations (a ``relations`` scorer on an ``re`` task) or its events' arguments
     (an ``arguments`` scorer on an ``ee`` task) replaced by the scorer's among its entities, when the
@@ -601,7 +624,8 @@ def rescored(
     A scorer with a mentions tagger also scores the tagger's mentions that the answer lacks; those that
     become arguments or relation ends join the answer's entities, with the tagger's entity type, marked
     as concepts when ``concepts`` (speech alone: whatever is said can be found in the audio). A mentions
-    tagger on an ``ner`` task checks the answer's entities instead (``_check_entities``)."""
+    tagger on an ``ner`` task checks the answer's entities instead (``_check_entities``), keeping only
+    those written in ``text`` when ``written_only`` (the speech reads the text aloud: ``speaks_text``)."""
     wanted = {"relations": "re", "arguments": "ee", "mentions": "ner"}[scorer.kind]
     if task != wanted or not text or not scorer.knows(labels):
         return answer
@@ -612,7 +636,7 @@ def rescored(
     if not isinstance(data, dict) or not isinstance(data.get("entities"), list):
         return answer
     if scorer.kind == "mentions":
-        _check_entities(scorer, text, data, labels, concepts)
+        _check_entities(scorer, text, data, labels, concepts, written_only=written_only)
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     if scorer.kind == "arguments":
         if scorer.event_tagger() is None and not data.get("events"):
@@ -719,19 +743,25 @@ def _named(event: Any, key: str) -> bool:
 
 
 def _check_entities(
-    tagger: PairScorer, text: str, data: dict[str, Any], labels: LabelSchema, concepts: bool
+    tagger: PairScorer,
+    text: str,
+    data: dict[str, Any],
+    labels: LabelSchema,
+    concepts: bool,
+    *,
+    written_only: bool = False,
 ) -> None:
     """The answer ``data``'s entities as a mentions tagger corrects them, in place. It drops those it
     tags as their type with a confidence (``tag_confidence``) below its ``check_floor``, with their
     calls, and adds the mentions of a requested type it tags with at least ``check_add`` that overlap
     no entity and repeat no entity's text (marked as concepts when ``concepts``). An entity that is not
-    in ``text`` is kept. Calls that name an entity by its place (``e2``) name it by its text instead,
-    since the places change."""
+    in ``text`` is kept, unless ``written_only``: then it is dropped too. Calls that name an entity by
+    its place (``e2``) name it by its text instead, since the places change."""
     check = _TagCheck(tagger, text)
     kept, dropped, taken = [], set(), []
     for entity in data["entities"]:
         found = find_spans(text, entity["text"]) if _named(entity, "text") else []
-        if (
+        if (written_only and not found and _named(entity, "text")) or (
             found
             and _named(entity, "label")
             and check.sure(found[0], entity["label"]) < tagger.config.check_floor
