@@ -570,9 +570,14 @@ def reading_text(inputs: Inputs, perception: Perception) -> str | None:
     """The text the planner read: the input text, else the first transcript."""
     if inputs.text:
         return inputs.text
+    return next(iter(_heard(perception)), None)
+
+
+def _heard(perception: Perception) -> list[str]:
+    """The non-empty transcripts of the audio tracks, then of the videos."""
     transcripts = [a.transcript for a in perception.audio.values()]
     transcripts += [v.transcript for v in perception.videos.values()]
-    return next((t.text for t in transcripts if t is not None and t.text), None)
+    return [t.text for t in transcripts if t is not None and t.text]
 
 
 SPOKEN_COPY = 0.5
@@ -587,12 +592,9 @@ def speaks_text(inputs: Inputs, perception: Perception) -> bool:
     if not inputs.text:
         return False
     written = normalise(inputs.text).split()
-    transcripts = [a.transcript for a in perception.audio.values()]
-    transcripts += [v.transcript for v in perception.videos.values()]
     return any(
-        SequenceMatcher(None, written, normalise(t.text).split(), autojunk=False).ratio() >= SPOKEN_COPY
-        for t in transcripts
-        if t is not None and t.text
+        SequenceMatcher(None, written, normalise(said).split(), autojunk=False).ratio() >= SPOKEN_COPY
+        for said in _heard(perception)
     )
 
 
