@@ -73,3 +73,7 @@ class SuiteError(ReamoError, ValueError):
 
 class PlannerError(ReamoError, RuntimeError):
     """The planner backend failed to answer at all (a crashed model, an unreachable server)."""
+
+
+class PromptTooLongError(PlannerError):
+    """The prompt does not fit the planner's context; a long input is read in smaller windows."""

@@ -9,8 +9,15 @@ from typing import Any
 
 from reamo import media
 from reamo.agent import AgentContext, Planner, build_graph, make_planner, memory_checkpointer, start_turn
+from reamo.agent.runner import Runner
 from reamo.config import ReamoConfig
-from reamo.errors import LabelSchemaError, UnknownTaskError
+from reamo.errors import (
+    InputError,
+    LabelSchemaError,
+    MediaNotFoundError,
+    UnknownTaskError,
+    UnreadableMediaError,
+)
 from reamo.schemas import (
     TASKS,
     BackendInfo,
@@ -73,6 +80,33 @@ def _result_of(events: Iterable[ProgressEvent | ResultEvent]) -> ExtractionResul
     return results[0]
 
 
+def read_text_file(path: str | Path) -> str:
+    """The text of a UTF-8 file (``-``: standard input), for inputs too long to pass as an argument."""
+    if str(path) == "-":
+        import sys
+
+        return sys.stdin.read()
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise MediaNotFoundError(
+            f"Text file {str(file)!r} does not exist; give the path of a UTF-8 text file."
+        )
+    try:
+        return file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise UnreadableMediaError(
+            f"Text file {str(file)!r} is not UTF-8 ({exc.reason} at byte {exc.start}); save it as UTF-8."
+        ) from exc
+
+
+def _text_of(text: str | None, text_file: str | Path | None) -> str | None:
+    if text_file is None:
+        return text
+    if text is not None:
+        raise InputError("Give the text or a text file, not both.")
+    return read_text_file(text_file)
+
+
 def _as_paths(value: MediaArg) -> list[str | Path] | None:
     if value is None:
         return None
@@ -108,6 +142,7 @@ class Reamo:
             planner=self.planner, registry=self.registry, perceivers=self.perceivers, config=self.config
         )
         self._graph = build_graph(memory_checkpointer())
+        self._runner = Runner(self._graph, self.context)
 
     @property
     def backends(self) -> list[BackendInfo]:
@@ -126,23 +161,20 @@ class Reamo:
         video: MediaArg,
         labels: LabelsArg,
         request: str | None,
+        text_file: str | Path | None = None,
     ) -> dict[str, Any]:
         resolved = resolve_task(task)
         inputs = Inputs.build(
-            text=text, image=_as_paths(image), audio=_as_paths(audio), video=_as_paths(video)
+            text=_text_of(text, text_file),
+            image=_as_paths(image),
+            audio=_as_paths(audio),
+            video=_as_paths(video),
         )
         media.check_inputs(inputs)
         return start_turn(resolved, inputs, resolve_labels(resolved, labels), request)
 
     def _run(self, update: dict[str, Any], thread_id: str) -> Iterator[ProgressEvent | ResultEvent]:
-        config = {"configurable": {"thread_id": thread_id}, "recursion_limit": 10_000}
-        for mode, chunk in self._graph.stream(
-            update, config, context=self.context, stream_mode=["custom", "values"]
-        ):
-            if mode == "custom" and isinstance(chunk, ProgressEvent):
-                yield chunk
-        state = self._graph.get_state(config).values
-        yield ResultEvent(result=state["result"])
+        return self._runner.run(update, thread_id)
 
     def stream(
         self,
@@ -155,12 +187,13 @@ class Reamo:
         *,
         thread_id: str | None = None,
         request: str | None = None,
+        text_file: str | Path | None = None,
     ) -> Iterator[ProgressEvent | ResultEvent]:
         """Like ``extract``, yielding ProgressEvents as the run goes and a ResultEvent at the end.
 
         Input errors are raised when the stream is created, before any work starts.
         """
-        update = self._turn(task, text, image, audio, video, labels, request)
+        update = self._turn(task, text, image, audio, video, labels, request, text_file)
         return self._run(update, thread_id or uuid.uuid4().hex)
 
     def extract(
@@ -174,10 +207,26 @@ class Reamo:
         *,
         thread_id: str | None = None,
         request: str | None = None,
+        text_file: str | Path | None = None,
     ) -> ExtractionResult:
-        """Extract and ground NER, RE or EE records from any mix of text, images, audio and video."""
+        """Extract and ground NER, RE or EE records from any mix of text, images, audio and video.
+
+        Text of any length: a long one (or a long transcript) is read in windows of sentences whose
+        results are joined with document offsets (``result.windows``); ``text_file`` reads it from a
+        UTF-8 file.
+        """
         return _result_of(
-            self.stream(task, text, image, audio, video, labels, thread_id=thread_id, request=request)
+            self.stream(
+                task,
+                text,
+                image,
+                audio,
+                video,
+                labels,
+                thread_id=thread_id,
+                request=request,
+                text_file=text_file,
+            )
         )
 
     def session(self) -> Session:

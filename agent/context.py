@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from reamo.agent.planners.protocol import Planner
 from reamo.config import ReamoConfig
 from reamo.schemas import Modality
+from reamo.schemas.result import ToolRun
 from reamo.tools.perception import Perceiver
 from reamo.tools.protocol import Resources
 from reamo.tools.registry import ToolRegistry
@@ -21,3 +22,6 @@ class AgentContext:
     perceivers: dict[Modality, Perceiver]
     config: ReamoConfig = field(default_factory=ReamoConfig)
     resources: Resources = field(default_factory=Resources)
+    call_cache: dict[str, ToolRun] | None = None
+    """Image and video calls already run for this input (the windows of a long input share it): the
+    same call on the same frames needs no second run."""

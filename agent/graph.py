@@ -36,6 +36,15 @@ def build_graph(checkpointer: BaseCheckpointSaver[Any] | None = None) -> Any:
     return builder.compile(checkpointer=checkpointer)
 
 
+def build_perception_graph() -> Any:
+    """The perceive step alone: what a long input's windows are cut from before any of them is planned."""
+    builder = StateGraph(AgentState, context_schema=AgentContext)
+    builder.add_node("perceive", perceive)
+    builder.add_edge(START, "perceive")
+    builder.add_edge("perceive", END)
+    return builder.compile()
+
+
 def memory_checkpointer() -> InMemorySaver:
     """An in-memory checkpointer that deserialises REAMO's own types (and only those) from checkpoints."""
     allowed = [(cls.__module__, cls.__name__) for cls in [*schema_models(), Message]]

@@ -58,6 +58,7 @@ from reamo.schemas.result import (
     ProgressEvent,
     ResultEvent,
     ToolRun,
+    WindowInfo,
 )
 
 __all__ = [
@@ -105,6 +106,7 @@ __all__ = [
     "Trigger",
     "VideoPerception",
     "VideoTrack",
+    "WindowInfo",
     "Word",
     "json_schemas",
     "media_id",

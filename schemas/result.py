@@ -14,7 +14,7 @@ from reamo.schemas.perception import Perception
 from reamo.schemas.records import Entity, Event, FailureKind, Relation
 
 Level = Literal["info", "warning", "error"]
-Stage = Literal["perceive", "plan", "validate", "ground", "merge"]
+Stage = Literal["perceive", "plan", "validate", "ground", "merge", "window"]
 
 
 class Diagnostic(BaseModel):
@@ -25,6 +25,7 @@ class Diagnostic(BaseModel):
     code: str = Field(description="stable machine-readable code, e.g. 'planner.unknown_label'")
     message: str
     concept: str | None = None
+    window: int | None = Field(default=None, description="the window of a long input it happened in")
 
 
 class ToolRun(BaseModel):
@@ -36,6 +37,27 @@ class ToolRun(BaseModel):
     groundings: list[Grounding] = Field(default_factory=list)
     error: str | None = None
     seconds: float = Field(ge=0.0)
+
+
+class WindowInfo(BaseModel):
+    """One window of an input: the part of the text and transcripts it read, and how it went. A long
+    input is read in several windows whose results are joined; a short one is one window."""
+
+    index: int = Field(ge=0)
+    text: tuple[int, int] | None = Field(
+        default=None, description="[start, end) characters of the input text it read"
+    )
+    times: dict[str, tuple[float, float]] = Field(
+        default_factory=dict, description="media id -> [start, end) seconds of the transcript it read"
+    )
+    status: Literal["ok", "partial", "failed"] = Field(
+        description="partial: part of the planner's answer was dropped; failed: no records came back"
+    )
+    error: str | None = None
+    records: list[str] = Field(
+        default_factory=list, description="ids of the entities and events it found, in the joined result"
+    )
+    seconds: float = Field(default=0.0, ge=0.0)
 
 
 class BackendInfo(BaseModel):
@@ -62,6 +84,9 @@ class ExtractionResult(BaseModel):
     complete: bool = Field(default=True, description="false when part of the planner's answer was dropped")
     timings: dict[str, float] = Field(default_factory=dict, description="seconds per stage")
     backends: list[BackendInfo] = Field(default_factory=list)
+    windows: list[WindowInfo] = Field(
+        default_factory=list, description="the windows the input was read in (one for a short input)"
+    )
 
     def entity(self, entity_id: str) -> Entity:
         for entity in self.entities:

@@ -71,6 +71,8 @@ def normalised(result: ExtractionResult, root: Path) -> dict[str, Any]:
     del data["timings"]
     for call in data["calls"]:
         assert call.pop("seconds") >= 0
+    for window in data["windows"]:
+        assert window.pop("seconds") >= 0
     for key in ("images", "audio", "videos"):
         for item in data["inputs"][key]:
             item["path"] = Path(item["path"]).relative_to(root).as_posix()

@@ -12,6 +12,10 @@ from reamo.agent.state import AgentState
 from reamo.schemas import Diagnostic
 from reamo.tools import ToolContext, run_call
 
+REUSABLE = ("image", "video")
+"""Modalities whose calls give the same answer in every window of an input (a transcript's window
+changes what an audio call can find)."""
+
 
 def ground(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     ctx = runtime.context
@@ -32,7 +36,15 @@ def ground(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         settings=ctx.config.tools.get(tool.name, {}),
         resources=ctx.resources,
     )
-    run = run_call(tool, call, tool_ctx, timeout_s=ctx.config.tool_timeout_s or None)
+    reusable = ctx.call_cache is not None and tool.modality in REUSABLE
+    key = f"{tool.name} {call.model_dump_json(exclude={'concept'})}"
+    cached = ctx.call_cache.get(key) if ctx.call_cache is not None and reusable else None
+    if cached is not None:
+        run = cached.model_copy(update={"call": call})
+    else:
+        run = run_call(tool, call, tool_ctx, timeout_s=ctx.config.tool_timeout_s or None)
+        if ctx.call_cache is not None and reusable and run.status in ("ok", "not_found"):
+            ctx.call_cache[key] = run
     diagnostics = []
     if run.status != "ok":
         diagnostics.append(

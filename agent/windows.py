@@ -1,0 +1,365 @@
+"""Long inputs: cut the text and the transcripts into windows of sentences that fit the planner, and join
+the windows' results into one with document offsets.
+
+A window holds whole sentences up to a size in characters, and starts with the last sentences of the
+window before it (the overlap), so that a sentence cut from its context at one window's edge is read
+whole in the next. Text and transcripts are cut alike: the text by its characters, a transcript by its
+words (a sentence ends at a full stop or a pause), so each window keeps its words' times. When the text
+and a transcript are both long (a text read aloud), window k of each goes together: the streams are
+paired by their position, first with first and last with last.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from reamo.agent.spans import normalise
+from reamo.schemas import (
+    Argument,
+    AudioSpan,
+    BackendInfo,
+    Diagnostic,
+    Entity,
+    Event,
+    ExtractionResult,
+    Inputs,
+    Perception,
+    Relation,
+    TextSpan,
+    ToolRun,
+    Transcript,
+    Word,
+)
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9À-ÖØ-Þ])|\n\s*\n|\n(?=\s*[-*•\d])")
+_TITLES = "Mr|Mrs|Ms|Dr|Prof|St|Sr|Jr|Gen|Col|Lt|Sgt|Rep|Sen|Gov|No|vs|etc|Inc|Co|Corp|Ltd"
+_MONTHS = "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
+_ABBREVIATION = re.compile(rf"\b(?:[A-Z]|{_TITLES}|{_MONTHS})\.$")
+PAUSE_S = 1.0
+"""A silence this long between two words ends a spoken sentence, as a full stop does."""
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    """``[start, end)`` of each sentence of ``text``, surrounding spaces left out. A full stop after a
+    single capital or a common abbreviation (``Mr.``, ``Dr.``, ``Jan.``) ends no sentence."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        if _ABBREVIATION.search(text[max(start, match.start() - 8) : match.start()]):
+            continue
+        spans.append((start, match.start()))
+        start = match.end()
+    spans.append((start, len(text)))
+    out = []
+    for a, b in spans:
+        piece = text[a:b]
+        a += len(piece) - len(piece.lstrip())
+        b -= len(piece) - len(piece.rstrip())
+        if b > a:
+            out.append((a, b))
+    return out
+
+
+def _cut_long(text: str, span: tuple[int, int], limit: int) -> list[tuple[int, int]]:
+    """A sentence longer than ``limit`` characters, cut at spaces into pieces of at most ``limit``."""
+    a, b = span
+    pieces = []
+    while b - a > limit:
+        cut = text.rfind(" ", a + 1, a + limit + 1)
+        cut = a + limit if cut <= a else cut
+        pieces.append((a, cut))
+        a = cut
+        while a < b and text[a].isspace():
+            a += 1
+    if b > a:
+        pieces.append((a, b))
+    return pieces
+
+
+def spoken_sentences(words: Sequence[Word]) -> list[tuple[int, int]]:
+    """``[first, last)`` word indices of each spoken sentence: it ends at a word with a full stop, a
+    question or an exclamation mark, or before a pause of ``PAUSE_S`` or more."""
+    spans = []
+    first = 0
+    for i, word in enumerate(words):
+        last = i + 1 == len(words)
+        pause = not last and words[i + 1].start - word.end >= PAUSE_S
+        if last or pause or word.text.rstrip("\"')”’").endswith((".", "!", "?")):
+            spans.append((first, i + 1))
+            first = i + 1
+    return spans
+
+
+def pack(sizes: Sequence[int], budget: int, overlap: int) -> list[tuple[int, int]]:
+    """Group consecutive units (sentences, by their sizes) into ``[first, last)`` windows of at most
+    ``budget`` (a unit alone may be larger); each window after the first repeats the last ``overlap``
+    units of the one before, as long as that leaves room for a new unit."""
+    windows: list[tuple[int, int]] = []
+    first = 0
+    while first < len(sizes):
+        last, size = first, 0
+        while last < len(sizes) and (last == first or size + sizes[last] <= budget):
+            size += sizes[last] + 1
+            last += 1
+        windows.append((first, last))
+        if last == len(sizes):
+            break
+        first = max(last - overlap, first + 1)
+        # a repeated unit must leave room for at least one new one
+        while first < last - 1 and sum(sizes[first:last]) + sizes[last] > budget:
+            first += 1
+    return windows
+
+
+@dataclass(frozen=True)
+class Window:
+    """What one window reads: a part of the text (characters) and of each long transcript (words)."""
+
+    index: int
+    text: tuple[int, int] | None
+    words: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    def times(self, perception: Perception) -> dict[str, tuple[float, float]]:
+        """The seconds of each transcript this window reads."""
+        out = {}
+        for mid, (first, last) in self.words.items():
+            words = _transcript(perception, mid).words
+            out[mid] = (words[first].start, words[last - 1].end)
+        return out
+
+
+def _transcript(perception: Perception, mid: str) -> Transcript:
+    holder = perception.audio.get(mid) or perception.videos.get(mid)
+    if holder is None or holder.transcript is None:
+        raise KeyError(f"no transcript for {mid!r}")
+    return holder.transcript
+
+
+def _text_windows(text: str, budget: int, overlap: int) -> list[tuple[int, int]]:
+    units = [piece for span in sentences(text) for piece in _cut_long(text, span, budget)]
+    if not units:
+        return []
+    return [(units[a][0], units[b - 1][1]) for a, b in pack([e - s for s, e in units], budget, overlap)]
+
+
+def _word_windows(words: Sequence[Word], budget: int, overlap: int) -> list[tuple[int, int]]:
+    units = []
+    for first, last in spoken_sentences(words):
+        size = 0
+        start = first
+        for i in range(first, last):  # a long spoken sentence is cut between words, as text is
+            if i > start and size + len(words[i].text) > budget:
+                units.append((start, i))
+                start, size = i, 0
+            size += len(words[i].text) + 1
+        units.append((start, last))
+    sizes = [sum(len(w.text) + 1 for w in words[a:b]) for a, b in units]
+    return [(units[a][0], units[b - 1][1]) for a, b in pack(sizes, budget, overlap)]
+
+
+def plan_windows(text: str | None, perception: Perception, budget: int, overlap: int) -> list[Window]:
+    """The windows of one input. Each stream (the text, each transcript) longer than ``budget``
+    characters is cut; one that fits goes whole into every window. One window: the input fits."""
+    streams: dict[str | None, list[tuple[int, int]]] = {}
+    if text and len(text) > budget:
+        streams[None] = _text_windows(text, budget, overlap)
+    heard = {**perception.audio, **perception.videos}
+    for mid, holder in heard.items():
+        t = holder.transcript
+        if t is not None and t.words and len(t.text) > budget:
+            streams[mid] = _word_windows(t.words, budget, overlap)
+    whole = (0, len(text)) if text else None
+    count = max((len(w) for w in streams.values()), default=1)
+    if count <= 1:
+        return [Window(0, whole)]
+    windows = []
+    for k in range(count):
+        picks = {key: cut[k * len(cut) // count] for key, cut in streams.items() if cut}
+        words = {mid: span for mid, span in picks.items() if mid is not None}
+        windows.append(Window(k, picks.get(None, whole), words))
+    return windows
+
+
+def halve(window: Window, text: str | None, perception: Perception) -> list[Window]:
+    """The window cut in two (for a planner whose context it overflowed); itself when it is one sentence."""
+    halves: list[dict[str | None, tuple[int, int]]] = [{}, {}]
+    if window.text is not None and text:
+        a, b = window.text
+        units = sentences(text[a:b])
+        if len(units) > 1:
+            mid = a + units[len(units) // 2][0]
+            halves[0][None], halves[1][None] = (a, mid), (mid, b)
+    for mid_id, (first, last) in window.words.items():
+        if last - first > 1:
+            cut = (first + last) // 2
+            halves[0][mid_id], halves[1][mid_id] = (first, cut), (cut, last)
+    if not halves[0]:
+        return [window]
+    out = []
+    for part in halves:
+        words = {m: part.get(m, span) for m, span in window.words.items()}
+        out.append(Window(window.index, part.get(None, window.text), {m: s for m, s in words.items() if m}))
+    return out
+
+
+def window_inputs(inputs: Inputs, window: Window) -> Inputs:
+    """The inputs a window reads: its part of the text, and all the media."""
+    if window.text is None or inputs.text is None:
+        return inputs
+    a, b = window.text
+    return inputs.model_copy(update={"text": inputs.text[a:b]})
+
+
+def window_perception(perception: Perception, window: Window) -> Perception:
+    """The perception a window reads: its part of each long transcript, with the words' own times."""
+    if not window.words:
+        return perception
+    audio, videos = dict(perception.audio), dict(perception.videos)
+    for mid, (first, last) in window.words.items():
+        bucket: dict[str, object] = audio if mid in audio else videos  # type: ignore[assignment]
+        holder = audio.get(mid) or videos[mid]
+        assert holder.transcript is not None
+        words = holder.transcript.words[first:last]
+        part = holder.transcript.model_copy(
+            update={"text": " ".join(w.text.strip() for w in words), "words": words}
+        )
+        bucket[mid] = holder.model_copy(update={"transcript": part})
+    return perception.model_copy(update={"audio": audio, "videos": videos})
+
+
+def _shift(groundings: Sequence[object], offset: int, text: str) -> list[object]:
+    out: list[object] = []
+    for g in groundings:
+        if isinstance(g, TextSpan) and offset:
+            g = TextSpan(
+                start=g.start + offset, end=g.end + offset, text=text[g.start + offset : g.end + offset]
+            )
+        out.append(g)
+    return out
+
+
+def _place(g: object) -> str:
+    """A grounding's place, without what the tool called it or how sure it was."""
+    assert hasattr(g, "model_dump_json")
+    return str(g.model_dump_json(exclude={"label", "score", "text"}))
+
+
+def _add_groundings(into: Entity | Event, groundings: Sequence[object]) -> None:
+    holder = into.trigger if isinstance(into, Event) else into
+    known = {_place(g) for g in holder.groundings}
+    for g in groundings:
+        if _place(g) not in known:
+            known.add(_place(g))
+            holder.groundings.append(g)  # type: ignore[arg-type]
+    holder.groundings.sort(key=lambda g: (g.kind != "text", getattr(g, "start", 0)))
+
+
+def _entity_key(entity: Entity) -> tuple[str, ...]:
+    """Entities of several windows are one when they have the same words and label. One seen only
+    (no span in the text or the speech) is one per region, as the merge step splits them."""
+    key = (normalise(entity.text) or entity.text, entity.label)
+    heard = any(isinstance(g, TextSpan | AudioSpan) for g in entity.groundings)
+    if heard or not entity.groundings:
+        return key
+    return (*key, *sorted(_place(g) for g in entity.groundings))
+
+
+def _event_places(event: Event) -> set[str]:
+    return {_place(g) for g in event.trigger.groundings if isinstance(g, TextSpan | AudioSpan)}
+
+
+@dataclass
+class Joiner:
+    """Joins the results of an input's windows, one at a time, into one result: entities with the same
+    words and label are one, with all their spans; relations and events keep their arguments; what the
+    overlap found twice is kept once."""
+
+    text: str | None
+    entities: list[Entity] = field(default_factory=list)
+    relations: list[Relation] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    calls: list[ToolRun] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    backends: list[BackendInfo] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    attempts: int = 0
+    complete: bool = True
+    _by_key: dict[tuple[str, ...], Entity] = field(default_factory=dict)
+
+    def add(self, window: Window, result: ExtractionResult) -> list[str]:
+        """Join one window's result; returns the ids its entities and events have in the joined result."""
+        offset = window.text[0] if window.text is not None and self.text else 0
+        ids: dict[str, str] = {}
+        found: list[str] = []
+        for entity in result.entities:
+            groundings = _shift(entity.groundings, offset, self.text or "")
+            moved = entity.model_copy(update={"groundings": groundings})
+            key = _entity_key(moved)
+            kept = self._by_key.get(key)
+            if kept is None:
+                kept = moved.model_copy(update={"id": f"e{len(self.entities) + 1}", "groundings": []})
+                self._by_key[key] = kept
+                self.entities.append(kept)
+            kept.concept |= entity.concept
+            kept.failures += [f for f in entity.failures if f not in kept.failures]
+            _add_groundings(kept, groundings)
+            ids[entity.id] = kept.id
+            found.append(kept.id)
+        for relation in result.relations:
+            joined = Relation(head=ids[relation.head], tail=ids[relation.tail], label=relation.label)
+            if joined not in self.relations:
+                self.relations.append(joined)
+        for event in result.events:
+            found.append(self._add_event(event, offset, ids))
+        for run in result.calls:
+            concept = ids.get(run.call.concept, run.call.concept)
+            self.calls.append(
+                run.model_copy(update={"call": run.call.model_copy(update={"concept": concept})})
+            )
+        for d in result.diagnostics:
+            concept = ids.get(d.concept, d.concept) if d.concept else None
+            self.diagnostics.append(d.model_copy(update={"concept": concept, "window": window.index}))
+        for b in result.backends:
+            if b not in self.backends:
+                self.backends.append(b)
+        for stage, seconds in result.timings.items():
+            if stage != "total":
+                self.timings[stage] = self.timings.get(stage, 0.0) + seconds
+        self.attempts += result.planner_attempts
+        self.complete &= result.complete
+        return list(dict.fromkeys(found))
+
+    def _add_event(self, event: Event, offset: int, ids: dict[str, str]) -> str:
+        trigger = event.trigger.model_copy(
+            update={"groundings": _shift(event.trigger.groundings, offset, self.text or "")}
+        )
+        arguments = [Argument(entity=ids[a.entity], role=a.role) for a in event.arguments]
+        moved = event.model_copy(update={"trigger": trigger, "arguments": arguments})
+        places = _event_places(moved)
+        twin = next(
+            (
+                v
+                for v in self.events
+                if v.type == moved.type
+                and normalise(v.trigger.text) == normalise(moved.trigger.text)
+                and places & _event_places(v)
+            ),
+            None,
+        )
+        if twin is None:
+            number = len(self.events) + 1
+            twin = moved.model_copy(
+                update={
+                    "id": f"v{number}",
+                    "trigger": trigger.model_copy(update={"id": f"t{number}", "groundings": []}),
+                    "arguments": [],
+                }
+            )
+            self.events.append(twin)
+        ids[event.trigger.id] = twin.trigger.id
+        _add_groundings(twin, trigger.groundings)
+        twin.trigger.concept |= trigger.concept
+        twin.arguments += [a for a in arguments if a not in twin.arguments]
+        return twin.id
