@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.panel import Panel
 
 from reamo.errors import ReamoError
-from reamo.render import backends_line, print_result
-from reamo.schemas import ResultEvent, Task
+from reamo.render import backends_line, follow, print_result
+from reamo.schemas import Task
 from reamo.sdk import Reamo
 
 HELP = """[bold]Attach media[/]: /image PATH, /audio PATH, /video PATH (file or folder of frames), /text TEXT
@@ -101,14 +101,7 @@ class Chat:
         return True
 
     def ask(self, request: str) -> None:
-        result = None
-        with self.console.status("working...") as status:
-            for event in self.session.stream(self.task, self.labels, request=request):
-                if isinstance(event, ResultEvent):
-                    result = event.result
-                else:
-                    step = f" ({event.current}/{event.total})" if event.total else ""
-                    status.update(f"[bold]{event.stage}[/]{step}: {event.message}")
+        result = follow(self.session.stream(self.task, self.labels, request=request), self.console)
         if result is not None:
             self.console.print(f"[bold]{self.task.upper()}[/] on {', '.join(result.inputs.media_ids())}")
             print_result(result, self.console)

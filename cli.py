@@ -15,7 +15,7 @@ from rich.table import Table
 
 from reamo import __version__
 from reamo.errors import InputError, ReamoError
-from reamo.schemas import TASKS, ResultEvent, json_schemas
+from reamo.schemas import TASKS, json_schemas
 
 err = Console(stderr=True)
 
@@ -33,16 +33,15 @@ def cmd_extract(args: argparse.Namespace) -> int:
         raise InputError("Give --task ner|re|ee (or --manifest FILE for many inputs).")
     reamo = _reamo(args)
     out = Console()
-    stream = reamo.stream(args.task, args.text, args.image, args.audio, args.video, args.labels)
-    result = None
-    with err.status("starting...") as status:
-        for event in stream:
-            if isinstance(event, ResultEvent):
-                result = event.result
-            else:
-                step = f" ({event.current}/{event.total})" if event.total else ""
-                status.update(f"[bold]{event.stage}[/]{step}: {event.message}")
-    assert result is not None
+    if args.text == "-" and args.text_file:
+        raise InputError("Give --text - (standard input) or --text-file PATH, not both.")
+    text, text_file = (None, "-") if args.text == "-" else (args.text, args.text_file)
+    stream = reamo.stream(
+        args.task, text, args.image, args.audio, args.video, args.labels, text_file=text_file
+    )
+    from reamo.render import follow
+
+    result = follow(stream, err)
     if args.json:
         print(result.model_dump_json(indent=2))
     else:
@@ -296,7 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("extract", help="extract and ground records from one input or a JSONL manifest")
     p.add_argument("--task", choices=TASKS)
-    p.add_argument("--text")
+    p.add_argument("--text", help="the text; - reads it from standard input")
+    p.add_argument("--text-file", metavar="PATH", help="read the text from a UTF-8 file (any length)")
     p.add_argument("--image", action="append", help="image file (repeat for several)")
     p.add_argument("--audio", action="append", help="audio file (repeat for several)")
     p.add_argument("--video", action="append", help="video file or folder of frames (repeat for several)")

@@ -5,6 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from rich.console import Console, Group, RenderableType
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
@@ -17,6 +25,8 @@ from reamo.schemas import (
     Grounding,
     GroundingFailure,
     ImageRegion,
+    ProgressEvent,
+    ResultEvent,
     TextSpan,
     VideoTrack,
 )
@@ -105,3 +115,33 @@ def result_view(result: ExtractionResult) -> RenderableType:
 
 def print_result(result: ExtractionResult, console: Console) -> None:
     console.print(result_view(result))
+
+
+def follow(events: Iterable[ProgressEvent | ResultEvent], console: Console) -> ExtractionResult:
+    """Show a run's progress (the stage it is in; a bar over the windows of a long input) and return
+    its result."""
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    result = None
+    with Progress(*columns, console=console, transient=True) as progress:
+        step = progress.add_task("starting...", total=None)
+        windows = None
+        for event in events:
+            if isinstance(event, ResultEvent):
+                result = event.result
+            elif event.stage == "window":
+                if windows is None:
+                    windows = progress.add_task("windows", total=event.total)
+                done = (event.current or 1) - 1
+                progress.update(windows, completed=done, total=event.total, description=event.message)
+            else:
+                count = f" ({event.current}/{event.total})" if event.total else ""
+                progress.update(step, description=f"[bold]{event.stage}[/]{count}: {event.message}")
+    if result is None:
+        raise RuntimeError("an extraction stream ended without a result")
+    return result

@@ -165,9 +165,9 @@ def plan_windows(text: str | None, perception: Perception, budget: int, overlap:
     streams: dict[str | None, list[tuple[int, int]]] = {}
     if text and len(text) > budget:
         streams[None] = _text_windows(text, budget, overlap)
-    heard = {**perception.audio, **perception.videos}
-    for mid, holder in heard.items():
-        t = holder.transcript
+    heard = [(mid, a.transcript) for mid, a in perception.audio.items()]
+    heard += [(mid, v.transcript) for mid, v in perception.videos.items()]
+    for mid, t in heard:
         if t is not None and t.words and len(t.text) > budget:
             streams[mid] = _word_windows(t.words, budget, overlap)
     whole = (0, len(text)) if text else None
@@ -319,8 +319,8 @@ class Joiner:
                 run.model_copy(update={"call": run.call.model_copy(update={"concept": concept})})
             )
         for d in result.diagnostics:
-            concept = ids.get(d.concept, d.concept) if d.concept else None
-            self.diagnostics.append(d.model_copy(update={"concept": concept, "window": window.index}))
+            note = {"concept": ids.get(d.concept, d.concept)} if d.concept else {}
+            self.diagnostics.append(d.model_copy(update={**note, "window": window.index}))
         for b in result.backends:
             if b not in self.backends:
                 self.backends.append(b)
