@@ -29,6 +29,8 @@ def _reamo(args: argparse.Namespace) -> Any:
 def cmd_extract(args: argparse.Namespace) -> int:
     if args.manifest:
         return _extract_manifest(args)
+    if args.workers != 1 or args.ray is not None:
+        raise InputError("--workers and --ray run a --manifest of many inputs; one input runs alone.")
     if not args.task:
         raise InputError("Give --task ner|re|ee (or --manifest FILE for many inputs).")
     reamo = _reamo(args)
@@ -56,70 +58,42 @@ def cmd_extract(args: argparse.Namespace) -> int:
     return 0
 
 
-def _manifest_rows(path: Path) -> list[dict[str, Any]]:
-    rows = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                f"{path}:{n}: not valid JSON ({exc}); each line must be one JSON object."
-            ) from exc
-        if not isinstance(row, dict):
-            raise InputError(f"{path}:{n}: each line must be a JSON object with task and inputs.")
-        rows.append(row)
-    return rows
-
-
-def _resolve(base: Path, value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, list):
-        return [_resolve(base, v) for v in value]
-    p = Path(value)
-    return str(p if p.is_absolute() else base / p)
-
-
 def _extract_manifest(args: argparse.Namespace) -> int:
-    """One extraction per manifest line ({"id", "task", "inputs": {...}, "labels"|"schema"}); a bad line
-    gets an error record in the output, the others go on."""
-    manifest = Path(args.manifest)
-    if not manifest.is_file():
-        raise InputError(f"Manifest {str(manifest)!r} does not exist.")
-    rows = _manifest_rows(manifest)
-    reamo = _reamo(args)
-    out_path = Path(args.out) if args.out else manifest.with_suffix(".out.jsonl")
-    failed = 0
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with out_path.open("w", encoding="utf-8") as out, Progress(*columns, console=err) as progress:
-        bar = progress.add_task("extracting", total=len(rows))
-        for n, row in enumerate(rows, 1):
-            inputs = row.get("inputs") or {}
-            labels = row.get("labels") or row.get("schema") or args.labels
-            if isinstance(labels, dict):
-                from reamo.schemas import LabelSchema
+    """One extraction per manifest line ({"id", "task", "inputs": {...}, "labels"|"schema"}), in this
+    process, ``--workers`` processes or on Ray (reamo.batch); a bad line gets an error record in the
+    output, the others go on; a rerun with the same --out does only the ids not written yet."""
+    from reamo.batch import RayOptions, run_manifest
+    from reamo.config import ReamoConfig
 
-                labels = LabelSchema.model_validate(labels)
-            record: dict[str, Any] = {"id": row.get("id", n)}
-            try:
-                result = reamo.extract(
-                    row.get("task") or args.task or "ner",
-                    text=inputs.get("text"),
-                    image=_resolve(manifest.parent, inputs.get("image")),
-                    audio=_resolve(manifest.parent, inputs.get("audio")),
-                    video=_resolve(manifest.parent, inputs.get("video")),
-                    labels=labels,
-                )
-                record["result"] = result.model_dump(mode="json")
-            except ReamoError as exc:
-                failed += 1
-                record["error"] = {"type": type(exc).__name__, "message": str(exc)}
-            out.write(json.dumps(record) + "\n")
-            progress.advance(bar)
-    err.print(f"wrote {len(rows)} result(s) to {out_path}" + (f", {failed} failed" if failed else ""))
-    return 1 if failed == len(rows) and rows else 0
+    config = ReamoConfig.load(args.config, planner=args.planner)
+    ray = RayOptions(address=args.ray or None, cpus=args.ray_cpus) if args.ray is not None else None
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    progress = Progress(*columns, console=err)
+    bar = progress.add_task("extracting", total=None)
+
+    def show(done: int, total: int) -> None:
+        progress.update(bar, completed=done, total=total)
+        progress.start()  # at the first report: a manifest that fails its checks shows no bar
+
+    try:
+        summary = run_manifest(
+            args.manifest,
+            args.out,
+            config=config,
+            task=args.task,
+            labels=args.labels,
+            workers=args.workers,
+            ray=ray,
+            on_progress=show,
+        )
+    finally:
+        progress.stop()
+    if summary.dropped_cut_line:
+        err.print(f"dropped the last line of {summary.out}: cut short by an earlier run, done again")
+    already = f" ({summary.skipped} already there)" if summary.skipped else ""
+    failed = f", {summary.failed} failed" if summary.failed else ""
+    err.print(f"wrote {summary.written} result(s) to {summary.out}{already}{failed}")
+    return 1 if summary.written and summary.failed == summary.written else 0
 
 
 def cmd_tools(args: argparse.Namespace) -> int:
@@ -226,6 +200,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         baseline=args.baseline,
         json_out=args.json,
         command=["reamo", *sys.argv[1:]],
+        workers=args.workers,
     )
     instances = sum(len(r.instances) for _, runs in results for r in runs)
     failed = sum(r.failed for _, runs in results for r in runs)
@@ -304,7 +279,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--save", metavar="DIR", help="write result.json and overlay PNGs to DIR")
     p.add_argument("--manifest", help="JSONL file, one input a line: {id, task, inputs: {text, image, ...}}")
-    p.add_argument("--out", help="output JSONL for --manifest (default: MANIFEST.out.jsonl)")
+    p.add_argument(
+        "--out", help="output JSONL for --manifest (default: MANIFEST.out.jsonl); a rerun skips its ids"
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="--manifest: N processes, each loading the models once (with --ray: N actors)",
+    )
+    p.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        metavar="ADDRESS",
+        help="--manifest: run on the Ray cluster at ADDRESS (HEAD:6379), or a local one without it",
+    )
+    p.add_argument("--ray-cpus", type=float, default=1.0, metavar="N", help="CPUs per Ray actor (default 1)")
     backend_options(p)
     p.set_defaults(func=cmd_extract)
 
@@ -320,6 +312,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="first N instances of each suite (build: subset size, 0 = all)")
     p.add_argument("--json", metavar="OUT", help="write scores, per-instance predictions and timings here")
     p.add_argument("--baseline", action="store_true", help="also run the pipeline and spaCy baselines")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run instances in N processes (models load once each)",
+    )
     p.add_argument("--data", help="build: the benchmark sources folder (../shared/data)")
     p.add_argument("--out", default="~/.cache/reamo/suites", help="build: where suites are written")
     p.add_argument("--only", help="build: comma-separated suite names (default: all)")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
+from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 
 from rich.console import Console
@@ -17,9 +19,17 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from reamo.batch import open_pool
 from reamo.errors import SuiteError
 from reamo.evaluation.report import print_suite, report_json
-from reamo.evaluation.runner import InstanceRun, SystemRun, applies, build_systems, run_suite
+from reamo.evaluation.runner import (
+    InstanceRun,
+    SystemRun,
+    applies,
+    bench_systems,
+    build_systems,
+    run_suite,
+)
 from reamo.evaluation.suite import Suite, load_suite
 from reamo.sdk import Reamo
 
@@ -50,15 +60,25 @@ def run_bench(
     console: Console | None = None,
     progress_console: Console | None = None,
     command: Sequence[str] | None = None,
+    workers: int = 1,
 ) -> list[tuple[Suite, list[SystemRun]]]:
     """Run ``reamo`` (and with ``baseline`` the baselines) over each suite; every suite is loaded and
-    checked first, so a malformed one fails before any model runs."""
+    checked first, so a malformed one fails before any model runs. With ``workers`` > 1 the instances
+    run in that many processes, each building its systems once from ``reamo.config`` (so the planner
+    must be named there, e.g. ``scripted:FILE``, not passed as an object)."""
     console = console or Console()
     suites = [load_suite(p).head(limit) for p in expand(paths)]
     systems = build_systems(reamo, baseline=baseline)
     results: list[tuple[Suite, list[SystemRun]]] = []
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=progress_console or Console(stderr=True), transient=True) as progress:
+    with ExitStack() as stack:
+        progress = stack.enter_context(
+            Progress(*columns, console=progress_console or Console(stderr=True), transient=True)
+        )
+        pool = None
+        if workers != 1:  # 0 or less: open_pool says what to give
+            pool = open_pool(partial(bench_systems, reamo.config, baseline), workers=workers)
+            stack.callback(pool.close)
         for suite in suites:
             runs = []
             for name, system in systems.items():
@@ -69,7 +89,7 @@ def run_bench(
                 def advance(_run: InstanceRun, bar: TaskID = bar) -> None:
                     progress.advance(bar)
 
-                run = run_suite(system, suite, system=name, on_instance=advance)
+                run = run_suite(system, suite, system=name, on_instance=advance, pool=pool)
                 progress.remove_task(bar)
                 progress.console.print(
                     f"{suite.name} / {name}: {len(run.instances)} instances, {run.failed} failed, "

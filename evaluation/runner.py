@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from reamo.batch import Pool
+from reamo.config import ReamoConfig
 from reamo.evaluation.baselines import PipelinePlanner
 from reamo.evaluation.scoring import (
     CallCounts,
@@ -32,10 +34,12 @@ __all__ = [
     "InstanceRun",
     "SystemRun",
     "applies",
+    "bench_systems",
     "build_systems",
     "peak_rss_mb",
     "run_instance",
     "run_suite",
+    "run_system_instance",
     "suite_metrics",
     "system_metrics",
 ]
@@ -211,21 +215,38 @@ def run_instance(reamo: Reamo, instance: SuiteInstance) -> InstanceRun:
     return InstanceRun(instance.id, instance.modalities, seconds, scores, result, error, calls)
 
 
+def run_system_instance(systems: dict[str, Reamo], job: tuple[str, SuiteInstance]) -> InstanceRun:
+    """Run one instance with the named system of a worker's systems (``bench_systems``)."""
+    system, instance = job
+    return run_instance(systems[system], instance)
+
+
 def run_suite(
     reamo: Reamo,
     suite: Suite,
     *,
     system: str,
     on_instance: Callable[[InstanceRun], None] | None = None,
+    pool: Pool[dict[str, Reamo]] | None = None,
 ) -> SystemRun:
-    """Run one system over every instance of a suite."""
+    """Run one system over every instance of a suite: here with ``reamo``, or with a pool of worker
+    processes that each built the same systems (``bench_systems``), their runs kept in suite order."""
     run = SystemRun(system=system, planner=reamo.planner.describe().name, suite=suite)
     start = time.perf_counter()
-    for instance in suite.instances:
-        outcome = run_instance(reamo, instance)
-        run.instances.append(outcome)
-        if on_instance is not None:
-            on_instance(outcome)
+    if pool is None:
+        for instance in suite.instances:
+            outcome = run_instance(reamo, instance)
+            run.instances.append(outcome)
+            if on_instance is not None:
+                on_instance(outcome)
+    else:
+        done: dict[int, InstanceRun] = {}
+        jobs = [(system, instance) for instance in suite.instances]
+        for i, outcome in pool.imap(run_system_instance, jobs):
+            done[i] = outcome
+            if on_instance is not None:
+                on_instance(outcome)
+        run.instances = [done[i] for i in range(len(jobs))]
     run.wall_seconds = time.perf_counter() - start
     run.peak_rss_mb = peak_rss_mb()
     return run
@@ -246,6 +267,11 @@ def build_systems(reamo: Reamo, *, baseline: bool) -> dict[str, Reamo]:
         }
         out["spacy"] = Reamo(reamo.config, planner="spacy", **text_only)
     return out
+
+
+def bench_systems(config: ReamoConfig, baseline: bool) -> dict[str, Reamo]:
+    """The systems a bench worker process runs, built there once from the config (``build_systems``)."""
+    return build_systems(Reamo(config), baseline=baseline)
 
 
 def system_metrics(system: str, metrics: list[str]) -> list[str]:

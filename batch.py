@@ -1,0 +1,515 @@
+"""Batch extraction over a JSONL manifest: in this process, in N local processes or on a Ray cluster.
+
+One function turns a manifest row into its output record (``row_record``), so every runner writes the
+same records. Records are written in the manifest's order, a line at a time and flushed; a rerun with the
+same output file extracts only the ids not in it yet, so a crash loses nothing but the rows in flight.
+Each worker process (or Ray actor) builds its ``Reamo`` once, from a ``ReamoConfig`` (plain data, so the
+planner is named by its spec string, e.g. ``scripted:answers.jsonl``, never passed as an object).
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Generic, Protocol, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from reamo.config import ReamoConfig
+from reamo.errors import BackendUnavailableError, InputError, LabelSchemaError, ReamoError
+from reamo.schemas import LabelSchema
+from reamo.sdk import Reamo
+
+__all__ = [
+    "BatchSummary",
+    "ManifestRow",
+    "Pool",
+    "ProcessPool",
+    "RayOptions",
+    "RayPool",
+    "Record",
+    "SerialPool",
+    "import_ray",
+    "open_pool",
+    "read_manifest",
+    "row_record",
+    "run_manifest",
+    "without_timings",
+    "written_ids",
+]
+
+S = TypeVar("S")
+S_co = TypeVar("S_co", covariant=True)
+T = TypeVar("T")
+R = TypeVar("R")
+
+RowId = str | int
+TIMING_KEYS = frozenset({"timings", "seconds"})
+"""Keys of a result whose values are wall-clock times: the only part of a record that differs run to run."""
+
+
+# --- manifest rows and their records ---------------------------------------------------------------
+
+
+class _Inputs(BaseModel):
+    """A row's ``inputs``: media paths relative to the manifest's folder (or absolute)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text: str | None = None
+    image: str | list[str] | None = None
+    audio: str | list[str] | None = None
+    video: str | list[str] | None = None
+
+
+@dataclass(frozen=True)
+class RowRequest:
+    """What one row asks for, checked, with its media paths resolved."""
+
+    task: str
+    text: str | None
+    image: list[str] | None
+    audio: list[str] | None
+    video: list[str] | None
+    labels: LabelSchema | list[str] | str | None
+
+
+@dataclass(frozen=True)
+class ManifestRow:
+    """One manifest line: its id (its line number when it has none) and either its checked request or
+    the input error that the row's record will carry (a bad row fails alone, the others go on)."""
+
+    id: RowId
+    line: int
+    request: RowRequest | None
+    error: InputError | None = None
+
+    @property
+    def key(self) -> str:
+        """The id as JSON, so 1 and "1" stay two ids."""
+        return json.dumps(self.id)
+
+    def checked(self) -> RowRequest:
+        if self.request is None:
+            raise self.error or InputError(f"line {self.line}: no request")
+        return self.request
+
+
+@dataclass(frozen=True)
+class Record:
+    """One output line (JSON, no newline) of a row, and whether it is an error record."""
+
+    id: RowId
+    line: str
+    failed: bool
+
+
+def _resolve(folder: Path, value: str | list[str] | None) -> list[str] | None:
+    if value is None:
+        return None
+    paths = [value] if isinstance(value, str) else value
+    return [str(p if Path(p).is_absolute() else folder / p) for p in paths]
+
+
+def _problems(exc: ValidationError, prefix: str = "") -> str:
+    return "; ".join(f"{prefix}{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+
+
+def _request(data: dict[str, Any], folder: Path, task: str | None, labels: str | None) -> RowRequest:
+    """The checked request of a row; raises the InputError its record will carry."""
+    raw_inputs = data.get("inputs") or {}
+    if not isinstance(raw_inputs, dict):
+        raise InputError('inputs must be an object: {"text": ..., "image": ..., "audio": ..., "video": ...}.')
+    try:
+        inputs = _Inputs.model_validate(raw_inputs)
+    except ValidationError as exc:
+        raise InputError(f"bad inputs: {_problems(exc, 'inputs.')}.") from exc
+    given = data.get("labels") or data.get("schema") or labels
+    schema: LabelSchema | list[str] | str | None
+    if isinstance(given, dict):
+        try:
+            schema = LabelSchema.model_validate(given)
+        except ValidationError as exc:
+            raise LabelSchemaError(f"bad label schema: {_problems(exc)}.") from exc
+    elif (
+        given is None
+        or isinstance(given, str)
+        or (isinstance(given, list) and all(isinstance(v, str) for v in given))
+    ):
+        schema = given
+    else:
+        raise LabelSchemaError(f"labels must be a list of strings or a label-schema object, not {given!r}.")
+    row_task = data.get("task") or task or "ner"
+    if not isinstance(row_task, str):
+        raise InputError(f"task must be one of ner, re, ee, not {row_task!r}.")
+    return RowRequest(
+        task=row_task,
+        text=inputs.text,
+        image=_resolve(folder, inputs.image),
+        audio=_resolve(folder, inputs.audio),
+        video=_resolve(folder, inputs.video),
+        labels=schema,
+    )
+
+
+def _row_id(where: str, line: int, value: Any) -> RowId:
+    if value is None:
+        return line
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise InputError(
+            f"{where}: id {value!r} must be a string or an integer (or left out: the line number)."
+        )
+    return value
+
+
+def read_manifest(
+    path: str | Path, *, task: str | None = None, labels: str | None = None
+) -> list[ManifestRow]:
+    """Read a manifest, one ``{"id", "task", "inputs": {...}, "labels"|"schema"}`` object a line; ``task``
+    and ``labels`` are the defaults of rows without them. A line that is not a JSON object, a bad id or an
+    id used twice raises InputError before any work; any other problem becomes that row's error record."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"Manifest {str(path)!r} does not exist.")
+    folder = path.absolute().parent
+    rows: list[ManifestRow] = []
+    lines_of: dict[str, list[int]] = {}
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"{path}:{n}: not valid JSON ({exc}); each line must be one JSON object."
+            ) from exc
+        if not isinstance(data, dict):
+            raise InputError(f"{path}:{n}: each line must be a JSON object with task and inputs.")
+        row_id = _row_id(f"{path}:{n}", n, data.get("id"))
+        try:
+            row = ManifestRow(row_id, n, _request(data, folder, task, labels))
+        except InputError as exc:
+            row = ManifestRow(row_id, n, None, type(exc)(f"{path}:{n}: {exc}"))
+        lines_of.setdefault(row.key, []).append(n)
+        rows.append(row)
+    twice = {key: lines for key, lines in lines_of.items() if len(lines) > 1}
+    if twice:
+        listed = ", ".join(f"{key} on lines {', '.join(map(str, lines))}" for key, lines in twice.items())
+        raise InputError(
+            f"{path}: ids must be unique in a manifest (a rerun skips the ids already written): {listed}. "
+            "Give those rows distinct ids (a row without an id gets its line number)."
+        )
+    return rows
+
+
+def row_record(reamo: Reamo, row: ManifestRow) -> Record:
+    """Extract one row: ``{"id", "result"}``, or ``{"id", "error": {"type", "message"}}`` for a ReamoError.
+    Every runner calls this, so a row's record is the same whichever ran it (timings aside)."""
+    out: dict[str, Any] = {"id": row.id}
+    try:
+        request = row.checked()
+        result = reamo.extract(
+            request.task,
+            text=request.text,
+            image=request.image,
+            audio=request.audio,
+            video=request.video,
+            labels=request.labels,
+        )
+        out["result"] = result.model_dump(mode="json")
+    except ReamoError as exc:
+        out["error"] = {"type": type(exc).__name__, "message": str(exc)}
+    return Record(row.id, json.dumps(out), "error" in out)
+
+
+def without_timings(value: Any) -> Any:
+    """A record (or any JSON value) without its wall-clock fields (``timings``, every ``seconds``), for
+    comparing the records of two runs."""
+    if isinstance(value, dict):
+        return {k: without_timings(v) for k, v in value.items() if k not in TIMING_KEYS}
+    if isinstance(value, list):
+        return [without_timings(v) for v in value]
+    return value
+
+
+# --- resume ----------------------------------------------------------------------------------------
+
+
+def _record_key(raw: bytes) -> str | None:
+    try:
+        record = json.loads(raw)
+        return json.dumps(record["id"]) if isinstance(record, dict) and "id" in record else None
+    except ValueError:
+        return None
+
+
+def written_ids(out: Path, rows: Sequence[ManifestRow]) -> tuple[set[str], int]:
+    """The ids (as JSON) an earlier run wrote to ``out``, and the length of its complete records: a last
+    line that a crash cut short is not counted (and is to be cut off). Raises InputError when ``out`` is
+    not an output of this manifest."""
+    if not out.exists():
+        return set(), 0
+    data = out.read_bytes()
+    pieces = data.split(b"\n")  # the last piece follows the last newline: empty, or a line cut short
+    done: set[str] = set()
+    good = 0
+    for n, piece in enumerate(pieces[:-1], 1):
+        if piece.strip():
+            key = _record_key(piece)
+            if key is None:
+                if n == len(pieces) - 1 and not pieces[-1]:
+                    break  # an unreadable last line: redone like a cut one
+                raise InputError(
+                    f"{out}:{n} is not a record of `reamo extract --manifest`; give another --out, "
+                    "or delete the file to start over."
+                )
+            done.add(key)
+        good += len(piece) + 1
+    unknown = done - {row.key for row in rows}
+    if unknown:
+        shown = ", ".join(sorted(unknown)[:5])
+        raise InputError(
+            f"{out} holds {len(unknown)} record(s) whose ids are not in the manifest ({shown}): it is the "
+            "output of another manifest. Give another --out, or delete it to start over."
+        )
+    return done, good
+
+
+# --- pools: per-process state built once, work run on it --------------------------------------------
+
+
+class _Holder(Generic[S]):
+    """One worker's state, built at its first task: a failure to build (a bad planner file, a missing
+    model) comes back as that task's error, with its type, instead of a dead worker."""
+
+    def __init__(self, build: Callable[[], S]) -> None:
+        self._build = build
+        self._state: list[S] = []
+
+    def run(self, fn: Callable[[S, T], R], item: T) -> R:
+        if not self._state:
+            self._state.append(self._build())
+        return fn(self._state[0], item)
+
+
+class Pool(Protocol[S_co]):
+    """Runs ``fn(state, item)`` over items, where each worker builds its state (a Reamo, bench's systems)
+    once. ``imap`` yields ``(index, result)`` as results complete, so the caller orders them."""
+
+    def imap(self, fn: Callable[[S_co, T], R], items: Sequence[T]) -> Iterator[tuple[int, R]]: ...
+
+    def close(self) -> None: ...
+
+
+class SerialPool(Generic[S]):
+    """Everything in this process, in order."""
+
+    def __init__(self, build: Callable[[], S]) -> None:
+        self._holder = _Holder(build)
+
+    def imap(self, fn: Callable[[S, T], R], items: Sequence[T]) -> Iterator[tuple[int, R]]:
+        for i, item in enumerate(items):
+            yield i, self._holder.run(fn, item)
+
+    def close(self) -> None:
+        pass
+
+
+_WORKER: list[_Holder[Any]] = []  # the holder of a ProcessPool worker process
+
+
+def _start_worker(build: Callable[[], Any]) -> None:
+    _WORKER[:] = [_Holder(build)]
+
+
+def _run_in_worker(fn: Callable[[Any, T], R], item: T) -> R:
+    return _WORKER[0].run(fn, item)
+
+
+class ProcessPool(Generic[S]):
+    """N spawned processes on this machine; at most ``in_flight`` items queued per process."""
+
+    def __init__(self, build: Callable[[], S], workers: int, *, in_flight: int = 2) -> None:
+        self._executor = ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(build,),
+        )
+        self._cap = workers * in_flight
+
+    def imap(self, fn: Callable[[S, T], R], items: Sequence[T]) -> Iterator[tuple[int, R]]:
+        queue = iter(enumerate(items))
+        pending: dict[Future[R], int] = {}
+
+        def fill() -> None:
+            while len(pending) < self._cap and (nxt := next(queue, None)) is not None:
+                pending[self._executor.submit(_run_in_worker, fn, nxt[1])] = nxt[0]
+
+        fill()
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield pending.pop(future), future.result()
+            fill()
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+@dataclass(frozen=True)
+class RayOptions:
+    """Where and how to run on Ray: the cluster's address (None: $RAY_ADDRESS or a new local cluster),
+    CPUs reserved per actor, and tasks queued per actor (back-pressure)."""
+
+    address: str | None = None
+    cpus: float = 1.0
+    in_flight: int = 2
+
+
+def import_ray() -> ModuleType:
+    """The ray package, or a BackendUnavailableError that says how to install it."""
+    try:
+        import ray
+    except ImportError as exc:
+        raise BackendUnavailableError(
+            "Running on Ray needs the ray package: pip install 'reamo[ray]' (on every node of the cluster)."
+        ) from exc
+    return ray
+
+
+class RayPool(Generic[S]):
+    """Ray actors that each hold their state; at most ``in_flight`` tasks queued per actor. Connects to
+    the cluster at ``address`` (or starts a local one) unless Ray is already initialised here."""
+
+    def __init__(self, build: Callable[[], S], actors: int, options: RayOptions | None = None) -> None:
+        options = options or RayOptions()
+        if options.cpus <= 0 or options.in_flight < 1:
+            raise InputError(f"Ray needs cpus > 0 and in_flight >= 1 per actor, got {options}.")
+        self._ray = ray = import_ray()
+        self._started = not ray.is_initialized()
+        if self._started:
+            if options.address:
+                ray.init(address=options.address)
+            else:
+                ray.init(include_dashboard=False)
+        self._actors: list[Any] = []
+        self._in_flight = options.in_flight
+        cpus = float(ray.cluster_resources().get("CPU", 0.0))
+        if actors * options.cpus > cpus:
+            self.close()
+            raise InputError(
+                f"{actors} Ray actor(s) of {options.cpus:g} CPU(s) need {actors * options.cpus:g} CPUs; the "
+                f"cluster has {cpus:g}. Lower --workers or --ray-cpus, or add nodes (ray start --address)."
+            )
+        actor = ray.remote(num_cpus=options.cpus)(_Holder)
+        self._actors = [actor.remote(build) for _ in range(actors)]
+
+    def imap(self, fn: Callable[[S, T], R], items: Sequence[T]) -> Iterator[tuple[int, R]]:
+        ray = self._ray
+        queue = iter(enumerate(items))
+        pending: dict[Any, tuple[int, Any]] = {}  # object ref -> (index, actor)
+
+        def submit(actor: Any) -> None:
+            if (nxt := next(queue, None)) is not None:
+                pending[actor.run.remote(fn, nxt[1])] = (nxt[0], actor)
+
+        for actor in self._actors:
+            for _ in range(self._in_flight):
+                submit(actor)
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            for ref in ready:
+                i, actor = pending.pop(ref)
+                yield i, ray.get(ref)
+                submit(actor)
+
+    def close(self) -> None:
+        for actor in self._actors:
+            self._ray.kill(actor)
+        self._actors = []
+        if self._started:
+            self._ray.shutdown()
+
+
+def open_pool(build: Callable[[], S], *, workers: int = 1, ray: RayOptions | None = None) -> Pool[S]:
+    """Ray actors when ``ray`` is given (``workers`` of them), else ``workers`` local processes, else
+    this process alone."""
+    if workers < 1:
+        raise InputError(f"--workers must be at least 1, got {workers}.")
+    if ray is not None:
+        return RayPool(build, workers, ray)
+    if workers > 1:
+        return ProcessPool(build, workers)
+    return SerialPool(build)
+
+
+# --- a manifest run --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """What a manifest run did: rows in the manifest, those an earlier run had written (skipped), those
+    written now and how many of them are error records."""
+
+    out: Path
+    total: int
+    skipped: int
+    written: int
+    failed: int
+    seconds: float
+    dropped_cut_line: bool
+
+
+def run_manifest(
+    manifest: str | Path,
+    out: str | Path | None = None,
+    *,
+    config: ReamoConfig | None = None,
+    task: str | None = None,
+    labels: str | None = None,
+    workers: int = 1,
+    ray: RayOptions | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> BatchSummary:
+    """Extract every row of ``manifest`` into ``out`` (default ``MANIFEST.out.jsonl``), one record a line
+    in the manifest's order, with ``workers`` processes (Ray actors when ``ray`` is given). Rows already
+    in ``out`` are skipped. ``on_progress(done, total)`` is called as rows complete."""
+    start = time.perf_counter()
+    rows = read_manifest(manifest, task=task, labels=labels)
+    out_path = Path(out) if out else Path(manifest).with_suffix(".out.jsonl")
+    done, good = written_ids(out_path, rows)
+    cut = out_path.exists() and good < out_path.stat().st_size
+    if cut:
+        with out_path.open("r+b") as f:
+            f.truncate(good)
+    todo = [row for row in rows if row.key not in done]
+    skipped = len(rows) - len(todo)
+    if on_progress is not None:
+        on_progress(skipped, len(rows))
+    written = failed = 0
+    if todo:
+        pool = open_pool(partial(Reamo, config or ReamoConfig.load()), workers=workers, ray=ray)
+        try:
+            with out_path.open("a", encoding="utf-8") as f:
+                waiting: dict[int, Record] = {}
+                for completed, (i, record) in enumerate(pool.imap(row_record, todo), 1):
+                    waiting[i] = record
+                    while written in waiting:  # in manifest order: later rows wait for earlier ones
+                        ready = waiting.pop(written)
+                        f.write(ready.line + "\n")
+                        f.flush()
+                        written += 1
+                        failed += ready.failed
+                    if on_progress is not None:
+                        on_progress(skipped + completed, len(rows))
+        finally:
+            pool.close()
+    return BatchSummary(out_path, len(rows), skipped, written, failed, time.perf_counter() - start, cut)
