@@ -366,8 +366,9 @@ class ProcessPool(Generic[S]):
 
 @dataclass(frozen=True)
 class RayOptions:
-    """Where and how to run on Ray: the cluster's address (None: $RAY_ADDRESS or a new local cluster),
-    CPUs reserved per actor, and tasks queued per actor (back-pressure)."""
+    """Where and how to run on Ray: the cluster's address (None: $RAY_ADDRESS, else the cluster that
+    ``ray start`` started on this machine, else a new local one), CPUs reserved per actor, and tasks queued
+    per actor (back-pressure)."""
 
     address: str | None = None
     cpus: float = 1.0
@@ -396,10 +397,14 @@ class RayPool(Generic[S]):
         self._ray = ray = import_ray()
         self._started = not ray.is_initialized()
         if self._started:
-            if options.address:
-                ray.init(address=options.address)
-            else:
-                ray.init(include_dashboard=False)
+            try:
+                ray.init(address=options.address or None, include_dashboard=False)
+            except ConnectionError as exc:
+                where = options.address or "$RAY_ADDRESS"
+                raise BackendUnavailableError(
+                    f"Can't reach the Ray cluster at {where}: {str(exc).rstrip('.')}. Start its head node "
+                    "with `ray start --head` and give its address: --ray HEAD:6379."
+                ) from exc
         self._actors: list[Any] = []
         self._in_flight = options.in_flight
         cpus = float(ray.cluster_resources().get("CPU", 0.0))

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 import sys
+import types
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from reamo.batch import RayOptions, import_ray, read_manifest, run_manifest, without_timings
+from reamo.batch import RayOptions, RayPool, import_ray, read_manifest, run_manifest, without_timings
 from reamo.cli import main
 from reamo.config import ReamoConfig
 from reamo.errors import BackendUnavailableError, InputError
@@ -220,6 +221,19 @@ def test_missing_ray_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray raises ImportError
     with pytest.raises(BackendUnavailableError, match=r"pip install 'reamo\[ray\]'"):
         import_ray()
+
+
+def test_an_unreachable_ray_cluster_says_how_to_start_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    def init(**_: Any) -> None:
+        raise ConnectionError("Could not find any running Ray instance.")
+
+    fake = types.SimpleNamespace(is_initialized=lambda: False, init=init)
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    with pytest.raises(
+        BackendUnavailableError,
+        match=r"at HEAD:6379: Could not find any running Ray instance\. Start .*`ray start --head`",
+    ):
+        RayPool(lambda: None, 1, RayOptions(address="HEAD:6379"))
 
 
 @pytest.mark.slow
