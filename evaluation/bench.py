@@ -19,7 +19,6 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from reamo.batch import open_pool
 from reamo.errors import SuiteError
 from reamo.evaluation.report import print_suite, report_json
 from reamo.evaluation.runner import (
@@ -31,6 +30,7 @@ from reamo.evaluation.runner import (
     run_suite,
 )
 from reamo.evaluation.suite import Suite, load_suite
+from reamo.pools import open_pool
 from reamo.sdk import Reamo
 
 __all__ = ["expand", "run_bench"]

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from reamo.batch import Pool
 from reamo.config import ReamoConfig
 from reamo.evaluation.baselines import PipelinePlanner
 from reamo.evaluation.scoring import (
@@ -24,6 +23,7 @@ from reamo.evaluation.scoring import (
     score_instance,
 )
 from reamo.evaluation.suite import Suite, SuiteInstance
+from reamo.pools import Pool
 from reamo.schemas import ExtractionResult
 from reamo.sdk import Reamo
 from reamo.tools import ToolRegistry

@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
-from reamo.batch import RayOptions, RayPool, import_ray, read_manifest, run_manifest, without_timings
+from reamo.batch import RayOptions, read_manifest, run_manifest, without_timings
 from reamo.cli import main
 from reamo.config import ReamoConfig
 from reamo.errors import BackendUnavailableError, InputError
+from reamo.pools import RayPool, import_ray
 
 ANSWER = {"entities": [{"text": "Berlin", "label": "location"}, {"text": "Merkel", "label": "person"}]}
 TEXTS = [
