@@ -52,6 +52,7 @@ class _Inputs(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     text: str | None = None
+    text_file: str | None = None
     image: str | list[str] | None = None
     audio: str | list[str] | None = None
     video: str | list[str] | None = None
@@ -63,6 +64,7 @@ class RowRequest:
 
     task: str
     text: str | None
+    text_file: str | None
     image: list[str] | None
     audio: list[str] | None
     video: list[str] | None
@@ -140,6 +142,7 @@ def _request(data: dict[str, Any], folder: Path, task: str | None, labels: str |
     return RowRequest(
         task=row_task,
         text=inputs.text,
+        text_file=(_resolve(folder, inputs.text_file) or [None])[0],
         image=_resolve(folder, inputs.image),
         audio=_resolve(folder, inputs.audio),
         video=_resolve(folder, inputs.video),
@@ -206,6 +209,7 @@ def row_record(reamo: Reamo, row: ManifestRow) -> Record:
         result = reamo.extract(
             request.task,
             text=request.text,
+            text_file=request.text_file,
             image=request.image,
             audio=request.audio,
             video=request.video,

@@ -304,3 +304,18 @@ def test_bench_with_workers_scores_like_one_process(tmp_path: Path, planner: str
     assert two["scores"] == one["scores"]
     assert [i["id"] for i in two["per_instance"]] == ["s0", "s1", "s2", "s3"]
     assert_same_records(two["per_instance"], one["per_instance"])
+
+
+def test_a_row_reads_its_text_from_a_file_beside_the_manifest(tmp_path: Path, planner: str) -> None:
+    (tmp_path / "long.txt").write_text(" ".join(TEXTS), encoding="utf-8")
+    path = tmp_path / "rows.jsonl"
+    rows = [
+        {"id": "file", "inputs": {"text_file": "long.txt"}},
+        {"id": "gone", "inputs": {"text_file": "missing.txt"}},
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "out.jsonl"
+    assert extract(path, out, planner) == 0
+    records = {r["id"]: r for r in read_records(out)}
+    assert records["file"]["result"]["inputs"]["text"] == " ".join(TEXTS)
+    assert records["gone"]["error"]["type"] == "MediaNotFoundError"
