@@ -18,12 +18,14 @@ from reamo.errors import (
     PlannerError,
     ReamoError,
     RegistrationError,
+    ServiceError,
     ToolNotFoundError,
     ToolRunError,
     UnknownTaskError,
     UnreadableMediaError,
     UnsupportedMediaError,
 )
+from reamo.remote import RemoteReamo
 from reamo.schemas import (
     AudioSpan,
     Entity,
@@ -67,7 +69,9 @@ __all__ = [
     "ReamoError",
     "RegistrationError",
     "Relation",
+    "RemoteReamo",
     "ResultEvent",
+    "ServiceError",
     "Session",
     "TextSpan",
     "Tool",

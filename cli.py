@@ -97,24 +97,11 @@ def _extract_manifest(args: argparse.Namespace) -> int:
 
 
 def cmd_tools(args: argparse.Namespace) -> int:
-    from reamo.tools import build_registry, call_schema
+    from reamo.tools import build_registry, call_schema, tool_catalogue
 
     registry = build_registry()
     if args.json:
-        print(
-            json.dumps(
-                {
-                    t.name: {
-                        "module": t.module,
-                        "modality": t.modality,
-                        "description": t.description,
-                        "call_schema": call_schema(t),
-                    }
-                    for t in registry
-                },
-                indent=2,
-            )
-        )
+        print(json.dumps(tool_catalogue(registry), indent=2))
         return 0
     console = Console()
     if not len(registry):
@@ -128,6 +115,25 @@ def cmd_tools(args: argparse.Namespace) -> int:
         arguments = ", ".join(k for k in props if k not in ("module", "concept"))
         table.add_row(t.name, t.module, t.modality, arguments, t.description)
     console.print(table)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from reamo.serve import ServeSettings, serve
+
+    serve(
+        ServeSettings.checked(
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            config=args.config,
+            planner=args.planner,
+            media_root=args.media_root,
+            queue=args.queue,
+            timeout_s=args.timeout,
+            max_body_mb=args.max_upload_mb,
+        )
+    )
     return 0
 
 
@@ -352,6 +358,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-resume", action="store_true", help="start over instead of resuming the last checkpoint"
     )
     p.set_defaults(func=cmd_finetune)
+
+    p = sub.add_parser(
+        "serve",
+        help="an HTTP service: POST /v1/extract (JSON or uploads, ?stream=true), GET /v1/tools, /health",
+    )
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--workers", type=int, default=1, help="worker processes, each loads the models once")
+    p.add_argument("--media-root", help="requests may name files under this folder (default: uploads only)")
+    p.add_argument("--queue", type=int, default=8, help="extractions that may wait per worker; more get 503")
+    p.add_argument("--timeout", type=float, default=300.0, help="seconds a request may take, queue included")
+    p.add_argument("--max-upload-mb", type=float, default=100.0, help="request body limit (uploads included)")
+    backend_options(p)
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("tools", help="list the registered grounding tools and their schemas")
     p.add_argument("--json", action="store_true")

@@ -77,3 +77,16 @@ class PlannerError(ReamoError, RuntimeError):
 
 class PromptTooLongError(PlannerError):
     """The prompt does not fit the planner's context; a long input is read in smaller windows."""
+
+
+class ServiceError(ReamoError, RuntimeError):
+    """A REAMO service (``reamo serve``) refused or failed a request, or could not be reached.
+
+    ``status`` is the HTTP status (None when no answer came) and ``kind`` the service's error type
+    (ServiceBusy, RequestTimeout, PayloadTooLarge, MediaPathForbidden, ...); the message says what to do.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, kind: str = "ServiceError") -> None:
+        super().__init__(message)
+        self.status = status
+        self.kind = kind

@@ -118,7 +118,18 @@ class Reamo:
 
     reamo = Reamo(planner="scripted:answers.jsonl")
     result = reamo.extract(task="ner", text="Obama met Merkel in Berlin.", image="photo.jpg")
+
+    ``Reamo(url="http://host:8765")`` is instead a client of a ``reamo serve`` service: a
+    ``reamo.remote.RemoteReamo`` with the same ``extract`` and ``stream`` (type checkers see a Reamo;
+    construct RemoteReamo directly where they should know).
     """
+
+    def __new__(cls, *args: Any, url: str | None = None, **kwargs: Any) -> Reamo:
+        if url is None:
+            return super().__new__(cls)
+        from reamo.remote import RemoteReamo
+
+        return RemoteReamo.connect(url, *args, **kwargs)  # type: ignore[return-value]
 
     def __init__(
         self,
@@ -232,6 +243,10 @@ class Reamo:
     def session(self) -> Session:
         """A multi-turn conversation: media attached once, perception and earlier records reused."""
         return Session(self)
+
+    def forget(self, thread_id: str) -> None:
+        """Drop a finished thread's saved state (a service forgets each request once it has answered)."""
+        self._graph.checkpointer.delete_thread(thread_id)
 
 
 class Session:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from reamo.tools.protocol import RESULT_MODELS, FunctionTool, Resources, Tool, ToolArgs, ToolContext, tool
 from reamo.tools.registry import ENTRY_POINT_GROUP, ToolRegistry, check_definition
 from reamo.tools.runner import run_call
-from reamo.tools.schema import call_schema
+from reamo.tools.schema import call_schema, tool_catalogue
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -25,6 +25,7 @@ __all__ = [
     "check_definition",
     "run_call",
     "tool",
+    "tool_catalogue",
 ]
 
 

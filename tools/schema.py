@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from typing import Any
 
 from reamo.tools.protocol import Tool
@@ -47,6 +48,20 @@ def call_schema(
     schema["additionalProperties"] = False
     schema["title"] = f"{tool.module} call"
     return schema
+
+
+def tool_catalogue(tools: Iterable[Tool]) -> dict[str, dict[str, Any]]:
+    """Each tool by name: its module, modality, description and call schema (``reamo tools --json``,
+    ``GET /v1/tools``)."""
+    return {
+        t.name: {
+            "module": t.module,
+            "modality": t.modality,
+            "description": t.description,
+            "call_schema": call_schema(t),
+        }
+        for t in tools
+    }
 
 
 def _rename_refs(node: Any, renames: dict[str, str]) -> Any:
