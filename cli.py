@@ -132,6 +132,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             queue=args.queue,
             timeout_s=args.timeout,
             max_body_mb=args.max_upload_mb,
+            warmup=not args.no_warmup,
         )
     )
     return 0
@@ -370,6 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--queue", type=int, default=8, help="extractions that may wait per worker; more get 503")
     p.add_argument("--timeout", type=float, default=300.0, help="seconds a request may take, queue included")
     p.add_argument("--max-upload-mb", type=float, default=100.0, help="request body limit (uploads included)")
+    p.add_argument("--no-warmup", action="store_true", help="load the planner on the first request instead")
     backend_options(p)
     p.set_defaults(func=cmd_serve)
 

@@ -63,6 +63,9 @@ class ServeSettings(BaseModel):
     queue: int = Field(default=8, ge=0, description="extractions that may wait in one worker; more get 503")
     timeout_s: float = Field(default=300.0, gt=0, description="a request's limit, queueing included (504)")
     max_body_mb: float = Field(default=100.0, gt=0, description="request body limit, uploads included (413)")
+    warmup: bool = Field(
+        default=True, description="one text extraction at start-up: /health is ok once the planner is loaded"
+    )
 
     @property
     def max_body_bytes(self) -> int:
@@ -200,7 +203,10 @@ def create_app(reamo: Reamo | None = None, settings: ServeSettings | None = None
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if service.reamo is None:
-            service.reamo = await run_in_threadpool(Reamo, settings.config, planner=settings.planner)
+            built = await run_in_threadpool(Reamo, settings.config, planner=settings.planner)
+            if settings.warmup:
+                await run_in_threadpool(_warm_up, built)
+            service.reamo = built
         yield
         service.pool.close()
 
@@ -247,6 +253,13 @@ def create_app(reamo: Reamo | None = None, settings: ServeSettings | None = None
 
     app.openapi = partial(_openapi, app)  # type: ignore[method-assign]
     return app
+
+
+def _warm_up(reamo: Reamo) -> None:
+    """One short text extraction: the planner's models load now rather than on the first request."""
+    thread_id = uuid.uuid4().hex
+    reamo.extract("ner", "Barack Obama visited Paris.", thread_id=thread_id)
+    reamo.forget(thread_id)
 
 
 def app_from_env() -> FastAPI:

@@ -5,6 +5,7 @@ through a real uvicorn server."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -440,24 +441,34 @@ def test_openapi_documents_the_request_body(client: TestClient) -> None:
     assert "swagger" in docs.text.lower()
 
 
+@pytest.mark.parametrize("warmup", [True, False])
 def test_the_app_from_the_environment_builds_its_reamo_at_start_up(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, warmup: bool
 ) -> None:
+    import reamo.serve
+
     answers = tmp_path / "answers.json"
     answers.write_text(json.dumps([PEOPLE]))
-    settings = ServeSettings(planner=f"scripted:{answers}", queue=3)
+    settings = ServeSettings(planner=f"scripted:{answers}", queue=3, warmup=warmup)
     monkeypatch.setenv(SETTINGS_ENV, settings.model_dump_json())
     monkeypatch.setenv("REAMO_PLUGINS", "false")
+    built: list[Reamo] = []
+    monkeypatch.setattr(reamo.serve, "Reamo", lambda *a, **k: built.append(Reamo(*a, **k)) or built[-1])
     app = app_from_env()
     client = TestClient(app)
     assert error_of(client.get("/v1/tools"))[:2] == (503, "Starting")  # no start-up has run yet
     with client:
+        [worker_reamo] = built
+        assert isinstance(worker_reamo.planner, ScriptedPlanner)
+        warm_texts = {r.inputs.text for r in worker_reamo.planner.requests}  # with its re-asks
+        assert warm_texts == ({"Barack Obama visited Paris."} if warmup else set())
         health = client.get("/health").json()
         assert health["status"] == "ok"
         assert health["planner"] == "scripted:answers.json"
         assert health["queue_limit"] == 3
         result = client.post("/v1/extract", json={"task": "ner", "text": TEXT}).json()
         assert [e["text"] for e in result["entities"]] == ["Barack Obama", "Angela Merkel", "Berlin"]
+    assert worker_reamo._graph.checkpointer.storage == {}
 
 
 def test_serve_command_passes_its_options(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -466,12 +477,9 @@ def test_serve_command_passes_its_options(monkeypatch: pytest.MonkeyPatch, tmp_p
     seen: list[ServeSettings] = []
     monkeypatch.setattr(reamo.serve, "serve", seen.append)
     argv = ["serve", "--port", "9000", "--workers", "2", "--planner", "spacy", "--media-root", str(tmp_path)]
-    assert main([*argv, "--queue", "3", "--timeout", "20", "--max-upload-mb", "5"]) == 0
-    assert seen == [
-        ServeSettings(
-            port=9000, workers=2, planner="spacy", media_root=tmp_path, queue=3, timeout_s=20, max_body_mb=5
-        )
-    ]
+    assert main([*argv, "--queue", "3", "--timeout", "20", "--max-upload-mb", "5", "--no-warmup"]) == 0
+    options = {"queue": 3, "timeout_s": 20, "max_body_mb": 5, "warmup": False}
+    assert seen == [ServeSettings(port=9000, workers=2, planner="spacy", media_root=tmp_path, **options)]
     assert main(["serve", "--workers", "0"]) == 2  # a ConfigError, reported as one
 
 
@@ -574,3 +582,21 @@ def test_reamo_url_against_a_real_server(live_server: str, media_dir: Path) -> N
     assert events[-1].result.entities == result.entities
     assert next(e.stage for e in events[:-1] if isinstance(e, ProgressEvent)) == "perceive"
     assert httpx.get(f"{live_server}/health").json()["status"] == "ok"
+
+
+def test_readme_service_example_runs(
+    live_server: str, media_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    section = readme.split("### Service", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    assert code is not None
+    assert 'Reamo(url="http://127.0.0.1:8765")' in code.group(1)
+    (tmp_path / "photo.jpg").write_bytes((media_dir / "photo.png").read_bytes())
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, Any] = {}
+    exec(compile(code.group(1).replace("http://127.0.0.1:8765", live_server), "README.md", "exec"), namespace)
+    result = namespace["result"]
+    assert isinstance(result, ExtractionResult)
+    assert result.inputs.images[0].path == Path("photo.jpg")  # uploaded, named by its local path
+    assert isinstance(namespace["event"], ResultEvent)
