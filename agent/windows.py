@@ -120,6 +120,19 @@ class Window:
     index: int
     text: tuple[int, int] | None
     words: dict[str, tuple[int, int]] = field(default_factory=dict)
+    own_text: int | None = None
+    """Where the text this window is answerable for begins: what lies before, the overlap, is only
+    context (the window before found it). None: all it reads."""
+    own_times: dict[str, float] = field(default_factory=dict)
+    """The same for each transcript, in seconds."""
+
+    def owns(self, g: object) -> bool:
+        """Whether a grounding (in document offsets) lies where this window is answerable."""
+        if isinstance(g, TextSpan):
+            return self.own_text is None or g.start >= self.own_text
+        if isinstance(g, AudioSpan) and g.media in self.own_times:
+            return g.start >= self.own_times[g.media]
+        return True
 
     def times(self, perception: Perception) -> dict[str, tuple[float, float]]:
         """The seconds of each transcript this window reads."""
@@ -175,11 +188,28 @@ def plan_windows(text: str | None, perception: Perception, budget: int, overlap:
     if count <= 1:
         return [Window(0, whole)]
     windows = []
+    before: dict[str | None, tuple[int, int]] = {None: whole} if whole and None not in streams else {}
     for k in range(count):
         picks = {key: cut[k * len(cut) // count] for key, cut in streams.items() if cut}
+        own = {key: _own(span, before.get(key)) for key, span in picks.items()}
+        before.update(picks)
+        own_text = own.get(None, whole[1] if whole and k else None)
+        own_times = {mid: _start(perception, mid, at) for mid, at in own.items() if mid is not None}
         words = {mid: span for mid, span in picks.items() if mid is not None}
-        windows.append(Window(k, picks.get(None, whole), words))
+        windows.append(Window(k, picks.get(None, whole), words, own_text, own_times))
     return windows
+
+
+def _own(span: tuple[int, int], before: tuple[int, int] | None) -> int:
+    """Where a window's own part of a stream begins: after what the window before read of it."""
+    if before is None or before[1] <= span[0]:
+        return span[0]
+    return span[1] if before == span else before[1]
+
+
+def _start(perception: Perception, mid: str, word: int) -> float:
+    words = _transcript(perception, mid).words
+    return words[word].start if word < len(words) else words[-1].end + 1.0
 
 
 def halve(window: Window, text: str | None, perception: Perception) -> list[Window]:
@@ -198,9 +228,15 @@ def halve(window: Window, text: str | None, perception: Perception) -> list[Wind
     if not halves[0]:
         return [window]
     out = []
-    for part in halves:
+    for n, part in enumerate(halves):
         words = {m: part.get(m, span) for m, span in window.words.items()}
-        out.append(Window(window.index, part.get(None, window.text), {m: s for m, s in words.items() if m}))
+        cut_text = part.get(None)
+        own_text = window.own_text if n == 0 or cut_text is None else max(cut_text[0], window.own_text or 0)
+        own_times = dict(window.own_times)
+        for mid, (first, _last) in part.items():
+            if mid is not None and n == 1:
+                own_times[mid] = max(_start(perception, mid, first), own_times.get(mid, 0.0))
+        out.append(Window(window.index, cut_text or window.text, words, own_text, own_times))
     return out
 
 
@@ -266,6 +302,13 @@ def _entity_key(entity: Entity) -> tuple[str, ...]:
     return (*key, *sorted(_place(g) for g in entity.groundings))
 
 
+def _answerable(window: Window, groundings: Sequence[object]) -> bool:
+    """Whether a record is this window's to report: it was written or heard where the window is
+    answerable, or it has no place in the text or speech at all (seen only)."""
+    heard = [g for g in groundings if isinstance(g, TextSpan | AudioSpan)]
+    return not heard or any(window.owns(g) for g in heard)
+
+
 def _event_places(event: Event) -> set[str]:
     return {_place(g) for g in event.trigger.groundings if isinstance(g, TextSpan | AudioSpan)}
 
@@ -298,6 +341,11 @@ class Joiner:
             moved = entity.model_copy(update={"groundings": groundings})
             key = _entity_key(moved)
             kept = self._by_key.get(key)
+            if not _answerable(window, groundings):  # found only in the overlap: the window before's
+                if kept is not None:
+                    ids[entity.id] = kept.id
+                continue
+            groundings = [g for g in groundings if window.owns(g)]
             if kept is None:
                 kept = moved.model_copy(update={"id": f"e{len(self.entities) + 1}", "groundings": []})
                 self._by_key[key] = kept
@@ -308,12 +356,17 @@ class Joiner:
             ids[entity.id] = kept.id
             found.append(kept.id)
         for relation in result.relations:
+            if relation.head not in ids or relation.tail not in ids:
+                continue
             joined = Relation(head=ids[relation.head], tail=ids[relation.tail], label=relation.label)
             if joined not in self.relations:
                 self.relations.append(joined)
         for event in result.events:
-            found.append(self._add_event(event, offset, ids))
+            found += self._add_event(window, event, offset, ids)
+        local = {e.id for e in result.entities} | {v.trigger.id for v in result.events}
         for run in result.calls:
+            if run.call.concept in local and run.call.concept not in ids:
+                continue  # the call of a record left to the window before
             concept = ids.get(run.call.concept, run.call.concept)
             self.calls.append(
                 run.model_copy(update={"call": run.call.model_copy(update={"concept": concept})})
@@ -331,11 +384,12 @@ class Joiner:
         self.complete &= result.complete
         return list(dict.fromkeys(found))
 
-    def _add_event(self, event: Event, offset: int, ids: dict[str, str]) -> str:
-        trigger = event.trigger.model_copy(
-            update={"groundings": _shift(event.trigger.groundings, offset, self.text or "")}
-        )
-        arguments = [Argument(entity=ids[a.entity], role=a.role) for a in event.arguments]
+    def _add_event(self, window: Window, event: Event, offset: int, ids: dict[str, str]) -> list[str]:
+        groundings = _shift(event.trigger.groundings, offset, self.text or "")
+        if not _answerable(window, groundings):
+            return []
+        trigger = event.trigger.model_copy(update={"groundings": [g for g in groundings if window.owns(g)]})
+        arguments = [Argument(entity=ids[a.entity], role=a.role) for a in event.arguments if a.entity in ids]
         moved = event.model_copy(update={"trigger": trigger, "arguments": arguments})
         places = _event_places(moved)
         twin = next(
@@ -362,4 +416,4 @@ class Joiner:
         _add_groundings(twin, trigger.groundings)
         twin.trigger.concept |= trigger.concept
         twin.arguments += [a for a in arguments if a not in twin.arguments]
-        return twin.id
+        return [twin.id]

@@ -417,3 +417,30 @@ def test_a_planner_error_in_a_short_input_still_raises(registry: ToolRegistry) -
 
     with pytest.raises(PlannerError, match="server down"):
         text_reamo(broken, registry).extract("ner", "Obama met Merkel.")
+
+
+def test_the_overlap_is_context_each_sentence_answered_by_one_window(registry: ToolRegistry) -> None:
+    text = article(30)
+
+    def answer(request: PlanRequest) -> dict[str, Any]:
+        """Right labels, except in the sentence a window (other than the first) starts with: the
+        context-less guess of a small planner, which the window before answers instead."""
+        window = request.inputs.text or ""
+        found = gazetteer_answer(request)
+        if not text.startswith(window):
+            first = window[: window.index(".") + 1]
+            for entity in found["entities"]:
+                if entity["text"] in first and entity["text"] not in window[len(first) :]:
+                    entity["label"] = "organization"
+        return found
+
+    result = text_reamo(answer, registry, window_chars=300, window_overlap=1).extract(
+        "ner", text, labels=["person", "location", "organization"]
+    )
+    assert len(result.windows) > 5
+    assert all(w.text is not None for w in result.windows)
+    starts = [w.text[0] for w in result.windows if w.text]
+    ends = [w.text[1] for w in result.windows if w.text]
+    assert all(s < e for s, e in zip(starts[1:], ends, strict=False))  # the windows do overlap
+    assert {e.label for e in result.entities} == {"person", "location"}
+    assert sorted(e.text for e in result.entities) == sorted(PEOPLE + PLACES)
