@@ -34,7 +34,9 @@ def cmd_extract(args: argparse.Namespace) -> int:
     if not args.task:
         raise InputError("Give --task ner|re|ee (or --manifest FILE for many inputs).")
     reamo = _reamo(args)
-    out = Console()
+    from reamo.render import output_console
+
+    out = output_console()
     if args.text == "-" and args.text_file:
         raise InputError("Give --text - (standard input) or --text-file PATH, not both.")
     text, text_file = (None, "-") if args.text == "-" else (args.text, args.text_file)
@@ -103,13 +105,15 @@ def cmd_tools(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(tool_catalogue(registry), indent=2))
         return 0
-    console = Console()
+    from reamo.render import output_console
+
+    console = output_console()
     if not len(registry):
         console.print("No grounding tools are registered (none built in yet, no plugins installed).")
         return 0
     table = Table(title="Grounding tools")
     for column in ("name", "module", "modality", "arguments", "description"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold", no_wrap=column in ("name", "module"))
     for t in registry:
         props = call_schema(t)["properties"]
         arguments = ", ".join(k for k in props if k not in ("module", "concept"))
@@ -165,8 +169,9 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def cmd_models(args: argparse.Namespace) -> int:
     from reamo.assets import builtin_assets, prepare, status
+    from reamo.render import output_console
 
-    console = Console()
+    console = output_console()
     assets = builtin_assets()
     wanted = set(args.names or [a.name for a in assets])
     unknown = wanted - {a.name for a in assets}
@@ -176,7 +181,7 @@ def cmd_models(args: argparse.Namespace) -> int:
         )
     table = Table(title="Models")
     for column in ("name", "role", "state", "size", "sha256", "path"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold", no_wrap=column != "state")
     failed = 0
     for asset in (a for a in assets if a.name in wanted):
         try:
@@ -227,13 +232,15 @@ def _bench_build(args: argparse.Namespace) -> int:
     only = args.only.split(",") if args.only else None
     table = Table(title=f"Suites in {out}")
     for column in ("suite", "source items", "instances", "file", "notes"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold", no_wrap=column in ("suite", "file"))
     with err.status("building suites..."):
         built = build_suites(Path(args.data), out, only=only, limit=args.limit)
     for name, (path, stats) in built.items():
         notes = f"{len(stats.notes)}: {stats.notes[0]}" if stats.notes else ""
         table.add_row(name, str(stats.available), str(stats.written), str(path), notes)
-    Console().print(table)
+    from reamo.render import output_console
+
+    output_console().print(table)
     return 0
 
 

@@ -119,8 +119,11 @@ def probe_audio(item: MediaInput) -> AudioPerception:
     """Duration, rate and channels of an audio file (formats libsndfile reads; others report no duration)."""
     import soundfile
 
+    from reamo.quiet import sndfile_noise_filtered
+
     try:
-        info = soundfile.info(str(item.path))
+        with sndfile_noise_filtered(item.path):
+            info = soundfile.info(str(item.path))
     except (RuntimeError, soundfile.LibsndfileError) as exc:
         if item.path.suffix.lower() in (".m4a", ".aac", *VIDEO_SUFFIXES):
             return AudioPerception(media=item.id, duration=0.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 
 from rich.console import Console, Group, RenderableType
@@ -31,6 +32,19 @@ from reamo.schemas import (
     VideoTrack,
 )
 
+PIPE_WIDTH = 200
+"""The width of what is printed to a pipe or a file, which has no width of its own: Rich's 80 columns
+would cut long names and paths short (``$COLUMNS`` still sets it)."""
+
+
+def output_console(*, stderr: bool = False) -> Console:
+    """A console for tables: the terminal's width on a terminal, else ``PIPE_WIDTH``. Table columns
+    fold what still does not fit (``overflow="fold"``) instead of cutting it."""
+    console = Console(stderr=stderr)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(stderr=stderr, width=PIPE_WIDTH)
+    return console
+
 
 def describe_grounding(g: Grounding) -> str:
     """One short line per grounding, e.g. ``image:0 box [2,2,30,40] mask 812 px 0.90``."""
@@ -59,7 +73,7 @@ def _cell(groundings: list[Grounding], failures: list[GroundingFailure]) -> Text
 def entity_table(entities: Iterable[Entity]) -> Table:
     table = Table(title="Entities", expand=False)
     for column in ("id", "label", "text", "concept", "groundings"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for e in entities:
         table.add_row(e.id, e.label, e.text, "yes" if e.concept else "", _cell(e.groundings, e.failures))
     return table
@@ -78,7 +92,7 @@ def result_view(result: ExtractionResult) -> RenderableType:
     if result.relations:
         table = Table(title="Relations")
         for column in ("head", "relation", "tail"):
-            table.add_column(column)
+            table.add_column(column, overflow="fold")
         for r in result.relations:
             head, tail = result.entity(r.head), result.entity(r.tail)
             table.add_row(f"{head.text} ({head.id})", r.label, f"{tail.text} ({tail.id})")
@@ -86,7 +100,7 @@ def result_view(result: ExtractionResult) -> RenderableType:
     if result.events:
         table = Table(title="Events")
         for column in ("id", "type", "trigger", "arguments", "groundings"):
-            table.add_column(column)
+            table.add_column(column, overflow="fold")
         for v in result.events:
             args = "\n".join(f"{a.role}: {result.entity(a.entity).text}" for a in v.arguments)
             table.add_row(v.id, v.type, v.trigger.text, args, _cell(v.trigger.groundings, v.trigger.failures))
@@ -128,7 +142,8 @@ def follow(events: Iterable[ProgressEvent | ResultEvent], console: Console) -> E
         TimeElapsedColumn(),
     )
     result = None
-    with Progress(*columns, console=console, transient=True) as progress:
+    # off where nobody watches (a pipe, a file): it would only leave a blank line there
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as progress:
         step = progress.add_task("starting...", total=None)
         windows = None
         for event in events:

@@ -31,6 +31,7 @@ from reamo.evaluation.runner import (
 )
 from reamo.evaluation.suite import Suite, load_suite
 from reamo.pools import open_pool
+from reamo.render import output_console
 from reamo.sdk import Reamo
 
 __all__ = ["expand", "run_bench"]
@@ -66,7 +67,7 @@ def run_bench(
     checked first, so a malformed one fails before any model runs. With ``workers`` > 1 the instances
     run in that many processes, each building its systems once from ``reamo.config`` (so the planner
     must be named there, e.g. ``scripted:FILE``, not passed as an object)."""
-    console = console or Console()
+    console = console or output_console()
     suites = [load_suite(p).head(limit) for p in expand(paths)]
     systems = build_systems(reamo, baseline=baseline)
     results: list[tuple[Suite, list[SystemRun]]] = []

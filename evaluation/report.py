@@ -33,8 +33,8 @@ def suite_table(suite: Suite, runs: list[SystemRun]) -> Table:
     metrics = suite_metrics(suite)
     title = f"{suite.name}: {suite.task.upper()}, {suite.modalities}, {len(suite.instances)} instances"
     table = Table(title=title, title_justify="left")
-    table.add_column("system")
-    table.add_column("planner", style="dim")
+    table.add_column("system", overflow="fold")
+    table.add_column("planner", style="dim", overflow="fold")
     for metric in metrics:
         table.add_column(METRIC_NAMES[metric], justify="right")
     for column in ("failed", "median s", "p90 s", "inst/s", "peak RSS MB"):

@@ -19,6 +19,7 @@ from reamo.agent.planners.llm import Loaded, LocalPlanner
 from reamo.agent.planners.pairs import task_scorers
 from reamo.agent.planners.prompting import PromptStyle
 from reamo.errors import BackendUnavailableError, ConfigError
+from reamo.quiet import quiet_transformers
 
 DTYPES = ("float32", "bfloat16", "float16")
 
@@ -78,6 +79,7 @@ def load_transformers(
         from transformers import AutoModelForCausalLM, AutoTokenizer
     except ImportError as exc:
         raise BackendUnavailableError("The hf planner needs torch and transformers.") from exc
+    quiet_transformers()
     if threads:
         torch.set_num_threads(threads)
     try:

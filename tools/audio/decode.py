@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from reamo.errors import UnreadableMediaError, UnsupportedMediaError
+from reamo.quiet import sndfile_noise_filtered
 
 SAMPLE_RATE = 16_000
 BLOCK_S = 10.0
@@ -64,7 +65,8 @@ def probe(path: Path) -> AudioInfo:
         import soundfile
 
         try:
-            info = soundfile.info(str(path))
+            with sndfile_noise_filtered(path):
+                info = soundfile.info(str(path))
             return AudioInfo(float(info.duration), int(info.samplerate), int(info.channels))
         except (RuntimeError, soundfile.LibsndfileError):
             pass  # not libsndfile's: FFmpeg decides below
@@ -133,7 +135,8 @@ def _sndfile_blocks(path: Path, block_s: float) -> Iterator[tuple[int, Samples]]
     import soundfile
 
     try:
-        handle = soundfile.SoundFile(str(path))
+        with sndfile_noise_filtered(path):
+            handle = soundfile.SoundFile(str(path))
     except (RuntimeError, soundfile.LibsndfileError):
         return None
 
@@ -142,7 +145,8 @@ def _sndfile_blocks(path: Path, block_s: float) -> Iterator[tuple[int, Samples]]
             frames = max(1, int(handle.samplerate * block_s))
             while True:
                 try:
-                    block = handle.read(frames, dtype="float32", always_2d=True)
+                    with sndfile_noise_filtered(path):
+                        block = handle.read(frames, dtype="float32", always_2d=True)
                 except (RuntimeError, soundfile.LibsndfileError) as exc:
                     raise _unreadable(path, exc) from exc
                 if not len(block):

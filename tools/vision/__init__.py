@@ -9,11 +9,14 @@ libraries load on first use only.
 from __future__ import annotations
 
 from reamo.assets import Asset
+from reamo.quiet import quiet_native_logs
 from reamo.tools.vision.detector import CENTERNET, COCO_LABELS, CenterNetDetector, Detection
 from reamo.tools.vision.perceivers import ImagePerceiver, VideoPerceiver
 from reamo.tools.vision.segment import ImageSegmentation, SegmentArgs
 from reamo.tools.vision.track import TrackArgs, VideoTracking
 from reamo.tools.vision.video import VideoSource
+
+quiet_native_logs()  # the vision modules load cv2 on first use, after this: OpenCV reads its log levels then
 
 __all__ = [
     "CENTERNET",

@@ -47,6 +47,9 @@ class TransformersBackend:
     def __init__(self, kind: str, settings: Mapping[str, Any]) -> None:
         import transformers
 
+        from reamo.quiet import quiet_transformers
+
+        quiet_transformers()
         detector, segmenter = settings.get("detector"), settings.get("segmenter")
         if not detector or not segmenter:
             raise ConfigError(

@@ -7,11 +7,13 @@ box. When neither finds a foreground, the box itself is the mask (the region is 
 from __future__ import annotations
 
 import threading
+from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from reamo.quiet import native_noise_filtered
 from reamo.schemas import Box
 
 MARGIN = 0.1
@@ -95,8 +97,10 @@ class PersonSegmenter:
     def __init__(self) -> None:
         import mediapipe as mp
 
-        self._model: Any = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=1)
+        with native_noise_filtered():  # TensorFlow Lite's delegate note
+            self._model: Any = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=1)
         self._lock = threading.Lock()  # a MediaPipe graph is not safe across threads
+        self._first = True
 
     def __call__(self, image: npt.NDArray[np.uint8], box: Box) -> Mask | None:
         h, w = image.shape[:2]
@@ -104,8 +108,9 @@ class PersonSegmenter:
         crop = np.ascontiguousarray(image[y0:y1, x0:x1])
         if crop.shape[0] < 8 or crop.shape[1] < 8:
             return None
-        with self._lock:
+        with self._lock, native_noise_filtered() if self._first else nullcontext():  # absl's notes
             result = self._model.process(crop)
+            self._first = False
         prob = getattr(result, "segmentation_mask", None)
         if prob is None:
             return None
