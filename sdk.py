@@ -29,7 +29,7 @@ from reamo.schemas import (
     ResultEvent,
     Task,
 )
-from reamo.tools import ToolRegistry, build_registry
+from reamo.tools import Resources, ToolRegistry, build_registry
 from reamo.tools.perception import Perceiver, default_perceivers
 
 MediaArg = str | Path | Sequence[str | Path] | None
@@ -142,15 +142,20 @@ class Reamo:
     ) -> None:
         spec = planner if isinstance(planner, str) else None
         self.config = ReamoConfig.load(config, planner=spec, **settings)
+        resources = Resources()  # models load here on first use, shared by the planner and the tools
         self.planner: Planner = (
             planner
             if planner is not None and not isinstance(planner, str)
-            else make_planner(self.config.planner, self.config)
+            else make_planner(self.config.planner, self.config, resources)
         )
         self.registry = registry if registry is not None else build_registry(plugins=self.config.plugins)
         self.perceivers = dict(perceivers) if perceivers is not None else default_perceivers(self.config)
         self.context = AgentContext(
-            planner=self.planner, registry=self.registry, perceivers=self.perceivers, config=self.config
+            planner=self.planner,
+            registry=self.registry,
+            perceivers=self.perceivers,
+            config=self.config,
+            resources=resources,
         )
         self._graph = build_graph(memory_checkpointer())
         self._runner = Runner(self._graph, self.context)

@@ -428,7 +428,7 @@ def test_a_request_gets_the_first_scorer_that_knows_its_labels(
     generic = tagger("generic", ["person", "location"])
     wnut = tagger("wnut", ["person", "corporation"])
     loads: list[Path] = []
-    monkeypatch.setattr(pairs, "PairScorer", lambda folder, threads: loads.append(folder) or folder)
+    monkeypatch.setattr(pairs, "PairScorer", lambda folder, **_: loads.append(folder) or folder)
     chosen = pairs.task_scorers({"entity_checker": [str(generic), wnut]}, 1, default=False)
     assert list(chosen) == ["ner"]  # the other tasks' scorers are not named
     scorers = chosen["ner"]
@@ -470,6 +470,45 @@ def test_merge_lora_gives_the_peft_models_outputs() -> None:
     assert torch.allclose(plain(input_ids=ids).last_hidden_state, expected, atol=1e-5)
     with pytest.raises(ConfigError, match="rebuild it"):
         merge_lora(plain, {}, config)
+
+
+def test_the_numpy_encoder_with_merged_lora_gives_the_torch_models_states() -> None:
+    """What a scorer runs in use (MiniLMEncoder over merged_weights) matches the tuned torch model, padding
+    included."""
+    torch = pytest.importorskip("torch")
+    import numpy as np
+    from peft import LoraConfig, get_peft_model
+    from transformers import BertConfig, BertModel
+
+    from reamo.agent.planners.pairs import lora_targets, merged_weights
+    from reamo.finetune.pairs import lora_factors
+    from reamo.tools.vision.embedder import MiniLMEncoder
+
+    torch.manual_seed(0)
+    shape = {"vocab_size": 50, "hidden_size": 16, "num_hidden_layers": 2, "num_attention_heads": 2}
+    base = BertModel(BertConfig(**shape, intermediate_size=32), add_pooling_layer=False).eval()
+    plain = {k: v.detach().numpy().astype(np.float32) for k, v in base.state_dict().items()}
+    config = ScorerConfig(
+        labels=[NONE, "r"], lora_r=4, lora_alpha=8, target_modules=["query", "value", "dense"]
+    )
+    targets = lora_targets(base, config.target_modules)
+    tuned = get_peft_model(base, LoraConfig(r=4, lora_alpha=8, target_modules=config.target_modules))
+    with torch.no_grad():
+        for name, weight in tuned.named_parameters():
+            if "lora_B" in name:
+                weight.normal_()
+    ids = torch.tensor([[1, 5, 7, 9, 2], [1, 8, 2, 0, 0]])
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]])
+    with torch.no_grad():
+        expected = tuned(input_ids=ids, attention_mask=mask).last_hidden_state.numpy()
+    factors = {k: v.detach().numpy() for k, v in lora_factors(tuned, targets).items()}
+    merged = merged_weights(plain, factors, config)
+    assert merged["embeddings.word_embeddings.weight"] is plain["embeddings.word_embeddings.weight"]  # shared
+    states = MiniLMEncoder(merged, heads=2).states(ids.numpy(), mask.numpy().astype(np.float32))
+    assert np.allclose(states[0], expected[0], atol=1e-5)
+    assert np.allclose(states[1, :3], expected[1, :3], atol=1e-5)  # the padding's states are never read
+    with pytest.raises(ConfigError, match="rebuild it"):
+        merged_weights(plain, {}, config)
 
 
 def _mnre_file(

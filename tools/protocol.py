@@ -51,17 +51,29 @@ class ToolArgs(BaseModel):
 
 
 class Resources:
-    """Model handles shared by tools across calls and runs, loaded once on first use (thread-safe)."""
+    """Model handles shared by tools and planners across calls and runs, each built once on first use.
+
+    Thread-safe with one lock a key: a handle being built does not hold up the others, and its factory
+    may fetch another handle (a pair scorer fetches the encoder weights it shares)."""
 
     def __init__(self) -> None:
         self._items: dict[str, Any] = {}
+        self._locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
     def get(self, key: str, factory: Callable[[], Any]) -> Any:
+        if key in self._items:
+            return self._items[key]
         with self._lock:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
             if key not in self._items:
                 self._items[key] = factory()
             return self._items[key]
+
+    def keys(self) -> list[str]:
+        """The keys of the handles built so far, in the order they were built."""
+        return list(self._items)
 
     def __contains__(self, key: str) -> bool:
         return key in self._items

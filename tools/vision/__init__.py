@@ -12,6 +12,7 @@ from reamo.assets import Asset
 from reamo.quiet import quiet_native_logs
 from reamo.tools.vision.detector import CENTERNET, COCO_LABELS, CenterNetDetector, Detection
 from reamo.tools.vision.perceivers import ImagePerceiver, VideoPerceiver
+from reamo.tools.vision.phrases import LABEL_VECTORS
 from reamo.tools.vision.segment import ImageSegmentation, SegmentArgs
 from reamo.tools.vision.track import TrackArgs, VideoTracking
 from reamo.tools.vision.video import VideoSource
@@ -36,4 +37,4 @@ __all__ = [
 
 def vision_assets() -> list[Asset]:
     """The model files the vision backends prepare at set-up."""
-    return [CENTERNET]
+    return [CENTERNET, LABEL_VECTORS]

