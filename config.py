@@ -47,13 +47,16 @@ class ReamoConfig(BaseModel):
         description="settings per tool name, e.g. {'image.segment.v1': {'backend': 'sam'}}",
     )
     window_chars: int = Field(
-        default=1200,
+        default=300,
         ge=100,
         description="a text or transcript longer than this many characters is read in windows of whole "
         "sentences of about this size, whose results are joined with document offsets",
     )
     window_overlap: int = Field(
-        default=1, ge=0, le=5, description="sentences each window repeats from the one before"
+        default=0,
+        ge=0,
+        le=5,
+        description="sentences each window repeats from the one before, as context",
     )
     planner_options: dict[str, Any] = Field(
         default_factory=dict, description="backend-specific planner settings"

@@ -37,6 +37,9 @@ _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A
 _TITLES = "Mr|Mrs|Ms|Dr|Prof|St|Sr|Jr|Gen|Col|Lt|Sgt|Rep|Sen|Gov|No|vs|etc|Inc|Co|Corp|Ltd"
 _MONTHS = "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
 _ABBREVIATION = re.compile(rf"\b(?:[A-Z]|{_TITLES}|{_MONTHS})\.$")
+LONGEST = 8
+"""A sentence is read whole, alone in its window when it is longer than the window's size, unless it is
+longer than this many windows (a text without full stops): then it is cut between words."""
 PAUSE_S = 1.0
 """A silence this long between two words ends a spoken sentence, as a full stop does."""
 
@@ -151,7 +154,7 @@ def _transcript(perception: Perception, mid: str) -> Transcript:
 
 
 def _text_windows(text: str, budget: int, overlap: int) -> list[tuple[int, int]]:
-    units = [piece for span in sentences(text) for piece in _cut_long(text, span, budget)]
+    units = [piece for span in sentences(text) for piece in _cut_long(text, span, LONGEST * budget)]
     if not units:
         return []
     return [(units[a][0], units[b - 1][1]) for a, b in pack([e - s for s, e in units], budget, overlap)]
@@ -163,7 +166,7 @@ def _word_windows(words: Sequence[Word], budget: int, overlap: int) -> list[tupl
         size = 0
         start = first
         for i in range(first, last):  # a long spoken sentence is cut between words, as text is
-            if i > start and size + len(words[i].text) > budget:
+            if i > start and size + len(words[i].text) > LONGEST * budget:
                 units.append((start, i))
                 start, size = i, 0
             size += len(words[i].text) + 1

@@ -119,6 +119,17 @@ def test_a_short_input_is_one_window_and_a_long_one_is_cut_whole_sentences() -> 
         assert text[a:b].endswith("budget.")
 
 
+def test_a_sentence_longer_than_a_window_is_read_whole_unless_it_is_huge() -> None:
+    long_sentence = "The minister said " + ", ".join(f"item {i}" for i in range(60)) + "."
+    text = f"{long_sentence} Obama met Merkel."
+    windows = plan_windows(text, Perception(), budget=100, overlap=0)
+    assert [w.text for w in windows] == [(0, len(long_sentence)), (len(long_sentence) + 1, len(text))]
+    unpunctuated = " ".join(["word"] * 1000)  # 4,999 characters with no full stop
+    pieces = plan_windows(unpunctuated, Perception(), budget=100, overlap=0)
+    assert all(w.text is not None and w.text[1] - w.text[0] <= 800 for w in pieces)
+    assert " ".join(unpunctuated[w.text[0] : w.text[1]] for w in pieces if w.text) == unpunctuated
+
+
 def spoken(count: int) -> Transcript:
     words = []
     t = 0.0
