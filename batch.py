@@ -142,7 +142,7 @@ def _request(data: dict[str, Any], folder: Path, task: str | None, labels: str |
     return RowRequest(
         task=row_task,
         text=inputs.text,
-        text_file=(_resolve(folder, inputs.text_file) or [None])[0],
+        text_file=inputs.text_file and str(folder / inputs.text_file),
         image=_resolve(folder, inputs.image),
         audio=_resolve(folder, inputs.audio),
         video=_resolve(folder, inputs.video),

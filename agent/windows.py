@@ -236,9 +236,9 @@ def halve(window: Window, text: str | None, perception: Perception) -> list[Wind
         cut_text = part.get(None)
         own_text = window.own_text if n == 0 or cut_text is None else max(cut_text[0], window.own_text or 0)
         own_times = dict(window.own_times)
-        for mid, (first, _last) in part.items():
-            if mid is not None and n == 1:
-                own_times[mid] = max(_start(perception, mid, first), own_times.get(mid, 0.0))
+        for key, (first, _last) in part.items():
+            if key is not None and n == 1:
+                own_times[key] = max(_start(perception, key, first), own_times.get(key, 0.0))
         out.append(Window(window.index, cut_text or window.text, words, own_text, own_times))
     return out
 
