@@ -305,7 +305,7 @@ def main() -> None:
     parser.add_argument("--split", default="dev", choices=["dev", "test", "train"])
     parser.add_argument("--words", type=int, default=5000)
     parser.add_argument("--sizes", type=int, nargs="*", help="several document lengths, in words")
-    parser.add_argument("--window-chars", type=int, nargs="+", default=[1200])
+    parser.add_argument("--window-chars", type=int, nargs="*", default=[300])
     parser.add_argument("--no-sentences", action="store_true", help="skip the sentence-by-sentence run")
     parser.add_argument("--minutes", type=float, default=30.0)
     parser.add_argument("--cache", default="~/.cache/reamo/long")

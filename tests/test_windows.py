@@ -25,6 +25,8 @@ from reamo.errors import (
 from reamo.schemas import (
     AudioPerception,
     BackendInfo,
+    DetectedObject,
+    FramePerception,
     ImageRegion,
     LabelSchema,
     MediaInput,
@@ -32,6 +34,7 @@ from reamo.schemas import (
     ProgressEvent,
     TextSpan,
     Transcript,
+    VideoPerception,
     Word,
 )
 from reamo.sdk import Reamo
@@ -295,6 +298,45 @@ class LongSpeech:
         return AudioPerception(
             media=item.id, duration=words[-1].end + 1, transcript=Transcript(text=text, words=words)
         )
+
+
+class LongVideo:
+    """A fake video perceiver: sampled frames with a person on them, and a long spoken transcript."""
+
+    modality = "video"
+
+    def describe(self) -> BackendInfo:
+        return BackendInfo(role="perception:video", name="fake-video")
+
+    def perceive(self, item: MediaInput, resources: Resources) -> BaseModel:
+        speech = LongSpeech().perceive(item, resources)
+        assert isinstance(speech, AudioPerception)
+        frames = [
+            FramePerception(frame=i, objects=[DetectedObject(label="person", box=(1, 1, 20, 20), score=0.9)])
+            for i in range(5)
+        ]
+        return VideoPerception(
+            media=item.id, width=64, height=48, frame_count=5, frames=frames, transcript=speech.transcript
+        )
+
+
+def test_a_long_videos_transcript_is_windowed_and_its_frames_kept(
+    registry: ToolRegistry, media_dir: Path
+) -> None:
+    planner = ScriptedPlanner([gazetteer_answer], repeat_last=True)
+    reamo = Reamo(
+        planner=planner,
+        registry=registry,
+        perceivers={**metadata_perceivers(), "video": LongVideo()},
+        plugins=False,
+        window_chars=300,
+    )
+    result = reamo.extract("ner", video=media_dir / "clip", labels=["person", "location"])
+    assert len(result.windows) > 3
+    assert all("video:0" in w.times for w in result.windows)
+    seen = [r.perception.videos["video:0"] for r in planner.requests]
+    assert all(len(v.frames) == 5 for v in seen)  # every window sees the sampled frames
+    assert all(v.transcript is not None and len(v.transcript.text) <= 300 for v in seen)
 
 
 def test_a_long_recording_is_read_in_windows_of_its_transcript(
