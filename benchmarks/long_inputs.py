@@ -161,9 +161,13 @@ def run_text(args: argparse.Namespace) -> dict[str, Any]:
             for chars in args.window_chars:
                 run = measured({"mode": "document", "text_file": str(doc)}, args.planner, chars)
                 pred = per_sentence(run["result"], starts)
+                spans = [g for e in run["result"]["entities"] for g in e["groundings"] if g["kind"] == "text"]
                 rows.append(
                     {
                         **base,
+                        "spans": len(spans),
+                        "spans_cut_their_text": all(text[g["start"] : g["end"]] == g["text"] for g in spans),
+                        "last_span_end": max((g["end"] for g in spans), default=0),
                         "mode": f"document, windows of {chars}",
                         "windows": len(run["result"]["windows"]),
                         "failed": sum(w["status"] == "failed" for w in run["result"]["windows"]),
