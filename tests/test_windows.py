@@ -360,6 +360,8 @@ def test_a_long_recording_is_read_in_windows_of_its_transcript(
     assert sorted(e.text for e in result.entities) == sorted(PEOPLE + PLACES)
     assert result.perception.audio["audio:0"].transcript is not None
     assert len(result.perception.audio["audio:0"].transcript.words) == len(article(30).split())
+    assert result.timings["perceive"] > 0.0  # the one perception, not only the windows' reuse of it
+    assert result.timings["total"] >= result.timings["perceive"] + result.timings["plan"]
 
 
 def test_image_calls_run_once_for_all_windows(media_dir: Path) -> None:
