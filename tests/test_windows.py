@@ -300,6 +300,17 @@ class LongSpeech:
         )
 
 
+def perceiving(planner: ScriptedPlanner, registry: ToolRegistry, perceiver: Any, **settings: Any) -> Reamo:
+    """A Reamo over the fake tools whose perceiver of one modality is ``perceiver``."""
+    return Reamo(
+        planner=planner,
+        registry=registry,
+        perceivers={**metadata_perceivers(), perceiver.modality: perceiver},
+        plugins=False,
+        **{"window_chars": 300, **settings},
+    )
+
+
 class LongVideo:
     """A fake video perceiver: sampled frames with a person on them, and a long spoken transcript."""
 
@@ -324,13 +335,7 @@ def test_a_long_videos_transcript_is_windowed_and_its_frames_kept(
     registry: ToolRegistry, media_dir: Path
 ) -> None:
     planner = ScriptedPlanner([gazetteer_answer], repeat_last=True)
-    reamo = Reamo(
-        planner=planner,
-        registry=registry,
-        perceivers={**metadata_perceivers(), "video": LongVideo()},
-        plugins=False,
-        window_chars=300,
-    )
+    reamo = perceiving(planner, registry, LongVideo())
     result = reamo.extract("ner", video=media_dir / "clip", labels=["person", "location"])
     assert len(result.windows) > 3
     assert all("video:0" in w.times for w in result.windows)
@@ -343,13 +348,7 @@ def test_a_long_recording_is_read_in_windows_of_its_transcript(
     registry: ToolRegistry, media_dir: Path
 ) -> None:
     planner = ScriptedPlanner([gazetteer_answer], repeat_last=True)
-    reamo = Reamo(
-        planner=planner,
-        registry=registry,
-        perceivers={**metadata_perceivers(), "audio": LongSpeech()},
-        plugins=False,
-        window_chars=300,
-    )
+    reamo = perceiving(planner, registry, LongSpeech())
     result = reamo.extract("ner", audio=media_dir / "speech.wav", labels=["person", "location"])
     assert len(result.windows) > 3
     assert all("audio:0" in w.times and w.text is None for w in result.windows)
@@ -408,13 +407,7 @@ def test_a_session_keeps_a_long_inputs_perception(registry: ToolRegistry, media_
         return original(item, resources)
 
     speech.perceive = counted  # type: ignore[method-assign]
-    reamo = Reamo(
-        planner=ScriptedPlanner([gazetteer_answer], repeat_last=True),
-        registry=registry,
-        perceivers={**metadata_perceivers(), "audio": speech},
-        plugins=False,
-        window_chars=300,
-    )
+    reamo = perceiving(ScriptedPlanner([gazetteer_answer], repeat_last=True), registry, speech)
     chat = reamo.session()
     chat.attach(audio=media_dir / "speech.wav")
     first = chat.extract("ner", ["person", "location"])
