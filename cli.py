@@ -33,18 +33,16 @@ def cmd_extract(args: argparse.Namespace) -> int:
         raise InputError("--workers and --ray run a --manifest of many inputs; one input runs alone.")
     if not args.task:
         raise InputError("Give --task ner|re|ee (or --manifest FILE for many inputs).")
-    reamo = _reamo(args)
-    from reamo.render import output_console
-
-    out = output_console()
     if args.text == "-" and args.text_file:
         raise InputError("Give --text - (standard input) or --text-file PATH, not both.")
+    from reamo.render import follow, output_console
+
+    reamo = _reamo(args)
+    out = output_console()
     text, text_file = (None, "-") if args.text == "-" else (args.text, args.text_file)
     stream = reamo.stream(
         args.task, text, args.image, args.audio, args.video, args.labels, text_file=text_file
     )
-    from reamo.render import follow
-
     result = follow(stream, err)
     if args.json:
         print(result.model_dump_json(indent=2))

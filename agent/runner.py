@@ -139,17 +139,17 @@ class Runner:
             window = queue.pop(0)
             number = len(infos) + 1
             total = number + len(queue)
+            info = WindowInfo(
+                index=number - 1, text=window.text, times=window.times(perception), status="ok", seconds=0.0
+            )
             yield ProgressEvent(
                 stage="window",
-                message=f"window {number}/{total}" + _where(window, perception),
+                message=f"window {number}/{total}{_where(info)}",
                 current=number,
                 total=total,
                 data={"window": number - 1},
             )
             tick = time.perf_counter()
-            info = WindowInfo(
-                index=number - 1, text=window.text, times=window.times(perception), status="ok", seconds=0.0
-            )
             part = {
                 **update,
                 "inputs": window_inputs(inputs, window),
@@ -204,11 +204,10 @@ def _config(thread_id: str) -> dict[str, Any]:
     return {"configurable": {"thread_id": thread_id}, "recursion_limit": 10_000}
 
 
-def _where(window: Window, perception: Perception) -> str:
-    parts = []
-    if window.text is not None:
-        parts.append(f"characters {window.text[0]}-{window.text[1]}")
-    parts += [f"{mid} {a:.0f}-{b:.0f} s" for mid, (a, b) in window.times(perception).items()]
+def _where(info: WindowInfo) -> str:
+    """What a window reads, for messages: ``" (characters 0-300, audio:0 0-25 s)"``."""
+    parts = [f"characters {info.text[0]}-{info.text[1]}"] if info.text is not None else []
+    parts += [f"{mid} {a:.0f}-{b:.0f} s" for mid, (a, b) in info.times.items()]
     return f" ({', '.join(parts)})" if parts else ""
 
 
@@ -219,12 +218,8 @@ def _failed(info: WindowInfo, exc: Exception, failed: list[Diagnostic]) -> Windo
             level="error",
             stage="window",
             code="window.failed",
-            message=f"window {info.index}{_span(info)} gave no records: {message}",
+            message=f"window {info.index}{_where(info)} gave no records: {message}",
             window=info.index,
         )
     )
     return info.model_copy(update={"status": "failed", "error": message})
-
-
-def _span(info: WindowInfo) -> str:
-    return f" (characters {info.text[0]}-{info.text[1]})" if info.text else ""

@@ -15,6 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from reamo.agent.nodes.merge import place
 from reamo.agent.spans import normalise
 from reamo.schemas import (
     Argument,
@@ -24,6 +25,7 @@ from reamo.schemas import (
     Entity,
     Event,
     ExtractionResult,
+    Grounding,
     Inputs,
     Perception,
     Relation,
@@ -129,7 +131,7 @@ class Window:
     own_times: dict[str, float] = field(default_factory=dict)
     """The same for each transcript, in seconds."""
 
-    def owns(self, g: object) -> bool:
+    def owns(self, g: Grounding) -> bool:
         """Whether a grounding (in document offsets) lies where this window is answerable."""
         if isinstance(g, TextSpan):
             return self.own_text is None or g.start >= self.own_text
@@ -147,10 +149,10 @@ class Window:
 
 
 def _transcript(perception: Perception, mid: str) -> Transcript:
-    holder = perception.audio.get(mid) or perception.videos.get(mid)
-    if holder is None or holder.transcript is None:
+    found = perception.transcript(mid)
+    if found is None:
         raise KeyError(f"no transcript for {mid!r}")
-    return holder.transcript
+    return found
 
 
 def _text_windows(text: str, budget: int, overlap: int) -> list[tuple[int, int]]:
@@ -191,7 +193,7 @@ def plan_windows(text: str | None, perception: Perception, budget: int, overlap:
     if count <= 1:
         return [Window(0, whole)]
     windows = []
-    before: dict[str | None, tuple[int, int]] = {None: whole} if whole and None not in streams else {}
+    before: dict[str | None, tuple[int, int]] = {}
     for k in range(count):
         picks = {key: cut[k * len(cut) // count] for key, cut in streams.items() if cut}
         own = {key: _own(span, before.get(key)) for key, span in picks.items()}
@@ -268,8 +270,8 @@ def window_perception(perception: Perception, window: Window) -> Perception:
     return perception.model_copy(update={"audio": audio, "videos": videos})
 
 
-def _shift(groundings: Sequence[object], offset: int, text: str) -> list[object]:
-    out: list[object] = []
+def _shift(groundings: Sequence[Grounding], offset: int, text: str) -> list[Grounding]:
+    out: list[Grounding] = []
     for g in groundings:
         if isinstance(g, TextSpan) and offset:
             g = TextSpan(
@@ -279,19 +281,13 @@ def _shift(groundings: Sequence[object], offset: int, text: str) -> list[object]
     return out
 
 
-def _place(g: object) -> str:
-    """A grounding's place, without what the tool called it or how sure it was."""
-    assert hasattr(g, "model_dump_json")
-    return str(g.model_dump_json(exclude={"label", "score", "text"}))
-
-
-def _add_groundings(into: Entity | Event, groundings: Sequence[object]) -> None:
+def _add_groundings(into: Entity | Event, groundings: Sequence[Grounding]) -> None:
     holder = into.trigger if isinstance(into, Event) else into
-    known = {_place(g) for g in holder.groundings}
+    known = {place(g) for g in holder.groundings}
     for g in groundings:
-        if _place(g) not in known:
-            known.add(_place(g))
-            holder.groundings.append(g)  # type: ignore[arg-type]
+        if place(g) not in known:
+            known.add(place(g))
+            holder.groundings.append(g)
     holder.groundings.sort(key=lambda g: (g.kind != "text", getattr(g, "start", 0)))
 
 
@@ -302,10 +298,10 @@ def _entity_key(entity: Entity) -> tuple[str, ...]:
     heard = any(isinstance(g, TextSpan | AudioSpan) for g in entity.groundings)
     if heard or not entity.groundings:
         return key
-    return (*key, *sorted(_place(g) for g in entity.groundings))
+    return (*key, *sorted(place(g) for g in entity.groundings))
 
 
-def _answerable(window: Window, groundings: Sequence[object]) -> bool:
+def _answerable(window: Window, groundings: Sequence[Grounding]) -> bool:
     """Whether a record is this window's to report: it was written or heard where the window is
     answerable, or it has no place in the text or speech at all (seen only)."""
     heard = [g for g in groundings if isinstance(g, TextSpan | AudioSpan)]
@@ -313,7 +309,7 @@ def _answerable(window: Window, groundings: Sequence[object]) -> bool:
 
 
 def _event_places(event: Event) -> set[str]:
-    return {_place(g) for g in event.trigger.groundings if isinstance(g, TextSpan | AudioSpan)}
+    return {place(g) for g in event.trigger.groundings if isinstance(g, TextSpan | AudioSpan)}
 
 
 @dataclass

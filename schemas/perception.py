@@ -72,3 +72,8 @@ class Perception(BaseModel):
     images: dict[str, ImagePerception] = Field(default_factory=dict)
     audio: dict[str, AudioPerception] = Field(default_factory=dict)
     videos: dict[str, VideoPerception] = Field(default_factory=dict)
+
+    def transcript(self, media: str) -> Transcript | None:
+        """The transcript perceived for an audio track or a video's sound, if any."""
+        holder = self.audio.get(media) or self.videos.get(media)
+        return holder.transcript if holder is not None else None

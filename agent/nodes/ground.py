@@ -36,15 +36,15 @@ def ground(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         settings=ctx.config.tools.get(tool.name, {}),
         resources=ctx.resources,
     )
-    reusable = ctx.call_cache is not None and tool.modality in REUSABLE
-    key = f"{tool.name} {call.model_dump_json(exclude={'concept'})}"
-    cached = ctx.call_cache.get(key) if ctx.call_cache is not None and reusable else None
+    cache = ctx.call_cache if tool.modality in REUSABLE else None
+    key = f"{tool.name} {call.model_dump_json(exclude={'concept'})}" if cache is not None else ""
+    cached = cache.get(key) if cache is not None else None
     if cached is not None:
         run = cached.model_copy(update={"call": call})
     else:
         run = run_call(tool, call, tool_ctx, timeout_s=ctx.config.tool_timeout_s or None)
-        if ctx.call_cache is not None and reusable and run.status in ("ok", "not_found"):
-            ctx.call_cache[key] = run
+        if cache is not None and run.status in ("ok", "not_found"):
+            cache[key] = run
     diagnostics = []
     if run.status != "ok":
         diagnostics.append(

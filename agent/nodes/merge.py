@@ -197,7 +197,7 @@ def _same_region(a: Entity, b: Entity) -> bool:
     )
 
 
-def _where(g: Grounding) -> str:
+def place(g: Grounding) -> str:
     """A grounding's place, without what the tool called it or how sure it was (for de-duplication)."""
     return g.model_dump_json(exclude={"label", "score", "text"} if not isinstance(g, TextSpan) else None)
 
@@ -218,8 +218,8 @@ def _join_repetitions(
             keep.append(entity)
             continue
         alias[entity.id] = twin.id
-        known = {_where(g) for g in twin.groundings}
-        twin.groundings += [g for g in entity.groundings if _where(g) not in known]
+        known = {place(g) for g in twin.groundings}
+        twin.groundings += [g for g in entity.groundings if place(g) not in known]
         twin.failures += entity.failures
         twin.concept |= entity.concept
         notes.append(

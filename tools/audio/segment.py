@@ -47,9 +47,9 @@ VERIFY_SCORE = 0.5
 def transcript_of(target: str, ctx: ToolContext, prompt: str | None = None) -> Transcript:
     """The perceived transcript of ``target``, else one made now (cached per file and settings); with a
     ``prompt``, always one made now with that prompt."""
-    perceived = ctx.perception.audio.get(target) or ctx.perception.videos.get(target)
-    if prompt is None and perceived is not None and perceived.transcript is not None:
-        return perceived.transcript
+    perceived = ctx.perception.transcript(target)
+    if prompt is None and perceived is not None:
+        return perceived
     item = ctx.media(target)
     settings = SpeechSettings.parse({**ctx.settings, "prompt": prompt})
     # cached per file version and settings; not inside Resources.get, whose lock is held by a factory
