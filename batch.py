@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from reamo.config import ReamoConfig
-from reamo.errors import InputError, LabelSchemaError, ReamoError
+from reamo.errors import InputError, LabelSchemaError, ReamoError, validation_problems
 from reamo.pools import RayOptions, open_pool
 from reamo.schemas import LabelSchema
 from reamo.sdk import Reamo
@@ -109,7 +109,7 @@ def _resolve(folder: Path, value: str | list[str] | None) -> list[str] | None:
 
 
 def _problems(exc: ValidationError, prefix: str = "") -> str:
-    return "; ".join(f"{prefix}{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+    return validation_problems(exc, prefix=prefix)
 
 
 def _request(data: dict[str, Any], folder: Path, task: str | None, labels: str | None) -> RowRequest:

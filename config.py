@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from reamo.errors import ConfigError
+from reamo.errors import ConfigError, validation_problems
 
 ENV_PREFIX = "REAMO_"
 CONFIG_ENV = "REAMO_CONFIG"
@@ -90,7 +90,7 @@ class ReamoConfig(BaseModel):
         try:
             return cls.model_validate(values)
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            problems = validation_problems(exc)
             raise ConfigError(
                 f"Invalid REAMO configuration: {problems}. Known settings: {', '.join(cls.model_fields)}."
             ) from exc

@@ -7,6 +7,19 @@ raise: they go back to the planner through the repair loop, or end up as diagnos
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+
+def validation_problems(exc: ValidationError, *, prefix: str = "", whole: str = "") -> str:
+    """A pydantic error as one line for a message: ``loc.path: msg; ...``, each place after ``prefix``;
+    ``whole`` names the place of an error about the whole object (an empty location)."""
+    return "; ".join(
+        f"{prefix}{'.'.join(map(str, e['loc'])) or whole}: {e['msg']}" for e in exc.errors(include_url=False)
+    )
+
 
 class ReamoError(Exception):
     """Base class of every error REAMO raises on purpose."""

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from reamo import __version__
-from reamo.errors import ConfigError, ReamoError
+from reamo.errors import ConfigError, ReamoError, validation_problems
 from reamo.schemas import ExtractionResult, json_schemas
 from reamo.sdk import Reamo
 from reamo.serve_limits import (
@@ -77,7 +77,7 @@ class ServeSettings(BaseModel):
         try:
             return cls(**values)
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            problems = validation_problems(exc)
             raise ConfigError(f"Invalid `reamo serve` options: {problems}.") from exc
 
     @classmethod

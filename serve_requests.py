@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 
-from reamo.errors import ConfigError, InputError
+from reamo.errors import ConfigError, InputError, validation_problems
 from reamo.schemas import LabelSchema
 from reamo.serve_limits import HTTPError
 
@@ -185,7 +185,7 @@ def _json_object(raw: str | UploadFile, field: str) -> dict[str, Any]:
 
 
 def _problems(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
+    return validation_problems(exc, whole="body")
 
 
 FORM_FIELDS: dict[str, Any] = {

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from reamo.errors import SuiteError
+from reamo.errors import SuiteError, validation_problems
 from reamo.media import AUDIO_SUFFIXES, IMAGE_SUFFIXES, VIDEO_SUFFIXES, frame_files
 from reamo.schemas import Box, LabelSchema, Task
 
@@ -182,9 +182,7 @@ class Suite:
 
 
 def _pydantic_message(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or 'line'}: {e['msg']}" for e in exc.errors(include_url=False)
-    )
+    return validation_problems(exc, whole="line")
 
 
 def _resolve(base: Path, value: str) -> Path:

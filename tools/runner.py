@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from reamo.errors import ToolRunError
+from reamo.errors import ToolRunError, validation_problems
 from reamo.schemas import MetaResponse, ToolRun
 from reamo.tools.protocol import Tool, ToolContext
 
@@ -76,4 +76,4 @@ def _check_groundings(tool: Tool, call: MetaResponse, found: list[Any]) -> str |
 
 
 def _short(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors())
+    return validation_problems(exc, whole="arguments")
