@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Task = Literal["ner", "re", "ee"]
 TASKS: tuple[Task, ...] = get_args(Task)
@@ -46,8 +47,26 @@ def _unique_nonempty(values: list[str]) -> list[str]:
     return cleaned
 
 
+def _clean_descriptions(values: Mapping[str, str]) -> dict[str, str]:
+    cleaned: dict[str, str] = {}
+    for label, text in values.items():
+        name, description = label.strip(), text.strip()
+        if not name:
+            raise ValueError("a description's label must be a non-empty string")
+        if not description:
+            raise ValueError(f"the description of {name!r} is empty; describe it in words or leave it out")
+        if name in cleaned:
+            raise ValueError(f"{name!r} is described twice")
+        cleaned[name] = description
+    return cleaned
+
+
 class LabelSchema(BaseModel):
-    """The candidate labels of the prompt; the planner's records must use these and no others."""
+    """The candidate labels of the prompt; the planner's records must use these and no others.
+
+    Descriptions say in words what a label means (couple: two people in a romantic relationship); the
+    prompt and the refiners read them beside the names. A name in two lists has one description.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -55,11 +74,31 @@ class LabelSchema(BaseModel):
     relation_types: list[str] = Field(default_factory=list)
     event_types: list[str] = Field(default_factory=list)
     argument_roles: list[str] = Field(default_factory=list)
+    descriptions: dict[str, str] = Field(
+        default_factory=dict, description="label name -> what it means, for the labels that are described"
+    )
 
     @field_validator("entity_types", "relation_types", "event_types", "argument_roles")
     @classmethod
     def _unique(cls, values: list[str]) -> list[str]:
         return _unique_nonempty(values)
+
+    @field_validator("descriptions")
+    @classmethod
+    def _trimmed(cls, values: dict[str, str]) -> dict[str, str]:
+        return _clean_descriptions(values)
+
+    @model_validator(mode="after")
+    def _described_labels_exist(self) -> LabelSchema:
+        names = self.names()
+        unknown = [label for label in self.descriptions if label not in names]
+        if unknown:
+            listed = ", ".join(names) if names else "none"
+            raise ValueError(
+                f"description of unknown label(s) {', '.join(map(repr, unknown))}: describe only the "
+                f"schema's labels ({listed})"
+            )
+        return self
 
     @classmethod
     def default(cls, task: Task) -> LabelSchema:
@@ -72,16 +111,37 @@ class LabelSchema(BaseModel):
         )
 
     @classmethod
-    def for_task(cls, task: Task, labels: list[str] | None = None) -> LabelSchema:
-        """The default schema of ``task`` with its task-specific labels replaced by ``labels``.
+    def for_task(
+        cls, task: Task, labels: list[str] | None = None, descriptions: Mapping[str, str] | None = None
+    ) -> LabelSchema:
+        """The default schema of ``task`` with its task-specific labels replaced by ``labels``, and
+        ``descriptions`` of any of the schema's labels.
 
         ``labels`` are entity types for NER, relation types for RE and event types for EE.
         """
         base = cls.default(task)
-        if not labels:
+        if not labels and not descriptions:
             return base
         field = {"ner": "entity_types", "re": "relation_types", "ee": "event_types"}[task]
-        return base.model_copy(update={field: _unique_nonempty(labels)})
+        update: dict[str, object] = {"descriptions": dict(descriptions or {})}
+        if labels:
+            update[field] = _unique_nonempty(labels)
+        return cls.model_validate({**base.model_dump(), **update})
+
+    def names(self) -> list[str]:
+        """Every label of the schema, once each: entity types, relation types, event types, roles."""
+        every = [*self.entity_types, *self.relation_types, *self.event_types, *self.argument_roles]
+        return list(dict.fromkeys(every))
+
+    def description(self, label: str) -> str | None:
+        """What ``label`` means, in the user's words, or None when it is not described."""
+        return self.descriptions.get(label)
+
+    def described(self, label: str) -> str:
+        """``"name: description"`` for a described label, else the name: the text a prompt line or a
+        scorer reading labels as text shows for it."""
+        text = self.descriptions.get(label)
+        return f"{label}: {text}" if text else label
 
     def signature(self, relation_type: str) -> tuple[str, str] | None:
         """The head and tail entity types a relation type names in the ``/head/tail/name`` convention of

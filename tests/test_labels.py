@@ -1,0 +1,71 @@
+"""Label descriptions, end to end: the model, the SDK's label forms, the prompt, the CLI and the chat."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from reamo.schemas import LabelSchema
+
+# --- the model ----------------------------------------------------------------------------------------
+
+
+def test_descriptions_are_trimmed_and_read_back() -> None:
+    described = {" couple ": "  two people in a romantic relationship "}
+    schema = LabelSchema(entity_types=["person", "couple"], descriptions=described)
+    assert schema.descriptions == {"couple": "two people in a romantic relationship"}
+    assert schema.description("couple") == "two people in a romantic relationship"
+    assert schema.description("person") is None
+    assert schema.described("couple") == "couple: two people in a romantic relationship"
+    assert schema.described("person") == "person"
+
+
+def test_a_description_of_an_unknown_label_names_it_and_lists_the_labels() -> None:
+    with pytest.raises(ValidationError) as info:
+        LabelSchema(entity_types=["person"], argument_roles=["Agent"], descriptions={"couple": "two people"})
+    message = str(info.value)
+    assert "'couple'" in message
+    assert "(person, Agent)" in message
+
+
+@pytest.mark.parametrize("text", ["", "   "])
+def test_an_empty_description_is_refused(text: str) -> None:
+    with pytest.raises(ValidationError, match="description of 'person' is empty"):
+        LabelSchema(entity_types=["person"], descriptions={"person": text})
+
+
+def test_a_description_may_describe_any_list_and_a_shared_name_once() -> None:
+    schema = LabelSchema(
+        entity_types=["place"],
+        event_types=["Life:Marry"],
+        argument_roles=["place"],
+        descriptions={"place": "where it happens", "Life:Marry": "a wedding"},
+    )
+    assert schema.names() == ["place", "Life:Marry"]
+    assert schema.described("Life:Marry") == "Life:Marry: a wedding"
+
+
+def test_old_json_without_descriptions_still_loads_and_new_json_round_trips() -> None:
+    old = LabelSchema.model_validate_json('{"entity_types": ["person"], "relation_types": []}')
+    assert old.descriptions == {}
+    new = LabelSchema(entity_types=["couple"], descriptions={"couple": "two people"})
+    assert LabelSchema.model_validate_json(new.model_dump_json()) == new
+
+
+def test_the_schema_stays_frozen_and_compares_by_value() -> None:
+    schema = LabelSchema(entity_types=["couple"], descriptions={"couple": "two people"})
+    with pytest.raises(ValidationError):
+        schema.descriptions = {}  # type: ignore[misc]
+    assert schema == LabelSchema(entity_types=["couple"], descriptions={"couple": "two people"})
+    assert schema != LabelSchema(entity_types=["couple"])
+
+
+def test_for_task_takes_descriptions_of_its_labels_and_of_the_defaults() -> None:
+    schema = LabelSchema.for_task("re", ["/per/per/couple"], {"/per/per/couple": "married or partners"})
+    assert schema.relation_types == ["/per/per/couple"]
+    assert schema.entity_types == LabelSchema.default("re").entity_types
+    assert schema.described("/per/per/couple") == "/per/per/couple: married or partners"
+    defaults = LabelSchema.for_task("ner", None, {"miscellaneous": "anything else with a name"})
+    assert defaults.entity_types == LabelSchema.default("ner").entity_types
+    assert defaults.description("miscellaneous") == "anything else with a name"
+    assert LabelSchema.for_task("ner") == LabelSchema.default("ner")
