@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from _golden import check_golden_text
 from pydantic import ValidationError
 
-from reamo.schemas import LabelSchema
+from reamo.agent.planners.protocol import Message
+from reamo.agent.planners.spacy import map_label
+from reamo.prompts import render_messages
+from reamo.prompts.examples import few_shot_messages
+from reamo.schemas import TASKS, DetectedObject, ImagePerception, Inputs, LabelSchema, Perception, Task
+from reamo.tools import ToolRegistry
 
 # --- the model ----------------------------------------------------------------------------------------
 
@@ -69,3 +75,27 @@ def test_for_task_takes_descriptions_of_its_labels_and_of_the_defaults() -> None
     assert defaults.entity_types == LabelSchema.default("ner").entity_types
     assert defaults.description("miscellaneous") == "anything else with a name"
     assert LabelSchema.for_task("ner") == LabelSchema.default("ner")
+
+
+# --- the prompt ---------------------------------------------------------------------------------------
+
+
+def _prompt_inputs() -> tuple[Inputs, Perception]:
+    inputs = Inputs.build(text="Barack Obama met Angela Merkel in Berlin.", image=["photo.png"])
+    person = DetectedObject(label="person", box=(2, 2, 30, 40), score=0.9)
+    seen = ImagePerception(media="image:0", width=64, height=48, objects=[person])
+    return inputs, Perception(images={"image:0": seen})
+
+
+def _shown(messages: list[Message]) -> str:
+    return "".join(f"=== {m.role}\n{m.content}\n" for m in messages)
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_the_prompt_without_descriptions_is_pinned(task: Task, registry: ToolRegistry) -> None:
+    """The tuned planner was trained on this prompt: labels without descriptions must render it byte
+    for byte as before descriptions existed."""
+    inputs, perception = _prompt_inputs()
+    messages = render_messages(task, inputs, LabelSchema.default(task), perception, registry)
+    shots = few_shot_messages(task, LabelSchema.default(task), map_label, ("ImageSegmentation", "image:0"))
+    check_golden_text(f"prompt_{task}.txt", _shown([*messages, *shots]))
