@@ -17,6 +17,7 @@ __all__ = [
     "candidate_paragraph",
     "describe_media",
     "describe_tools",
+    "label_meanings",
     "render_messages",
     "repair_message",
     "task_body",
@@ -37,8 +38,26 @@ def _labels(values: Iterable[str]) -> str:
     return "[" + ", ".join(values) + "]"
 
 
+SHOWN_LABELS: dict[Task, tuple[str, ...]] = {
+    "ner": ("entity_types",),
+    "re": ("entity_types", "relation_types"),
+    "ee": ("event_types", "argument_roles", "entity_types"),
+}
+"""The label lists each task's template names, in the order it names them."""
+
+
+def label_meanings(task: Task, labels: LabelSchema) -> str | None:
+    """A paragraph with each described label the task's template lists and what it means (the user's
+    descriptions), or None when none is described."""
+    names = dict.fromkeys(name for field in SHOWN_LABELS[task] for name in getattr(labels, field))
+    lines = [f"- {labels.described(name)}" for name in names if labels.description(name)]
+    return "What the candidate labels mean:\n" + "\n".join(lines) if lines else None
+
+
 def task_instruction(task: Task, labels: LabelSchema) -> str:
-    return (
+    """The task's instruction with its candidate labels, then what the described ones mean (nothing
+    more when none is described: the prompt the tuned planner was trained on)."""
+    instruction = (
         template(task)
         .substitute(
             entity_types=_labels(labels.entity_types),
@@ -48,6 +67,8 @@ def task_instruction(task: Task, labels: LabelSchema) -> str:
         )
         .strip()
     )
+    meanings = label_meanings(task, labels)
+    return f"{instruction}\n\n{meanings}" if meanings else instruction
 
 
 def describe_tools(registry: ToolRegistry, inputs: Inputs) -> str:

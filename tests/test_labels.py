@@ -99,3 +99,38 @@ def test_the_prompt_without_descriptions_is_pinned(task: Task, registry: ToolReg
     messages = render_messages(task, inputs, LabelSchema.default(task), perception, registry)
     shots = few_shot_messages(task, LabelSchema.default(task), map_label, ("ImageSegmentation", "image:0"))
     check_golden_text(f"prompt_{task}.txt", _shown([*messages, *shots]))
+
+
+def test_the_prompt_lists_what_each_described_label_of_the_task_means(registry: ToolRegistry) -> None:
+    inputs, perception = _prompt_inputs()
+    labels = LabelSchema(
+        entity_types=["person", "place"],
+        relation_types=["couple", "lives_in"],
+        descriptions={
+            "couple": "two people in a romantic relationship",
+            "place": "a city, country or building",
+            "lives_in": "a person and where they live",
+        },
+    )
+    body = render_messages("re", inputs, labels, perception, registry)[-1].content
+    instruction, meanings, text = body.split("\n\n")[:3]
+    assert "[person, place]" in instruction
+    assert "[couple, lives_in]" in instruction
+    assert meanings == (
+        "What the candidate labels mean:\n"
+        "- place: a city, country or building\n"
+        "- couple: two people in a romantic relationship\n"
+        "- lives_in: a person and where they live"
+    )
+    assert text.startswith("Text: ")
+    ner = render_messages("ner", inputs, labels, perception, registry)[-1].content
+    assert "- place: a city, country or building" in ner
+    assert "couple" not in ner  # relation types are not NER's labels
+
+
+def test_few_shot_turns_carry_the_descriptions_too() -> None:
+    labels = LabelSchema.for_task("ner", None, {"person": "a human being"})
+    shots = few_shot_messages("ner", labels, map_label, None)
+    turns = [m.content for m in shots if m.role == "user"]
+    assert turns
+    assert all("- person: a human being" in turn for turn in turns)
