@@ -14,7 +14,7 @@ from reamo.schemas.perception import Perception
 from reamo.schemas.records import Entity, Event, FailureKind, Relation
 
 Level = Literal["info", "warning", "error"]
-Stage = Literal["perceive", "plan", "validate", "ground", "merge", "window"]
+Stage = Literal["perceive", "plan", "validate", "refine", "ground", "merge", "window"]
 
 
 class Diagnostic(BaseModel):
