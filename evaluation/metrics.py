@@ -20,7 +20,18 @@ from scipy.optimize import linear_sum_assignment  # type: ignore[import-untyped]
 from reamo import masks
 from reamo.agent.spans import normalise
 from reamo.masks import box_iou
-from reamo.schemas import RLE, Box, Entity, Event, Relation, TextSpan, Trigger
+from reamo.schemas import (
+    RLE,
+    AudioSpan,
+    Box,
+    Entity,
+    Event,
+    ImageRegion,
+    Relation,
+    TextSpan,
+    Trigger,
+    VideoTrack,
+)
 
 __all__ = [
     "PRF",
@@ -51,6 +62,7 @@ __all__ = [
     "score_iseg",
     "score_keys",
     "score_vtrck",
+    "seen_regions",
     "track_jaccard",
 ]
 
@@ -227,14 +239,42 @@ def mention_keys(mentions: Iterable[KeyedEntity], *, has_text: bool) -> list[Ent
     return list(dict.fromkeys(m.key(has_text=has_text) for m in mentions))
 
 
+def _count(grounding: Any) -> int:
+    """How many regions a gold ``image`` or ``video`` value holds: none, one, or a list of them."""
+    if grounding is None:
+        return 0
+    return len(grounding) if isinstance(grounding, list) else 1
+
+
+def seen_regions(entity: Entity | Mapping[str, Any]) -> int:
+    """How many times a seen-only entity counts: once per region it is grounded on (image regions and
+    video tracks), in the prediction and in the gold alike, so "dog" found on three regions is three
+    mentions wherever it was written down as one record. An entity with a text span or a time in the
+    speech is written or heard, not seen only: it counts by its mentions there, and this is 0; so is a
+    seen-only entity grounded nowhere, which counts once."""
+    if isinstance(entity, Entity):
+        if any(isinstance(g, TextSpan | AudioSpan) for g in entity.groundings):
+            return 0
+        return sum(isinstance(g, ImageRegion | VideoTrack) for g in entity.groundings)
+    if entity.get("text_span") is not None or entity.get("audio") is not None:
+        return 0
+    return _count(entity.get("image")) + _count(entity.get("video"))
+
+
+def _ner_keys(entity: Entity, keys: list[EntityKey]) -> list[EntityKey]:
+    """An entity's NER keys: one per distinct mention, repeated once per region when it is seen only."""
+    return keys * max(1, seen_regions(entity))
+
+
 @dataclass(frozen=True)
 class IEKeys:
     """The scoring keys of one instance's records.
 
     Each item is the set of keys it may match as: a gold item has exactly one; a predicted relation,
     trigger or argument whose entity is mentioned several times has one per mention, and counts as one
-    prediction that is correct when any of them matches (``score_choices``). Predicted entities are
-    scored per mention, so each of their keys is an item of its own.
+    prediction that is correct when any of them matches (``score_choices``). Entities are scored per
+    mention, so each of their keys is an item of its own; a seen-only entity's key is one item per
+    region it is grounded on (``seen_regions``), in the gold as in the prediction.
     """
 
     entities: tuple[frozenset[EntityKey], ...] = ()
@@ -249,7 +289,7 @@ def gold_keys(gold: Mapping[str, Any], *, has_text: bool) -> IEKeys:
     entities: list[frozenset[EntityKey]] = []
     for entity in gold.get("entities") or []:
         key = gold_entity(entity).key(has_text=has_text)
-        entities.append(frozenset([key]))
+        entities += [frozenset([key])] * max(1, seen_regions(entity))
         if "id" in entity:
             by_id[str(entity["id"])] = key
 
@@ -284,7 +324,8 @@ def predicted_keys(
     has_text: bool,
 ) -> IEKeys:
     """The keys of predicted records (an ``ExtractionResult``'s entities, relations and events)."""
-    by_id = {e.id: mention_keys(predicted_mentions(e), has_text=has_text) for e in entities}
+    records = {e.id: e for e in entities}
+    by_id = {i: mention_keys(predicted_mentions(e), has_text=has_text) for i, e in records.items()}
 
     def ref(entity_id: str, where: str) -> list[EntityKey]:
         if entity_id not in by_id:
@@ -307,7 +348,7 @@ def predicted_keys(
         for a in ev.arguments
     ]
     return IEKeys(
-        entities=tuple(frozenset([k]) for keys in by_id.values() for k in keys),
+        entities=tuple(frozenset([k]) for i, e in records.items() for k in _ner_keys(e, by_id[i])),
         relations=tuple(relation_keys),
         triggers=tuple(triggers),
         arguments=tuple(arguments),

@@ -68,13 +68,11 @@ def _read_mask(path: Path) -> np.ndarray:
 
 
 def gold_regions(instance: SuiteInstance) -> list[Region]:
-    """The gold image regions of an instance's entities: polygons and mask PNGs as masks, else boxes."""
+    """The gold image regions of an instance's entities, one per thing seen: polygons (all of one
+    region's joined) and mask PNGs as masks, else boxes."""
     regions: list[Region] = []
     size: tuple[int, int] | None = None
-    for entity in instance.gold.entities:
-        img = entity.image
-        if img is None:
-            continue
+    for img in (img for entity in instance.gold.entities for img in entity.image_regions()):
         if img.mask is not None:
             regions.append(_read_mask(Path(img.mask)))
         elif img.polygons:
@@ -138,10 +136,7 @@ def gold_tracks(instance: SuiteInstance) -> tuple[list[Track], list[int] | None]
     index = _frame_index(Path(instance.inputs.video))
     tracks: list[Track] = []
     annotated: set[int] = set()
-    for entity in instance.gold.entities:
-        vid = entity.video
-        if vid is None:
-            continue
+    for vid in (vid for entity in instance.gold.entities for vid in entity.video_tracks()):
         track: dict[int, Region] = {}
         if vid.masks is not None:
             for p in sorted(Path(vid.masks).iterdir()):

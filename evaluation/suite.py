@@ -67,13 +67,25 @@ class GoldVideo(_Strict):
 
 
 class GoldEntity(_Strict):
+    """A gold entity. ``image`` and ``video`` are one region (track), or a list of them when the entity
+    stands for several things seen ("dogs" on three dogs' masks); a seen-only entity (no text span, no
+    audio) counts once per region in NER, as a prediction does (``metrics.seen_regions``)."""
+
     id: str
     text: str | None = None
     label: str
     text_span: tuple[int, int] | None = None
-    image: GoldImage | None = None
+    image: GoldImage | list[GoldImage] | None = None
     audio: tuple[float, float] | None = None
-    video: GoldVideo | None = None
+    video: GoldVideo | list[GoldVideo] | None = None
+
+    def image_regions(self) -> list[GoldImage]:
+        """The entity's image regions, one per thing seen (none when it is not in the image)."""
+        return self.image if isinstance(self.image, list) else [self.image] if self.image else []
+
+    def video_tracks(self) -> list[GoldVideo]:
+        """The entity's video tracks, one per thing seen (none when it is not in the video)."""
+        return self.video if isinstance(self.video, list) else [self.video] if self.video else []
 
 
 class GoldTrigger(_Strict):
@@ -293,31 +305,43 @@ class _Checker:
 
     def _entity_media(self, where: str, entity: GoldEntity, inputs: dict[str, Any]) -> GoldEntity:
         update: dict[str, Any] = {}
-        if entity.image is not None:
-            if not inputs["image"]:
-                self.problems.append(f"{where}: has an image grounding but the instance has no image")
-            img = entity.image
-            if img.polygons is None and img.mask is None and img.box is None:
-                self.problems.append(f"{where}.image: give polygons, mask or box")
-            if img.mask is not None:
-                mask = _resolve(self.base, img.mask)
-                if not mask.is_file():
-                    self.problems.append(f"{where}.image.mask {img.mask!r} does not exist")
-                update["image"] = img.model_copy(update={"mask": str(mask)})
+        for medium in ("image", "video"):
+            value = getattr(entity, medium)
+            if value is None:
+                continue
+            if not inputs[medium]:
+                self.problems.append(f"{where}: has a {medium} grounding but the instance has no {medium}")
+            if value == []:
+                self.problems.append(f"{where}.{medium}: an empty list; give a region or leave it out")
+        regions = [self._image(f"{where}.image", img) for img in entity.image_regions()]
+        tracks = [self._video(f"{where}.video", vid) for vid in entity.video_tracks()]
+        if regions != entity.image_regions():
+            update["image"] = regions if isinstance(entity.image, list) else regions[0]
+        if tracks != entity.video_tracks():
+            update["video"] = tracks if isinstance(entity.video, list) else tracks[0]
         if entity.audio is not None and not inputs["audio"]:
             self.problems.append(f"{where}: has an audio span but the instance has no audio")
-        if entity.video is not None:
-            if not inputs["video"]:
-                self.problems.append(f"{where}: has a video grounding but the instance has no video")
-            vid = entity.video
-            if vid.masks is None and vid.boxes is None:
-                self.problems.append(f"{where}.video: give masks (a folder) or boxes")
-            if vid.masks is not None:
-                folder = _resolve(self.base, vid.masks)
-                if not folder.is_dir():
-                    self.problems.append(f"{where}.video.masks {vid.masks!r} is not a folder")
-                update["video"] = vid.model_copy(update={"masks": str(folder)})
         return entity.model_copy(update=update) if update else entity
+
+    def _image(self, where: str, img: GoldImage) -> GoldImage:
+        if img.polygons is None and img.mask is None and img.box is None:
+            self.problems.append(f"{where}: give polygons, mask or box")
+        if img.mask is None:
+            return img
+        mask = _resolve(self.base, img.mask)
+        if not mask.is_file():
+            self.problems.append(f"{where}.mask {img.mask!r} does not exist")
+        return img.model_copy(update={"mask": str(mask)})
+
+    def _video(self, where: str, vid: GoldVideo) -> GoldVideo:
+        if vid.masks is None and vid.boxes is None:
+            self.problems.append(f"{where}: give masks (a folder) or boxes")
+        if vid.masks is None:
+            return vid
+        folder = _resolve(self.base, vid.masks)
+        if not folder.is_dir():
+            self.problems.append(f"{where}.masks {vid.masks!r} is not a folder")
+        return vid.model_copy(update={"masks": str(folder)})
 
 
 def _read_lines(path: Path) -> Iterable[tuple[int, dict[str, Any]]]:
@@ -377,7 +401,9 @@ def write_suite(path: Path, instances: Iterable[SuiteInstance]) -> int:
     tmp = path.with_suffix(path.suffix + ".tmp")
     with tmp.open("w", encoding="utf-8") as out:
         for instance in instances:
-            out.write(instance.model_dump_json(by_alias=True) + "\n")
+            # a schema without descriptions is written as BENCHMARK.md shows it, without the empty field
+            bare = None if instance.labels.descriptions else {"labels": {"descriptions"}}
+            out.write(instance.model_dump_json(by_alias=True, exclude=bare) + "\n")
             count += 1
     tmp.replace(path)
     return count

@@ -30,9 +30,22 @@ from reamo.evaluation.metrics import (
     score_iseg,
     score_keys,
     score_vtrck,
+    seen_regions,
     track_jaccard,
 )
-from reamo.schemas import RLE, Argument, Entity, Event, Relation, TextSpan, Trigger
+from reamo.schemas import (
+    RLE,
+    Argument,
+    AudioSpan,
+    Entity,
+    Event,
+    ImageRegion,
+    Relation,
+    TextSpan,
+    TrackFrame,
+    Trigger,
+    VideoTrack,
+)
 
 FAST = settings(max_examples=40, deadline=None)
 
@@ -153,6 +166,63 @@ def test_ner_without_text_input_collapses_mentions() -> None:
     )
     gold = gold_keys({"entities": [{"id": "e1", "text": "OBAMA.", "label": "person"}]}, has_text=False)
     assert score_ie(gold, pred).ner == PRF(1, 1, 1)
+
+
+def region(x: float) -> ImageRegion:
+    return ImageRegion(media="image:0", box=(x, 0.0, x + 5.0, 5.0), score=0.9)
+
+
+TRACK = VideoTrack(
+    media="video:0", frames=[TrackFrame(frame=0, box=(0.0, 0.0, 5.0, 5.0), score=0.9)], score=0.9
+)
+
+
+def test_a_seen_only_entity_counts_once_per_region_in_gold_and_prediction() -> None:
+    """Three dogs seen, one gold record grounded on the three; two of them found as one record: two
+    mentions predicted, three gold, both right. A written or heard entity counts by its mentions."""
+    boxes = [{"box": [x, 0, x + 5, 5]} for x in (0, 10, 20)]
+    gold = gold_keys(
+        {"entities": [{"id": "e1", "text": "dog", "label": "dog", "image": boxes}]}, has_text=False
+    )
+    assert gold.entities == (frozenset([("dog", "dog")]),) * 3
+    found = Entity(id="e1", text="Dog", label="dog", groundings=[region(0), region(10)])
+    # tp 2, pred 2, gold 3 -> P 100.0, R 66.7
+    assert score_ie(gold, predicted_keys([found], has_text=False)).ner == PRF(2, 2, 3)
+    # the same with text input: a seen-only entity has no span, so it is keyed by its words there too
+    assert predicted_keys([found], has_text=True).entities == (frozenset([("dog", "dog")]),) * 2
+
+    assert seen_regions(found) == 2
+    assert seen_regions(Entity(id="e2", text="dog", label="dog")) == 0  # grounded nowhere: counts once
+    written = Entity(
+        id="e3", text="dogs", label="dog", groundings=[*spans("dogs", (0, 4)), region(0), region(9)]
+    )
+    heard = Entity(
+        id="e4",
+        text="dog",
+        label="dog",
+        groundings=[AudioSpan(media="audio:0", start=0, end=1, score=1), region(0)],
+    )
+    assert [seen_regions(e) for e in (written, heard)] == [0, 0]
+    assert len(predicted_keys([written, heard], has_text=True).entities) == 2  # one each
+    assert seen_regions(Entity(id="e5", text="dog", label="dog", groundings=[region(0), TRACK])) == 2
+
+    one_box = {"box": [0, 0, 5, 5]}
+    assert seen_regions({"label": "dog", "image": one_box}) == 1
+    assert seen_regions({"label": "dog", "image": one_box, "video": [{"masks": "m"}, {"masks": "n"}]}) == 3
+    assert seen_regions({"label": "dog", "text_span": [0, 4], "image": boxes}) == 0  # written: once
+    assert seen_regions({"label": "dog", "audio": [0.0, 1.0], "image": boxes}) == 0  # heard: once
+    assert gold_keys(
+        {"entities": [{"id": "e1", "text": "dog", "label": "dog"}]}, has_text=False
+    ).entities == (frozenset([("dog", "dog")]),)
+
+
+def test_a_seen_only_entity_in_a_relation_is_one_end() -> None:
+    """Counting per region is NER's; a relation names the entity once, whatever its regions."""
+    dogs = Entity(id="e1", text="dog", label="animal", groundings=[region(0), region(10)])
+    owner = Entity(id="e2", text="Ann", label="person", groundings=spans("Ann", (0, 3)))
+    pred = predicted_keys([dogs, owner], [Relation(head="e2", tail="e1", label="owns")], has_text=True)
+    assert len(pred.entities) == 3
+    assert pred.relations == (frozenset([(("person", (0, 3)), ("animal", "dog"), "owns")]),)
 
 
 def test_re_prediction_counts_once_and_matches_through_any_mention() -> None:

@@ -165,6 +165,11 @@ MALFORMED = {
         _set("gold.entities.0.image", {"mask": "nomask.png"}),
         "mask 'nomask.png' does not exist",
     ),
+    "empty region list": (_set("gold.entities.0.image", []), r"\.image: an empty list"),
+    "a listed region without a mask": (
+        _set("gold.entities.0.video", [{"masks": None}]),
+        r"gold.entities\[0\] \(e1\).video: give masks",
+    ),
     "audio span backwards": (_set("gold.entities.0.audio", [2.0, 1.0]), r"needs 0 <= start <= end"),
     "audio grounding without audio": (
         _drop("inputs.audio"),
@@ -207,3 +212,28 @@ def test_write_then_load_round_trips(media_dir: Path) -> None:
     again = load_suite(out)
     assert again.instances == loaded.instances
     assert json.loads(out.read_text())["schema"] == SCHEMA  # written under the format's key
+
+
+def test_an_entity_seen_in_several_places_lists_its_regions(media_dir: Path) -> None:
+    """``image`` (and ``video``) may list regions, one per thing seen: each is a region of its own for
+    I-Seg, where one region's several polygons are joined."""
+    row = instance(inputs={"image": "photo.png"})
+    row["gold"] = {
+        "entities": [
+            {
+                "id": "e1",
+                "text": "people",
+                "label": "person",
+                "image": [
+                    {"box": [0, 0, 4, 4]},
+                    {"polygons": [[0, 0, 4, 0, 4, 4], [10, 10, 14, 10, 14, 14]]},
+                ],
+            }
+        ]
+    }
+    (loaded,) = load_suite(write_lines(media_dir, [row])).instances
+    assert len(loaded.gold.entities[0].image_regions()) == 2
+    regions = gold_regions(loaded)
+    assert regions[0] == (0.0, 0.0, 4.0, 4.0)
+    assert masks.decode(regions[1]).sum() > 0  # two polygons of one thing: one mask (RLE)
+    assert len(regions) == 2
