@@ -116,11 +116,14 @@ class SpacyPlanner:
 
 
 def object_label(name: str, wanted: list[str]) -> str | None:
-    """The requested label a detected object class stands for: the class itself when the label set
-    names it (COCO names as labels), else a person is a person."""
-    by_lower = {w.lower(): w for w in wanted}
-    if name.lower() in by_lower:
-        return by_lower[name.lower()]
+    """The requested label a detected object class stands for: a label that names the class (COCO
+    names as labels, their plurals and synonyms: ``dogs`` or ``puppy`` for a dog), else a person is a
+    person."""
+    from reamo.tools.vision.classes import label_for_class
+
+    label = label_for_class(name, wanted)
+    if label is not None:
+        return label
     return map_label("PERSON", wanted) if name.lower() == "person" else None
 
 

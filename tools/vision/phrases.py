@@ -1,7 +1,7 @@
 """From an instruction phrase to a detector class, and spatial words that pick among instances.
 
 "the man on the left" -> spatial word ``left``, noun phrase "man" -> override table -> ``person``.
-The order: an override table (hypernyms, synonyms, things no COCO class covers), a COCO class name
+The order: an override table (the synonyms of ``classes``, things no COCO class covers), a COCO class name
 written in the phrase, spaCy's PERSON for names ("Barack Obama"), then MiniLM cosine to the class
 names above a similarity floor. A phrase that maps to nothing is not grounded: no made-up mask.
 """
@@ -20,6 +20,7 @@ import numpy as np
 from reamo.assets import Asset, prepare
 from reamo.errors import BackendUnavailableError
 from reamo.schemas import Box
+from reamo.tools.vision.classes import coco_lexicon
 from reamo.tools.vision.detector import COCO_LABELS
 
 SIMILARITY_FLOOR = 0.55
@@ -31,36 +32,8 @@ def _w(words: str) -> list[str]:
 
 
 OVERRIDES: dict[str, str | None] = {
-    **dict.fromkeys(
-        _w(
-            "man men woman women person people persons boy boys girl girls child children kid "
-            "kids baby player players rider riders surfer skier skateboarder pedestrian "
-            "pedestrians lady guy guys human humans crowd dancer athlete driver officer soldier "
-            "worker student teacher"
-        ),
-        "person",
-    ),
-    **dict.fromkeys(_w("puppy puppies doggy hound"), "dog"),
-    **dict.fromkeys(_w("kitten kittens kitty"), "cat"),
-    **dict.fromkeys(_w("swan swans duck ducks goose geese pigeon seagull parrot eagle"), "bird"),
-    **dict.fromkeys(_w("calf cattle bull ox"), "cow"),
-    **dict.fromkeys(_w("lamb"), "sheep"),
-    **dict.fromkeys(_w("pony foal"), "horse"),
-    **dict.fromkeys(_w("sedan suv taxi jeep"), "car"),
-    **dict.fromkeys(_w("bike bikes"), "bicycle"),
-    **dict.fromkeys(_w("motorbike motorbikes scooter"), "motorcycle"),
-    **dict.fromkeys(_w("plane planes jet aircraft airliner"), "airplane"),
-    **dict.fromkeys(_w("ship ships yacht canoe kayak"), "boat"),
-    **dict.fromkeys(_w("lorry pickup"), "truck"),
-    **dict.fromkeys(_w("television monitor screen"), "tv"),
-    **dict.fromkeys(_w("sofa"), "couch"),
-    **dict.fromkeys(_w("fridge"), "refrigerator"),
-    **dict.fromkeys(_w("phone smartphone mobile cellphone"), "cell phone"),
-    **dict.fromkeys(_w("table"), "dining table"),
-    **dict.fromkeys(_w("ball football soccer basketball"), "sports ball"),
-    **dict.fromkeys(_w("plant"), "potted plant"),
-    **dict.fromkeys(_w("mug"), "cup"),
-    **dict.fromkeys(_w("racket racquet"), "tennis racket"),
+    **coco_lexicon().synonyms(),  # "puppies" -> dog, "sofa" -> couch: the words that name each class
+    "soccer": "sports ball",  # "the soccer player" is caught by "player" first; "soccer" alone is the ball
     # scene words with no COCO class: never grounded, however close their embedding falls
     **dict.fromkeys(
         _w(
