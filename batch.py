@@ -20,9 +20,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from reamo.config import ReamoConfig
-from reamo.errors import InputError, LabelSchemaError, ReamoError, validation_problems
+from reamo.errors import InputError, ReamoError, validation_problems
+from reamo.label_sets import Labels, check_labels
 from reamo.pools import RayOptions, open_pool
-from reamo.schemas import LabelSchema
 from reamo.sdk import Reamo
 
 __all__ = [
@@ -68,7 +68,7 @@ class RowRequest:
     image: list[str] | None
     audio: list[str] | None
     video: list[str] | None
-    labels: LabelSchema | list[str] | str | None
+    labels: Labels
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ def _problems(exc: ValidationError, prefix: str = "") -> str:
     return validation_problems(exc, prefix=prefix)
 
 
-def _request(data: dict[str, Any], folder: Path, task: str | None, labels: str | None) -> RowRequest:
+def _request(data: dict[str, Any], folder: Path, task: str | None, labels: Labels) -> RowRequest:
     """The checked request of a row; raises the InputError its record will carry."""
     raw_inputs = data.get("inputs") or {}
     if not isinstance(raw_inputs, dict):
@@ -121,21 +121,7 @@ def _request(data: dict[str, Any], folder: Path, task: str | None, labels: str |
         inputs = _Inputs.model_validate(raw_inputs)
     except ValidationError as exc:
         raise InputError(f"bad inputs: {_problems(exc, 'inputs.')}.") from exc
-    given = data.get("labels") or data.get("schema") or labels
-    schema: LabelSchema | list[str] | str | None
-    if isinstance(given, dict):
-        try:
-            schema = LabelSchema.model_validate(given)
-        except ValidationError as exc:
-            raise LabelSchemaError(f"bad label schema: {_problems(exc)}.") from exc
-    elif (
-        given is None
-        or isinstance(given, str)
-        or (isinstance(given, list) and all(isinstance(v, str) for v in given))
-    ):
-        schema = given
-    else:
-        raise LabelSchemaError(f"labels must be a list of strings or a label-schema object, not {given!r}.")
+    schema = check_labels(data.get("labels") or data.get("schema") or labels)
     row_task = data.get("task") or task or "ner"
     if not isinstance(row_task, str):
         raise InputError(f"task must be one of ner, re, ee, not {row_task!r}.")
@@ -160,9 +146,7 @@ def _row_id(where: str, line: int, value: Any) -> RowId:
     return value
 
 
-def read_manifest(
-    path: str | Path, *, task: str | None = None, labels: str | None = None
-) -> list[ManifestRow]:
+def read_manifest(path: str | Path, *, task: str | None = None, labels: Labels = None) -> list[ManifestRow]:
     """Read a manifest, one ``{"id", "task", "inputs": {...}, "labels"|"schema"}`` object a line; ``task``
     and ``labels`` are the defaults of rows without them. A line that is not a JSON object, a bad id or an
     id used twice raises InputError before any work; any other problem becomes that row's error record."""
@@ -297,7 +281,7 @@ def run_manifest(
     *,
     config: ReamoConfig | None = None,
     task: str | None = None,
-    labels: str | None = None,
+    labels: Labels = None,
     workers: int = 1,
     ray: RayOptions | None = None,
     on_progress: Callable[[int, int], None] | None = None,

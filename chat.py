@@ -7,16 +7,19 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 
 from reamo.errors import ReamoError
+from reamo.label_sets import Labels, read_label_set, resolve_labels, split_labels
 from reamo.render import backends_line, follow, print_result
-from reamo.schemas import Task
+from reamo.schemas import TASK_LABELS, LabelSet, Task
 from reamo.sdk import Reamo
 
 HELP = """[bold]Attach media[/]: /image PATH, /audio PATH, /video PATH (file or folder of frames), /text TEXT
 [bold]Ask[/] in plain words: "entities: Obama met Merkel in Berlin", "now the relations", "find the events"
-[bold]Labels[/]: /labels person,location (for the current task); /labels to go back to the defaults
+[bold]Labels[/]: /labels shows them; /labels person, couple: two people in love (the current task's labels,
+each may say what it means); /labels FILE.json (a label set: reamo schema label_set); /labels defaults
 [bold]Other[/]: /json (last result as JSON), /save DIR (overlays and result.json), /backends, /clear,
 /help, /quit"""
 
@@ -55,7 +58,8 @@ class Chat:
         self.console = console or Console()
         self.read = read or self.console.input
         self.task: Task = "ner"
-        self.labels: list[str] | None = None
+        self.labels: Labels = None
+        self.labels_from: str | None = None  # the label-set file they came from
 
     def _lines(self) -> Iterator[str]:
         while True:
@@ -93,7 +97,9 @@ class Chat:
         if text is not None:
             self.session.attach(text=text)
         if task is not None and task != self.task:
-            self.task, self.labels = task, None
+            self.task = task
+            if not isinstance(self.labels, LabelSet):  # a label set has labels for every task
+                self.labels, self.labels_from = None, None
         if not self.session.text and not any(self.session.media.values()):
             self.console.print('Give some text ("entities: Obama met Merkel") or attach media first (/help).')
             return True
@@ -129,8 +135,9 @@ class Chat:
             self.session.attach(text=arg)
             self.console.print("text set" if arg else "text cleared")
         elif name == "/labels":
-            self.labels = [v.strip() for v in arg.split(",") if v.strip()] or None
-            self.console.print(f"labels for {self.task.upper()}: {', '.join(self.labels or ['defaults'])}")
+            if arg:
+                self.set_labels(arg)
+            self.show_labels()
         elif name == "/clear":
             self.session.clear()
             self.console.print("cleared text and media")
@@ -144,6 +151,32 @@ class Chat:
         else:
             self.console.print(f"unknown command {name}; /help lists the commands")
         return True
+
+    def set_labels(self, arg: str) -> None:
+        """``defaults``, a label-set file (``.json``) or the current task's labels, comma-separated, each
+        a name or ``name: description``; checked at once, so a bad set is refused here."""
+        labels: Labels
+        source = None
+        if arg.lower() in ("defaults", "default"):
+            labels = None
+        elif arg.lower().endswith(".json"):
+            labels, source = read_label_set(arg), arg
+        else:
+            labels = [v for v in split_labels(arg) if not isinstance(v, str) or v.strip()] or None
+        resolve_labels(self.task, labels)
+        self.labels, self.labels_from = labels, source
+
+    def show_labels(self) -> None:
+        """The current task's label lists, each described label with what it means."""
+        schema = resolve_labels(self.task, self.labels)
+        origin = self.labels_from or ("defaults" if self.labels is None else "yours")
+        self.console.print(f"labels for {self.task.upper()} ({escape(origin)}):")
+        for field in TASK_LABELS[self.task]:
+            names = getattr(schema, field)
+            self.console.print(f"  [bold]{field.replace('_', ' ')}[/]: {escape(', '.join(names))}")
+            for name in names:
+                if schema.description(name):
+                    self.console.print(f"    {escape(schema.described(name))}")
 
     def save(self, folder: str) -> None:
         from reamo.overlays import save_overlays

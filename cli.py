@@ -26,9 +26,24 @@ def _reamo(args: argparse.Namespace) -> Any:
     return Reamo(args.config, planner=args.planner)
 
 
+def _labels(args: argparse.Namespace) -> Any:
+    """--labels (comma-separated, ``name: description`` items) or the label set of --schema FILE."""
+    if args.schema is None:
+        return args.labels
+    if args.labels is not None:
+        raise InputError(
+            "Give --labels or --schema, not both: --labels sets the task's labels, --schema FILE a whole "
+            "label set (put the labels of --labels in the file's list for the task)."
+        )
+    from reamo.label_sets import read_label_set
+
+    return read_label_set(args.schema)
+
+
 def cmd_extract(args: argparse.Namespace) -> int:
+    labels = _labels(args)
     if args.manifest:
-        return _extract_manifest(args)
+        return _extract_manifest(args, labels)
     if args.workers != 1 or args.ray is not None:
         raise InputError("--workers and --ray run a --manifest of many inputs; one input runs alone.")
     if not args.task:
@@ -40,9 +55,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
     reamo = _reamo(args)
     out = output_console()
     text, text_file = (None, "-") if args.text == "-" else (args.text, args.text_file)
-    stream = reamo.stream(
-        args.task, text, args.image, args.audio, args.video, args.labels, text_file=text_file
-    )
+    stream = reamo.stream(args.task, text, args.image, args.audio, args.video, labels, text_file=text_file)
     result = follow(stream, err)
     if args.json:
         print(result.model_dump_json(indent=2))
@@ -58,7 +71,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
     return 0
 
 
-def _extract_manifest(args: argparse.Namespace) -> int:
+def _extract_manifest(args: argparse.Namespace, labels: Any) -> int:
     """One extraction per manifest line ({"id", "task", "inputs": {...}, "labels"|"schema"}), in this
     process, ``--workers`` processes or on Ray (reamo.batch); a bad line gets an error record in the
     output, the others go on; a rerun with the same --out does only the ids not written yet."""
@@ -81,7 +94,7 @@ def _extract_manifest(args: argparse.Namespace) -> int:
             args.out,
             config=config,
             task=args.task,
-            labels=args.labels,
+            labels=labels,
             workers=args.workers,
             ray=ray,
             on_progress=show,
@@ -287,7 +300,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--image", action="append", help="image file (repeat for several)")
     p.add_argument("--audio", action="append", help="audio file (repeat for several)")
     p.add_argument("--video", action="append", help="video file or folder of frames (repeat for several)")
-    p.add_argument("--labels", help="comma-separated candidate labels (entity, relation or event types)")
+    p.add_argument(
+        "--labels",
+        help="comma-separated candidate labels of the task (entity, relation or event types); an item may "
+        "say what it means: 'person, couple: two people in a romantic relationship'",
+    )
+    p.add_argument(
+        "--schema",
+        metavar="FILE",
+        help="a JSON label set: {entity_types, relation_types, event_types, argument_roles}, each label a "
+        "name or {name, description} (reamo schema label_set); lists left out keep the task's defaults",
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--save", metavar="DIR", help="write result.json and overlay PNGs to DIR")
     p.add_argument("--manifest", help="JSONL file, one input a line: {id, task, inputs: {text, image, ...}}")

@@ -15,8 +15,17 @@ import httpx
 
 from reamo import errors, media
 from reamo.errors import ConfigError, InputError, ReamoError, ServiceError
-from reamo.schemas import ExtractionResult, Inputs, LabelSchema, MediaInput, ProgressEvent, ResultEvent
-from reamo.sdk import LabelsArg, MediaArg, _as_paths, _text_of
+from reamo.label_sets import LabelsArg, check_labels
+from reamo.schemas import (
+    ExtractionResult,
+    Inputs,
+    LabelSchema,
+    LabelSet,
+    MediaInput,
+    ProgressEvent,
+    ResultEvent,
+)
+from reamo.sdk import MediaArg, _as_paths, _text_of
 
 CLIENT_OPTIONS = ("timeout", "upload", "client", "transport")
 """What ``Reamo(url=...)`` takes besides the url: the backends are the service's own."""
@@ -127,10 +136,15 @@ class RemoteReamo:
                 "local Reamo; leave it out."
             )
         arguments: dict[str, Any] = {"task": task, "text": _text_of(text, text_file), "request": request}
-        if isinstance(labels, LabelSchema):
-            arguments["schema"] = labels.model_dump(mode="json")
-        elif labels is not None:
-            arguments["labels"] = labels if isinstance(labels, str) else list(labels)
+        checked = check_labels(labels)  # a bad label is refused here, before any upload
+        if isinstance(checked, LabelSchema | LabelSet):
+            arguments["schema"] = checked.model_dump(mode="json", exclude_none=True)
+        elif isinstance(checked, list):
+            arguments["labels"] = [
+                v if isinstance(v, str) else v.model_dump(exclude_none=True) for v in checked
+            ]
+        elif checked is not None:
+            arguments["labels"] = checked
         inputs = Inputs.build(image=_as_paths(image), audio=_as_paths(audio), video=_as_paths(video))
         return {k: v for k, v in arguments.items() if v is not None}, inputs
 

@@ -13,17 +13,16 @@ from reamo.agent.runner import Runner
 from reamo.config import ReamoConfig
 from reamo.errors import (
     InputError,
-    LabelSchemaError,
     MediaNotFoundError,
     UnknownTaskError,
     UnreadableMediaError,
 )
+from reamo.label_sets import LabelsArg, resolve_labels
 from reamo.schemas import (
     TASKS,
     BackendInfo,
     ExtractionResult,
     Inputs,
-    LabelSchema,
     Modality,
     ProgressEvent,
     ResultEvent,
@@ -33,7 +32,6 @@ from reamo.tools import Resources, ToolRegistry, build_registry
 from reamo.tools.perception import Perceiver, default_perceivers
 
 MediaArg = str | Path | Sequence[str | Path] | None
-LabelsArg = LabelSchema | Sequence[str] | str | None
 
 
 def resolve_task(task: str) -> Task:
@@ -43,33 +41,6 @@ def resolve_task(task: str) -> Task:
             f"Unknown task {task!r}: use one of {', '.join(TASKS)} (named entities, relations, events)."
         )
     return value
-
-
-def resolve_labels(task: Task, labels: LabelsArg) -> LabelSchema:
-    """A label schema from a LabelSchema, a list of labels or a comma-separated string."""
-    if isinstance(labels, LabelSchema):
-        schema = labels
-    else:
-        values = [v for v in labels.split(",")] if isinstance(labels, str) else list(labels or [])
-        try:
-            schema = LabelSchema.for_task(task, [v.strip() for v in values] if values else None)
-        except ValueError as exc:
-            raise LabelSchemaError(
-                f"Bad label set {values!r}: {exc}. Give distinct, non-empty labels, e.g. "
-                "--labels person,location,organization."
-            ) from exc
-    if not schema.primary(task):
-        raise LabelSchemaError(
-            f"The label set has no {'entity' if task == 'ner' else task.upper()} types "
-            f"for task {task!r}; give them with labels=[...]."
-        )
-    if task == "ee" and not schema.argument_roles:
-        raise LabelSchemaError(
-            "Event extraction needs argument roles in the label set: give them with "
-            "labels=LabelSchema(event_types=[...], argument_roles=[...]), or leave labels "
-            "out for the default roles."
-        )
-    return schema
 
 
 def _result_of(events: Iterable[ProgressEvent | ResultEvent]) -> ExtractionResult:

@@ -9,13 +9,14 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 
-from reamo.errors import ConfigError, InputError, validation_problems
-from reamo.schemas import LabelSchema
+from reamo.errors import ConfigError, InputError, LabelSchemaError, validation_problems
+from reamo.label_sets import check_labels
+from reamo.schemas import LabelItem, LabelSet
 from reamo.serve_limits import HTTPError
 
 MEDIA_FIELDS = ("image", "audio", "video")
@@ -31,11 +32,15 @@ class ExtractRequest(BaseModel):
 
     task: str = Field(description="ner, re or ee", examples=["ner"])
     text: str | None = None
-    labels: list[str] | str | None = Field(
-        default=None, description="candidate labels: a list or a comma-separated string"
+    labels: list[LabelItem] | str | None = Field(
+        default=None,
+        description='the task\'s candidate labels: a list of names or {"name", "description"}, or a '
+        'comma-separated string ("person, couple: two people in a romantic relationship")',
     )
-    label_schema: LabelSchema | None = Field(
-        default=None, alias="schema", description="a full label set, instead of labels"
+    label_schema: LabelSet | None = Field(
+        default=None,
+        alias="schema",
+        description="a whole label set (`reamo schema label_set`), instead of labels",
     )
     image: list[str] | str | None = Field(default=None, description="image path(s) under the media root")
     audio: list[str] | str | None = Field(default=None, description="audio path(s) under the media root")
@@ -44,6 +49,12 @@ class ExtractRequest(BaseModel):
     )
     text_file: str | None = Field(default=None, description="a UTF-8 text file under the media root")
     request: str | None = Field(default=None, description="the request in words, as a chat turn gives it")
+
+    @field_validator("labels", "label_schema", mode="before")
+    @classmethod
+    def _checked_labels(cls, value: object) -> object:
+        """Labels are checked as Reamo.extract checks them, with the same messages."""
+        return check_labels(value) if isinstance(value, list | dict) else value
 
 
 class MediaRoot:
@@ -97,7 +108,7 @@ async def read_arguments(http: Request, folder: Path, root: MediaRoot, max_bytes
     try:
         body = ExtractRequest.model_validate_json(await http.body())
     except ValidationError as exc:
-        raise InputError(f"The request body is not valid ExtractRequest JSON: {_problems(exc)}.") from exc
+        raise _error(exc)(f"The request body is not valid ExtractRequest JSON: {_problems(exc)}.") from exc
     return _call_arguments(body, {}, root)
 
 
@@ -135,7 +146,7 @@ async def _form_arguments(form: FormData, folder: Path, root: MediaRoot) -> dict
     try:
         body = ExtractRequest.model_validate(fields)
     except ValidationError as exc:
-        raise InputError(f"The form's fields are not a valid ExtractRequest: {_problems(exc)}.") from exc
+        raise _error(exc)(f"The form's fields are not a valid ExtractRequest: {_problems(exc)}.") from exc
     return _call_arguments(body, uploads, root)
 
 
@@ -184,6 +195,12 @@ def _json_object(raw: str | UploadFile, field: str) -> dict[str, Any]:
     return value
 
 
+def _error(exc: ValidationError) -> type[InputError]:
+    """LabelSchemaError when only the labels are wrong (as a local Reamo raises), else InputError."""
+    places = {e["loc"][0] if e["loc"] else None for e in exc.errors()}
+    return LabelSchemaError if places <= {"labels", "schema", "label_schema"} else InputError
+
+
 def _problems(exc: ValidationError) -> str:
     return validation_problems(exc, whole="body")
 
@@ -192,8 +209,11 @@ FORM_FIELDS: dict[str, Any] = {
     "arguments": {"type": "string", "description": "all of ExtractRequest's fields as one JSON object"},
     "task": {"type": "string"},
     "text": {"type": "string"},
-    "labels": {"type": "string", "description": "comma-separated, or the field repeated"},
-    "schema": {"type": "string", "description": "a LabelSchema as JSON"},
+    "labels": {
+        "type": "string",
+        "description": "comma-separated (an item may be 'name: description'), or the field repeated",
+    },
+    "schema": {"type": "string", "description": "a label set as JSON (`reamo schema label_set`)"},
     "request": {"type": "string"},
     **{m: {"type": "array", "items": {"type": "string", "format": "binary"}} for m in MEDIA_FIELDS},
     "text_file": {"type": "string", "format": "binary"},

@@ -9,7 +9,7 @@ from importlib import resources
 from string import Template
 
 from reamo.agent.planners.protocol import Message
-from reamo.schemas import Inputs, LabelSchema, Perception, Task
+from reamo.schemas import TASK_LABELS, Inputs, LabelSchema, Perception, Task
 from reamo.tools.protocol import ToolArgs
 from reamo.tools.registry import ToolRegistry
 
@@ -38,18 +38,10 @@ def _labels(values: Iterable[str]) -> str:
     return "[" + ", ".join(values) + "]"
 
 
-SHOWN_LABELS: dict[Task, tuple[str, ...]] = {
-    "ner": ("entity_types",),
-    "re": ("entity_types", "relation_types"),
-    "ee": ("event_types", "argument_roles", "entity_types"),
-}
-"""The label lists each task's template names, in the order it names them."""
-
-
 def label_meanings(task: Task, labels: LabelSchema) -> str | None:
     """A paragraph with each described label the task's template lists and what it means (the user's
     descriptions), or None when none is described."""
-    names = dict.fromkeys(name for field in SHOWN_LABELS[task] for name in getattr(labels, field))
+    names = dict.fromkeys(name for field in TASK_LABELS[task] for name in getattr(labels, field))
     lines = [f"- {labels.described(name)}" for name in names if labels.description(name)]
     return "What the candidate labels mean:\n" + "\n".join(lines) if lines else None
 

@@ -38,7 +38,16 @@ from reamo.schemas.inputs import (
     media_id,
     modality_of,
 )
-from reamo.schemas.labels import TASKS, LabelSchema, Task
+from reamo.schemas.labels import (
+    LABEL_LISTS,
+    TASK_LABELS,
+    TASKS,
+    Label,
+    LabelItem,
+    LabelSchema,
+    LabelSet,
+    Task,
+)
 from reamo.schemas.perception import (
     AudioPerception,
     DetectedObject,
@@ -62,10 +71,12 @@ from reamo.schemas.result import (
 )
 
 __all__ = [
+    "LABEL_LISTS",
     "MEDIA_ID_PATTERN",
     "MEDIA_MODALITIES",
     "RLE",
     "TASKS",
+    "TASK_LABELS",
     "TEXT_ID",
     "Argument",
     "AudioPerception",
@@ -83,7 +94,10 @@ __all__ = [
     "ImagePerception",
     "ImageRegion",
     "Inputs",
+    "Label",
+    "LabelItem",
     "LabelSchema",
+    "LabelSet",
     "MediaInput",
     "MetaResponse",
     "Modality",
@@ -117,6 +131,7 @@ __all__ = [
 _PUBLISHED: dict[str, type[BaseModel] | Any] = {
     "inputs": Inputs,
     "labels": LabelSchema,
+    "label_set": LabelSet,
     "grounding": Grounding,
     "entity": Entity,
     "relation": Relation,

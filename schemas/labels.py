@@ -16,6 +16,13 @@ TASK_NAMES: dict[Task, str] = {
     "ee": "event extraction",
 }
 
+TASK_LABELS: dict[Task, tuple[str, ...]] = {
+    "ner": ("entity_types",),
+    "re": ("entity_types", "relation_types"),
+    "ee": ("event_types", "argument_roles", "entity_types"),
+}
+"""The label lists a task's prompt names, in the order it names them."""
+
 DEFAULT_ENTITY_TYPES = ("person", "location", "organization", "miscellaneous")
 # MNRE's relation set (without its "None" class), the paper's RE benchmark.
 DEFAULT_RELATION_TYPES = (
@@ -163,3 +170,67 @@ class LabelSchema(BaseModel):
     def primary(self, task: Task) -> list[str]:
         """The labels the task is about: entity, relation or event types."""
         return {"ner": self.entity_types, "re": self.relation_types, "ee": self.event_types}[task]
+
+
+LABEL_LISTS = ("entity_types", "relation_types", "event_types", "argument_roles")
+"""The label lists of a schema, in the order of its fields."""
+
+
+class Label(BaseModel):
+    """One label as a user writes it: its name and, optionally, what it means in words."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, description="the label, as records will carry it", examples=["couple"])
+    description: str | None = Field(
+        default=None,
+        min_length=1,
+        description="what the label means, for the planner and the refiners",
+        examples=["two people in a romantic relationship"],
+    )
+
+    @field_validator("name", "description", mode="before")
+    @classmethod
+    def _stripped(cls, value: object) -> object:
+        return value.strip() if isinstance(value, str) else value
+
+
+LabelItem = str | Label
+"""A label in a list: its name, or a Label with a description."""
+
+
+class LabelSet(BaseModel):
+    """A label set as users write it (reamo extract --schema FILE, labels={...} in Python): each list
+    holds names or {"name", "description"} objects; a list left out keeps the task's default labels."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    entity_types: list[LabelItem] | None = Field(default=None, description="entity types (every task)")
+    relation_types: list[LabelItem] | None = Field(default=None, description="relation types (RE)")
+    event_types: list[LabelItem] | None = Field(default=None, description="event types (EE)")
+    argument_roles: list[LabelItem] | None = Field(default=None, description="event argument roles (EE)")
+    descriptions: dict[str, str] = Field(
+        default_factory=dict,
+        description="label name -> what it means, as a LabelSchema (a result's labels) writes them",
+    )
+
+    def for_task(self, task: Task) -> LabelSchema:
+        """The schema of ``task``: its default labels with the lists given here in their place."""
+        data = LabelSchema.default(task).model_dump()
+        descriptions = dict(self.descriptions)
+        for field in LABEL_LISTS:
+            items: list[LabelItem] | None = getattr(self, field)
+            if items is None:
+                continue
+            data[field] = [item if isinstance(item, str) else item.name for item in items]
+            for item in items:
+                if isinstance(item, Label) and item.description is not None:
+                    _describe(descriptions, item.name.strip(), item.description)
+        data["descriptions"] = descriptions
+        return LabelSchema.model_validate(data)
+
+
+def _describe(descriptions: dict[str, str], name: str, text: str) -> None:
+    given = descriptions.setdefault(name, text)
+    if given.strip() != text.strip():
+        raise ValueError(f"{name!r} is described twice ({given!r} and {text!r}); give it one description")

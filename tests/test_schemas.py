@@ -29,6 +29,7 @@ from reamo.tools import ToolContext
 PUBLISHED = [
     "inputs",
     "labels",
+    "label_set",
     "grounding",
     "entity",
     "relation",

@@ -153,6 +153,46 @@ def test_json_extract_returns_the_result(client: TestClient, labels: dict[str, A
     assert all(TEXT[s.start : s.end] == s.text for s in spans)
 
 
+COUPLE = "two people in a romantic relationship"
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        {"labels": ["person", {"name": "couple", "description": COUPLE}]},
+        {"labels": f"person, couple: {COUPLE}"},
+        {"schema": {"entity_types": ["person", {"name": "couple", "description": COUPLE}]}},
+        {"schema": {"entity_types": ["person", "couple"], "descriptions": {"couple": COUPLE}}},
+    ],
+    ids=["list", "comma-string", "label-set", "label-schema"],
+)
+def test_json_extract_takes_described_labels(client: TestClient, labels: dict[str, Any]) -> None:
+    response = client.post("/v1/extract", json={"task": "ner", "text": TEXT, **labels})
+
+    assert response.status_code == 200, response.text
+    result = ExtractionResult.model_validate(response.json())
+    assert result.labels.entity_types == ["person", "couple"]
+    assert result.labels.descriptions == {"couple": COUPLE}
+
+
+@pytest.mark.parametrize(
+    ("labels", "says"),
+    [
+        ({"labels": ["person", {"description": COUPLE}]}, "label 2 has no 'name'"),
+        ({"labels": [{"name": "couple", "meaning": COUPLE}]}, "unknown key(s) 'meaning'"),
+        ({"schema": {"entity_types": [{"name": "couple", "description": 3}]}}, "entity_types[0] ('couple')"),
+        ({"schema": {"entity_typs": ["person"]}}, "Unknown key(s) 'entity_typs'"),
+    ],
+    ids=["no-name", "unknown-key", "description-not-text", "unknown-list"],
+)
+def test_a_bad_label_is_a_400_label_schema_error_that_names_it(
+    client: TestClient, labels: dict[str, Any], says: str
+) -> None:
+    status, kind, message = error_of(client.post("/v1/extract", json={"task": "ner", "text": TEXT, **labels}))
+    assert (status, kind) == (400, "LabelSchemaError")
+    assert says in message
+
+
 def test_answered_requests_leave_no_graph_thread_behind(serve_reamo: Callable[..., Reamo]) -> None:
     reamo = serve_reamo()
     with served(reamo) as client:
@@ -433,8 +473,8 @@ def test_openapi_documents_the_request_body(client: TestClient) -> None:
     assert set(form) >= {"arguments", "image", "audio", "video"}
     request = doc["components"]["schemas"]["ExtractRequest"]
     assert set(request["properties"]) >= {"task", "text", "labels", "schema", "image", "audio", "video"}
-    assert request["properties"]["schema"]["anyOf"][0] == {"$ref": "#/components/schemas/LabelSchema"}
-    assert "LabelSchema" in doc["components"]["schemas"]
+    assert request["properties"]["schema"]["anyOf"][0] == {"$ref": "#/components/schemas/LabelSet"}
+    assert {"LabelSet", "Label"} <= set(doc["components"]["schemas"])
     assert {"/health", "/v1/tools", "/v1/schema"} <= set(doc["paths"])
     docs = client.get("/docs")
     assert docs.status_code == 200
@@ -505,6 +545,31 @@ def test_remote_reamo_round_trip_through_a_test_client(
         assert [(r.tool, r.status) for r in got.calls] == [(r.tool, r.status) for r in local.calls]
     assert all(isinstance(e, ProgressEvent) for e in events[:-1])
     assert len(events) > 2
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        ["person", {"name": "couple", "description": COUPLE}],
+        f"person, couple: {COUPLE}",
+        {"entity_types": ["person", {"name": "couple", "description": COUPLE}]},
+        LabelSchema(entity_types=["person", "couple"], descriptions={"couple": COUPLE}),
+    ],
+    ids=["list", "comma-string", "label-set", "label-schema"],
+)
+def test_remote_reamo_sends_the_descriptions(client: TestClient, labels: Any) -> None:
+    result = RemoteReamo("http://testserver", client=client).extract("ner", TEXT, labels=labels)
+    assert result.labels.entity_types == ["person", "couple"]
+    assert result.labels.descriptions == {"couple": COUPLE}
+
+
+def test_remote_reamo_refuses_a_bad_label_before_sending() -> None:
+    def unreachable(request: httpx.Request) -> httpx.Response:
+        raise AssertionError("nothing may be sent")
+
+    remote = RemoteReamo("http://testserver", transport=httpx.MockTransport(unreachable))
+    with pytest.raises(LabelSchemaError, match="label 1 has no 'name'"):
+        remote.extract("ner", TEXT, labels=[{"description": COUPLE}])
 
 
 def test_remote_reamo_raises_the_services_typed_errors(
