@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from io import StringIO
 from pathlib import Path
@@ -419,3 +420,24 @@ def test_chat_refuses_a_bad_label_set_and_keeps_the_last(
     assert shown.endswith(
         "labels for NER (defaults):\n  entity types: person, location, organization, miscellaneous\n"
     )
+
+
+def test_readme_labels_example_runs(
+    make_reamo: Callable[..., Reamo], capsys: pytest.CaptureFixture[str]
+) -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    section = readme.split("### Your labels", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    assert code is not None
+    answer = {
+        "entities": [{"text": "Barack Obama", "label": "person"}, {"text": "Michelle", "label": "person"}],
+        "relations": [{"head": "Barack Obama", "label": "couple", "tail": "Michelle"}],
+    }
+    namespace: dict[str, Any] = {"reamo": make_reamo(answer)}
+    exec(compile(code.group(1), "README.md", "exec"), namespace)
+    assert capsys.readouterr().out == f"couple: {COUPLE}\n"
+    result = namespace["result"]
+    texts = {e.id: e.text for e in result.entities}
+    assert [(texts[r.head], r.label, texts[r.tail]) for r in result.relations] == [
+        ("Barack Obama", "couple", "Michelle")
+    ]
