@@ -215,6 +215,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.suites and args.suites[0] == "build":
         return _bench_build(args)
     from reamo.evaluation import run_bench
+    from reamo.sdk import Reamo
 
     results = run_bench(
         args.suites,
@@ -224,6 +225,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         json_out=args.json,
         command=["reamo", *sys.argv[1:]],
         workers=args.workers,
+        compare=Reamo(args.compare) if args.compare else None,
+        compare_name=args.compare_name,
     )
     instances = sum(len(r.instances) for _, runs in results for r in runs)
     failed = sum(r.failed for _, runs in results for r in runs)
@@ -338,7 +341,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "bench",
         help="score suites (BENCHMARK.md) and print the paper's tables; `bench build` makes the suites",
-        description="reamo bench SUITE.jsonl ... [--limit N] [--json OUT] [--baseline]  |  "
+        description="reamo bench SUITE.jsonl ... [--limit N] [--json OUT] [--baseline] "
+        "[--compare CONFIG]  |  "
         "reamo bench build --data ../shared/data [--out DIR] [--only NAME,...] [--limit N]",
     )
     p.add_argument(
@@ -354,6 +358,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="run instances in N processes (models load once each)",
     )
+    p.add_argument(
+        "--compare",
+        metavar="CONFIG",
+        help="also score the suites under this TOML config, side by side (e.g. the zero-shot models)",
+    )
+    p.add_argument("--compare-name", default="zero-shot", help="the --compare column's name (zero-shot)")
     p.add_argument("--data", help="build: the benchmark sources folder (../shared/data)")
     p.add_argument("--out", default="~/.cache/reamo/suites", help="build: where suites are written")
     p.add_argument("--only", help="build: comma-separated suite names (default: all)")

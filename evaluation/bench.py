@@ -20,8 +20,9 @@ from rich.progress import (
 )
 
 from reamo.errors import SuiteError
-from reamo.evaluation.report import print_suite, report_json
+from reamo.evaluation.report import print_suite, print_summary, report_json
 from reamo.evaluation.runner import (
+    COMPARED,
     InstanceRun,
     SystemRun,
     applies,
@@ -30,6 +31,7 @@ from reamo.evaluation.runner import (
     run_suite,
 )
 from reamo.evaluation.suite import Suite, load_suite
+from reamo.evaluation.variants import ORIGINAL, VARIANTS, split_variant
 from reamo.pools import open_pool
 from reamo.render import output_console
 from reamo.sdk import Reamo
@@ -37,12 +39,19 @@ from reamo.sdk import Reamo
 __all__ = ["expand", "run_bench"]
 
 
+def _order(path: Path) -> tuple[str, int]:
+    """A suite's place: by name, each original before its variants, the variants in ``VARIANTS`` order."""
+    base, variant = split_variant(path.name.removesuffix(".jsonl"))
+    return base, (ORIGINAL, *VARIANTS).index(variant)
+
+
 def expand(paths: Sequence[str | Path]) -> list[Path]:
-    """Suite files; a folder stands for every ``*.jsonl`` in it, in name order."""
+    """Suite files; a folder stands for every ``*.jsonl`` in it, in name order, each original suite
+    followed by its schema-shift variants."""
     out: list[Path] = []
     for p in paths:
         path = Path(p).expanduser()
-        found = sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
+        found = sorted(path.glob("*.jsonl"), key=_order) if path.is_dir() else [path]
         if not found:
             raise SuiteError(
                 f"{str(path)!r} holds no suite files (*.jsonl); build them with `reamo bench build`."
@@ -62,14 +71,18 @@ def run_bench(
     progress_console: Console | None = None,
     command: Sequence[str] | None = None,
     workers: int = 1,
+    compare: Reamo | None = None,
+    compare_name: str = COMPARED,
 ) -> list[tuple[Suite, list[SystemRun]]]:
-    """Run ``reamo`` (and with ``baseline`` the baselines) over each suite; every suite is loaded and
-    checked first, so a malformed one fails before any model runs. With ``workers`` > 1 the instances
-    run in that many processes, each building its systems once from ``reamo.config`` (so the planner
-    must be named there, e.g. ``scripted:FILE``, not passed as an object)."""
+    """Run ``reamo`` (with ``compare`` the same suites under a second config, named ``compare_name``;
+    with ``baseline`` the baselines) over each suite; every suite is loaded and checked first, so a
+    malformed one fails before any model runs. Each suite's table is printed as it ends; at the end, the
+    schema-shift variants beside their originals and, with ``compare``, the two configs side by side.
+    With ``workers`` > 1 the instances run in that many processes, each building its systems once from
+    the configs (so the planner must be named there, e.g. ``scripted:FILE``, not passed as an object)."""
     console = console or output_console()
     suites = [load_suite(p).head(limit) for p in expand(paths)]
-    systems = build_systems(reamo, baseline=baseline)
+    systems = build_systems(reamo, baseline=baseline, compare=compare, compare_name=compare_name)
     results: list[tuple[Suite, list[SystemRun]]] = []
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with ExitStack() as stack:
@@ -78,7 +91,9 @@ def run_bench(
         )
         pool = None
         if workers != 1:  # 0 or less: open_pool says what to give
-            pool = open_pool(partial(bench_systems, reamo.config, baseline), workers=workers)
+            second = compare.config if compare is not None else None
+            make = partial(bench_systems, reamo.config, baseline, second, compare_name)
+            pool = open_pool(make, workers=workers)
             stack.callback(pool.close)
         for suite in suites:
             runs = []
@@ -101,7 +116,9 @@ def run_bench(
             results.append((suite, runs))
             print_suite(console, suite, runs)
             if json_out is not None:  # after every suite: a long run that is stopped keeps what it did
-                _write(results, reamo, json_out, command)
+                others = {compare_name: compare} if compare is not None else {}
+                _write(results, reamo, json_out, command, others)
+    print_summary(console, results)
     if json_out is not None:
         console.print(f"wrote {json_out}")
     return results
@@ -112,11 +129,13 @@ def _write(
     reamo: Reamo,
     json_out: str | Path,
     command: Sequence[str] | None,
+    others: dict[str, Reamo],
 ) -> None:
     report = report_json(
         results,
         backends=[b.model_dump() for b in reamo.backends],
         command=list(command if command is not None else sys.argv),
+        compared={name: [b.model_dump() for b in other.backends] for name, other in others.items()},
     )
     out = Path(json_out)
     out.parent.mkdir(parents=True, exist_ok=True)

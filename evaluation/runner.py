@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reamo.config import ReamoConfig
+from reamo.errors import InputError
 from reamo.evaluation.baselines import PipelinePlanner
 from reamo.evaluation.scoring import (
     CallCounts,
@@ -30,6 +31,7 @@ from reamo.tools import ToolRegistry
 from reamo.tools.perception import metadata_perceivers
 
 __all__ = [
+    "COMPARED",
     "METRICS",
     "InstanceRun",
     "SystemRun",
@@ -252,11 +254,23 @@ def run_suite(
     return run
 
 
-def build_systems(reamo: Reamo, *, baseline: bool) -> dict[str, Reamo]:
-    """REAMO as configured and, with ``baseline``, the paper's pipeline baseline (same planner, every
-    entity to every tool) and spaCy alone. Baselines share the configured instance's tools and
-    perceivers, so every model loads once."""
+COMPARED = "zero-shot"
+"""The default name of the system ``--compare CONFIG`` runs beside REAMO."""
+
+
+def build_systems(
+    reamo: Reamo, *, baseline: bool, compare: Reamo | None = None, compare_name: str = COMPARED
+) -> dict[str, Reamo]:
+    """REAMO as configured; ``compare``, the same system under a second config (``reamo bench --compare``,
+    e.g. scorers and planner tuned without the suites' training sources: the zero-shot column), named
+    ``compare_name``; and, with ``baseline``, the paper's pipeline baseline (same planner, every entity
+    to every tool) and spaCy alone. Baselines share the configured instance's tools and perceivers, so
+    every model loads once."""
     out = {"reamo": reamo}
+    if compare is not None:
+        if compare_name in ("reamo", "pipeline", "spacy"):
+            raise InputError(f"--compare-name {compare_name!r} names a built-in system; choose another name.")
+        out[compare_name] = compare
     if baseline:
         shared: dict[str, Any] = {"registry": reamo.registry, "perceivers": reamo.perceivers}
         out["pipeline"] = Reamo(reamo.config, planner=PipelinePlanner(reamo.planner), **shared)
@@ -269,9 +283,15 @@ def build_systems(reamo: Reamo, *, baseline: bool) -> dict[str, Reamo]:
     return out
 
 
-def bench_systems(config: ReamoConfig, baseline: bool) -> dict[str, Reamo]:
-    """The systems a bench worker process runs, built there once from the config (``build_systems``)."""
-    return build_systems(Reamo(config), baseline=baseline)
+def bench_systems(
+    config: ReamoConfig,
+    baseline: bool,
+    compare: ReamoConfig | None = None,
+    compare_name: str = COMPARED,
+) -> dict[str, Reamo]:
+    """The systems a bench worker process runs, built there once from the configs (``build_systems``)."""
+    second = Reamo(compare) if compare is not None else None
+    return build_systems(Reamo(config), baseline=baseline, compare=second, compare_name=compare_name)
 
 
 def system_metrics(system: str, metrics: list[str]) -> list[str]:

@@ -1,9 +1,10 @@
 """Suite builders: the benchmark's suites from ``../shared/data``, written to a cache outside the repo.
 
 ``reamo bench build --data ../shared/data --out ~/.cache/reamo/suites`` writes one ``NAME.jsonl`` per
-suite below (media copied next to it). Each suite is a fixed, seeded subset of its source at the size
-given here, 200 instances like each of the paper's test sets (the full sets take hours on 2 cores with an
-LLM planner); ``--limit N`` changes it (``--limit 0``: the whole source).
+suite below (media copied next to it), and beside each scored text and speech suite its schema-shift
+variants ``NAME.VARIANT.jsonl`` (``reamo.evaluation.variants``). Each suite is a fixed, seeded subset of
+its source at the size given here, 200 instances like each of the paper's test sets (the full sets take
+hours on 2 cores with an LLM planner); ``--limit N`` changes it (``--limit 0``: the whole source).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from reamo.evaluation.builders.text import (
     build_wnut17,
 )
 from reamo.evaluation.suite import SuiteInstance, write_suite
+from reamo.evaluation.variants import VARIANT_SUITES, VARIANTS, variant_instances, variant_name
 
 __all__ = ["BUILDERS", "BuildStats", "SuiteBuilder", "build_suites", "sample"]
 
@@ -60,8 +62,9 @@ BUILDERS: dict[str, SuiteBuilder] = {
 def build_suites(
     data: Path, out: Path, *, only: list[str] | None = None, limit: int | None = None
 ) -> dict[str, tuple[Path, BuildStats]]:
-    """Build the named suites (default: all) into ``out``; ``limit`` overrides every default size
-    (0 = whole source). Returns each suite's file and build statistics."""
+    """Build the named suites (default: all) into ``out``, each scored text and speech suite with its
+    schema-shift variants; ``limit`` overrides every default size (0 = whole source). Returns each
+    suite's (and variant's) file and build statistics."""
     from reamo.evaluation.builders import spoken  # noqa: F401  (registers the spoken builders if possible)
 
     names = only or list(BUILDERS)
@@ -81,4 +84,12 @@ def build_suites(
         path = out / f"{name}.jsonl"
         write_suite(path, instances)
         built[name] = (path, stats)
+        if name not in VARIANT_SUITES:
+            continue
+        for variant in VARIANTS:
+            renamed = variant_name(name, variant)
+            path = out / f"{renamed}.jsonl"
+            count = write_suite(path, variant_instances(instances, variant))
+            note = f"{name} with its labels as {variant} (same instances, gold renamed)"
+            built[renamed] = (path, BuildStats(stats.source, stats.available, count, [note]))
     return built
