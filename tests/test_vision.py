@@ -460,9 +460,10 @@ def test_video_tracking_bounds_frames_and_rejects_bad_settings(tmp_path: Path) -
 # --------------------------------------------------------------------------
 
 
-def test_only_sure_ocr_lines_with_two_letters_or_digits_are_read() -> None:
+def test_only_legible_ocr_lines_are_read() -> None:
+    """Sure lines of two letters or digits or more, surer still where a word is not spelled as a word."""
     from reamo.schemas import OcrLine
-    from reamo.tools.vision.perceivers import OCR_MIN_SCORE, readable
+    from reamo.tools.vision.perceivers import OCR_MIN_SCORE, legible, readable
 
     def line(text: str, score: float) -> OcrLine:
         return OcrLine(text=text, box=(0, 0, 9, 4), score=score)
@@ -473,9 +474,16 @@ def test_only_sure_ocr_lines_with_two_letters_or_digits_are_read() -> None:
         line("A", 0.9),
         line("六", 0.92),
         line("U.S.", 0.81),
+        line("OMO HOPPE", 0.867),  # a name tag's "COMO HOPPER", too small to read
+        line("Commodore Hopper", 0.867),
+        line("EBY-584", 0.9),
+        line("Vorlax", 0.97),  # a made-up name, read sure enough
     ]
-    assert [x.text for x in readable(lines, OCR_MIN_SCORE)] == ["STOP", "U.S."]
-    assert [x.text for x in readable(lines, 0.5)] == ["STOP", "hounalernin.", "U.S."]
+    kept = ["STOP", "U.S.", "Commodore Hopper", "EBY-584", "Vorlax"]
+    assert [x.text for x in readable(lines, OCR_MIN_SCORE)] == kept
+    assert [x.text for x in readable(lines, 0.5)] == kept
+    assert [x.text for x in readable(lines, 0.98)] == ["STOP"]
+    assert legible(line("Vorlax", 0.94)) is False
 
 
 def test_perceivers_report_objects_and_sampled_frames(tmp_path: Path, two_dogs: Path) -> None:

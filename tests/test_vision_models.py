@@ -104,6 +104,21 @@ def test_ocr_reads_rendered_text_and_the_perceiver_reports_it(tmp_path: Path) ->
     assert [line.text for line in seen.ocr] == ["STOP HERE 42"]
 
 
+def test_ocr_reads_legible_words_only(hopper: Path, tmp_path: Path) -> None:
+    """The portrait's name tag ("COMO HOPPER", a few pixels high) is read as "OMO HOPPE": not words,
+    not legible, not given to the planner; a sign drawn on the same photo is."""
+    perceiver = ImagePerceiver()
+    item = Inputs.build(image=hopper).images[0]
+    assert perceiver.perceive(item, Resources()).ocr == []
+    photo = Image.open(hopper).convert("RGB")
+    draw = ImageDraw.Draw(photo)
+    draw.rectangle((20, 20, 360, 84), fill="white")
+    draw.text((30, 28), "AVENUE", fill="black", font=ImageFont.load_default(size=40))
+    photo.save(tmp_path / "sign.jpg", quality=90)
+    seen = perceiver.perceive(Inputs.build(image=tmp_path / "sign.jpg").images[0], Resources())
+    assert [line.text for line in seen.ocr] == ["AVENUE"]
+
+
 def test_video_tracking_follows_a_person_in_a_panning_clip(
     detector: CenterNetDetector, hopper: Path, tmp_path: Path
 ) -> None:

@@ -6,7 +6,11 @@ with ``--no-deps`` (the Makefile does it) and its small pure-Python dependencies
 
 from __future__ import annotations
 
+import importlib.util
+import re
 import threading
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,6 +20,30 @@ from reamo.errors import BackendUnavailableError
 from reamo.schemas import OcrLine
 
 MIN_SCORE = 0.5
+DICTIONARY_PACKAGE = "pocketsphinx"
+DICTIONARY_FILE = "model/en-us/cmudict-en-us.dict"
+"""CMU's pronouncing dictionary in the pocketsphinx wheel (a dependency of the speech tools): 134k English
+words and names, the spelling check of a line of OCR text."""
+
+
+@cache
+def english_words() -> frozenset[str]:
+    """The lower-case words of the CMU dictionary; empty when pocketsphinx is not installed (then no line
+    is judged by its spelling)."""
+    spec = importlib.util.find_spec(DICTIONARY_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return frozenset()
+    path = Path(next(iter(spec.submodule_search_locations))) / DICTIONARY_FILE
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return frozenset()
+    return frozenset(re.sub(r"\(\d+\)$", "", line.split(" ", 1)[0]) for line in text.splitlines() if line)
+
+
+def words_of(text: str) -> list[str]:
+    """The words of a line of OCR text: runs of letters, digits and inner apostrophes or hyphens."""
+    return re.findall(r"[^\W_]+(?:['\-][^\W_]+)*", text)
 
 
 class RapidOcr:

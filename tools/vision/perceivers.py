@@ -2,8 +2,8 @@
 video the same on sampled frames with the frame count, fps and the sound track's transcript.
 
 Settings come from ``config.perception['image']``: ``min_score`` (0.2), ``ocr`` (true), ``ocr_min_score``
-(0.8); and ``['video']``: ``min_score``, ``frames`` (frames sampled, 8), ``transcribe`` (true). Video
-frames are not read for text.
+(0.8, for a line spelled as words; see ``legible``); and ``['video']``: ``min_score``, ``frames`` (frames
+sampled, 8), ``transcribe`` (true). Video frames are not read for text.
 """
 
 from __future__ import annotations
@@ -34,19 +34,44 @@ from reamo.tools.vision.video import VideoSource
 
 SAMPLED_FRAMES = 8
 OCR_MIN_SCORE = 0.8
-"""Text lines the planner is given: PP-OCR reads photos' textures as words at 0.5-0.8 ("sw",
-"hounalernin.", "onule"), and a line of text makes the planner run (about 1.5 s an image)."""
+"""The floor of a line whose every word is spelled as a word: PP-OCR reads photos' textures as words
+at 0.5-0.8 ("sw", "hounalernin.", "onule"), and a line of text makes the planner run (about 1.5 s)."""
+SPELLED_MIN_SCORE = OCR_MIN_SCORE
+LEGIBLE_MIN_SCORE = 0.95
+"""The floor of a line with a word that is not in the dictionary (not a word, a name, a number or a
+code): a misreading of text too small or too tilted to read ("OMO HOPPE" for a name tag's "COMO
+HOPPER", at 0.87) more often than a name the dictionary lacks. Chosen with benchmarks/ocr_legibility.py
+on text drawn onto photos no benchmark scores."""
 MIN_OCR_CHARACTERS = 2
 """Letters or digits a line needs (a lone "A" or "F" on a jersey names nothing)."""
 
 
-def readable(lines: list[OcrLine], min_score: float) -> list[OcrLine]:
-    """The OCR lines worth reading: sure enough, with at least two letters or digits."""
-    return [
-        line
-        for line in lines
-        if line.score >= min_score and sum(ch.isalnum() for ch in line.text) >= MIN_OCR_CHARACTERS
-    ]
+def spelled(word: str, dictionary: frozenset[str]) -> bool:
+    """A word, a name (in the dictionary), a number or a code with digits (``EBY-584``, ``2676``). Words
+    run together (PP-OCR drops the space between capitals: ``PARKAVENUE``) are not split: with the
+    dictionary's many names, most misreadings split into words too ("COMOHOPPE")."""
+    return any(ch.isdigit() for ch in word) or word.lower() in dictionary
+
+
+def legible(
+    line: OcrLine, spelled_min: float = SPELLED_MIN_SCORE, other_min: float = LEGIBLE_MIN_SCORE
+) -> bool:
+    """Whether a line of OCR text reads as written words: at least two letters or digits, sure enough,
+    and surer still when one of its words is not spelled as a word (a misreading, most often). Without
+    a dictionary every line needs ``other_min``."""
+    from reamo.tools.vision.ocr import english_words, words_of
+
+    words = words_of(line.text)
+    if sum(ch.isalnum() for ch in line.text) < MIN_OCR_CHARACTERS or not words:
+        return False
+    dictionary = english_words()
+    floor = spelled_min if dictionary and all(spelled(w, dictionary) for w in words) else other_min
+    return line.score >= floor
+
+
+def readable(lines: list[OcrLine], min_score: float = SPELLED_MIN_SCORE) -> list[OcrLine]:
+    """The OCR lines worth reading (``legible``); ``min_score`` is the floor of a spelled line."""
+    return [line for line in lines if legible(line, min_score, max(min_score, LEGIBLE_MIN_SCORE))]
 
 
 def _objects(resources: Resources, image: Any, min_score: float) -> list[DetectedObject]:
