@@ -16,6 +16,7 @@ from pathlib import Path
 from reamo.errors import SuiteError
 from reamo.evaluation.builders.common import BuildStats, sample
 from reamo.evaluation.builders.media import build_coco128, build_davis2016
+from reamo.evaluation.builders.mixed import build_coco128_mixed, build_davis_mixed
 from reamo.evaluation.builders.text import (
     build_conll2003,
     build_m2e2,
@@ -53,6 +54,18 @@ BUILDERS: dict[str, SuiteBuilder] = {
         SuiteBuilder("coco128_i_ner", build_coco128, None, "coco128 (all 128 images), image NER + I-Seg"),
         SuiteBuilder(
             "davis2016_v_ner", build_davis2016, None, "DAVIS-2016 val (10 videos, 648 frames), V-Trck"
+        ),
+        SuiteBuilder(
+            "coco128-mixed",
+            build_coco128_mixed,
+            None,
+            "coco128 with a sentence written from its gold: named entities and object classes, T+I",
+        ),
+        SuiteBuilder(
+            "davis-mixed",
+            build_davis_mixed,
+            None,
+            "DAVIS-2016 with a sentence written from its gold: named entities and object classes, T+V",
         ),
     )
 }
