@@ -12,12 +12,21 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from reamo.errors import ConfigError, validation_problems
 
 ENV_PREFIX = "REAMO_"
 CONFIG_ENV = "REAMO_CONFIG"
+DEFAULT_REFINERS = ("relations", "arguments", "entities", "heard")
+"""The built-in refiners, in the order the refine stage runs them (``agent/refiners``)."""
+MOVED_TO_REFINERS = {
+    "relation_scorer": "refiner_options.relations.scorer",
+    "argument_scorer": "refiner_options.arguments.scorer",
+    "entity_checker": "refiner_options.entities.scorer",
+}
+"""Planner options that became refiner settings when the scorers left the embedded planner for the
+refine stage, which every planner goes through."""
 
 
 class ReamoConfig(BaseModel):
@@ -61,6 +70,29 @@ class ReamoConfig(BaseModel):
     planner_options: dict[str, Any] = Field(
         default_factory=dict, description="backend-specific planner settings"
     )
+    refiners: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_REFINERS),
+        description="refiners run on every planner's validated records, in order (built-in: relations, "
+        "arguments, entities, heard; others from the reamo.refiners entry points); [] turns refine off",
+    )
+    refiner_options: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="settings per refiner name, e.g. {'relations': {'scorer': 'none'}}",
+    )
+
+    @field_validator("planner_options")
+    @classmethod
+    def _no_moved_options(cls, options: dict[str, Any]) -> dict[str, Any]:
+        moved = [key for key in MOVED_TO_REFINERS if key in options]
+        if moved:
+            raise ValueError(
+                "; ".join(
+                    f"planner_options.{key} is now {MOVED_TO_REFINERS[key]} (the scorers run in the refine "
+                    f"stage, for every planner): set {MOVED_TO_REFINERS[key]} = {options[key]!r} instead"
+                    for key in moved
+                )
+            )
+        return options
 
     @classmethod
     def load(
@@ -116,6 +148,9 @@ def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
     for name, field in ReamoConfig.model_fields.items():
         raw = env.get(ENV_PREFIX + name.upper())
         if raw is None or field.annotation in (dict[str, Any], dict[str, dict[str, Any]]):
+            continue
+        if field.annotation == list[str]:  # REAMO_REFINERS=relations,entities ('' for none)
+            values[name] = [part.strip() for part in raw.split(",") if part.strip()]
             continue
         values[name] = None if raw.lower() in ("none", "") and name == "tool_timeout_s" else raw
     return values

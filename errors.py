@@ -62,11 +62,18 @@ class BackendUnavailableError(ReamoError, RuntimeError):
 
 
 class RegistrationError(ReamoError, TypeError):
-    """A grounding tool is defined wrongly; the message shows the definition and the fix."""
+    """A grounding tool or a refiner is defined wrongly; the message shows the definition and the fix."""
 
 
 class ToolNotFoundError(ReamoError, KeyError):
     """No registered tool has the requested name or module."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; show it plainly
+        return str(self.args[0]) if self.args else ""
+
+
+class RefinerNotFoundError(ConfigError, KeyError):
+    """The configuration names a refiner that no one registered; the message lists those that are."""
 
     def __str__(self) -> str:  # KeyError quotes its message; show it plainly
         return str(self.args[0]) if self.args else ""

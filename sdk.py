@@ -9,6 +9,7 @@ from typing import Any
 
 from reamo import media
 from reamo.agent import AgentContext, Planner, build_graph, make_planner, memory_checkpointer, start_turn
+from reamo.agent.refiners.registry import RefinerRegistry, build_refiner_registry
 from reamo.agent.runner import Runner
 from reamo.config import ReamoConfig
 from reamo.errors import (
@@ -90,6 +91,9 @@ class Reamo:
     reamo = Reamo(planner="scripted:answers.jsonl")
     result = reamo.extract(task="ner", text="Obama met Merkel in Berlin.", image="photo.jpg")
 
+    Refiners are named by the ``refiners`` setting and found in ``refiner_registry`` (by default the
+    built-in ones and those installed under the ``reamo.refiners`` entry point).
+
     ``Reamo(url="http://host:8765")`` is instead a client of a ``reamo serve`` service: a
     ``reamo.remote.RemoteReamo`` with the same ``extract`` and ``stream`` (type checkers see a Reamo;
     construct RemoteReamo directly where they should know).
@@ -109,6 +113,7 @@ class Reamo:
         planner: str | Planner | None = None,
         registry: ToolRegistry | None = None,
         perceivers: Mapping[Modality, Perceiver] | None = None,
+        refiner_registry: RefinerRegistry | None = None,
         **settings: Any,
     ) -> None:
         spec = planner if isinstance(planner, str) else None
@@ -121,23 +126,35 @@ class Reamo:
         )
         self.registry = registry if registry is not None else build_registry(plugins=self.config.plugins)
         self.perceivers = dict(perceivers) if perceivers is not None else default_perceivers(self.config)
+        self.refiner_registry = (
+            refiner_registry
+            if refiner_registry is not None
+            else build_refiner_registry(plugins=self.config.plugins)
+        )
+        self.refiners = self.refiner_registry.build(self.config.refiners, self.config, resources)
         self.context = AgentContext(
             planner=self.planner,
             registry=self.registry,
             perceivers=self.perceivers,
             config=self.config,
             resources=resources,
+            refiners=self.refiners,
         )
         self._graph = build_graph(memory_checkpointer())
         self._runner = Runner(self._graph, self.context)
 
     @property
     def backends(self) -> list[BackendInfo]:
-        """The planner, perception backends and grounding tools this instance runs."""
+        """The planner, refiners, perception backends and grounding tools this instance runs."""
         tools = [
             BackendInfo(role=f"tool:{t.name}", name=t.module, detail=t.description) for t in self.registry
         ]
-        return [self.planner.describe(), *(p.describe() for p in self.perceivers.values()), *tools]
+        return [
+            self.planner.describe(),
+            *(r.describe() for r in self.refiners),
+            *(p.describe() for p in self.perceivers.values()),
+            *tools,
+        ]
 
     def _turn(
         self,

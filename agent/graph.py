@@ -1,4 +1,4 @@
-"""The LangGraph state machine: perceive -> plan -> validate (-> plan) -> ground* -> merge."""
+"""The LangGraph state machine: perceive -> plan -> validate (-> plan) -> refine -> ground* -> merge."""
 
 from __future__ import annotations
 
@@ -14,12 +14,20 @@ from reamo.agent.nodes.ground import after_ground, ground
 from reamo.agent.nodes.merge import merge
 from reamo.agent.nodes.perceive import perceive
 from reamo.agent.nodes.plan import plan
+from reamo.agent.nodes.refine import after_refine, refine
 from reamo.agent.nodes.validate import after_validate, validate
 from reamo.agent.planners.protocol import Message
 from reamo.agent.state import AgentState
 from reamo.schemas import schema_models
 
-NODES = {"perceive": perceive, "plan": plan, "validate": validate, "ground": ground, "merge": merge}
+NODES = {
+    "perceive": perceive,
+    "plan": plan,
+    "validate": validate,
+    "refine": refine,
+    "ground": ground,
+    "merge": merge,
+}
 
 
 def build_graph(checkpointer: BaseCheckpointSaver[Any] | None = None) -> Any:
@@ -30,7 +38,8 @@ def build_graph(checkpointer: BaseCheckpointSaver[Any] | None = None) -> Any:
     builder.add_edge(START, "perceive")
     builder.add_edge("perceive", "plan")
     builder.add_edge("plan", "validate")
-    builder.add_conditional_edges("validate", after_validate, ["plan", "ground", "merge"])
+    builder.add_conditional_edges("validate", after_validate, ["plan", "refine"])
+    builder.add_conditional_edges("refine", after_refine, ["ground", "merge"])
     builder.add_conditional_edges("ground", after_ground, ["ground", "merge"])
     builder.add_edge("merge", END)
     return builder.compile(checkpointer=checkpointer)

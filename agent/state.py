@@ -58,6 +58,7 @@ class AgentState(TypedDict, total=False):
     diagnostics: Annotated[list[Diagnostic], operator.add]
     timings: Annotated[dict[str, float], merge_dicts]
     backends: list[BackendInfo]
+    """The refiners that refined this turn's records (the other backends are the context's)."""
     complete: bool
     # output
     result: ExtractionResult
@@ -86,5 +87,6 @@ def start_turn(
         "relations": [],
         "events": [],
         "queue": [],
+        "backends": [],
         "complete": True,
     }

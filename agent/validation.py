@@ -15,6 +15,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError as SchemaError
 
 from reamo.agent.parsing import ANSWER_KEYS, ParseError, parse_answer
+from reamo.agent.reading import reading_text
 from reamo.agent.spans import find_spans, normalise
 from reamo.errors import ToolNotFoundError
 from reamo.schemas import (
@@ -209,14 +210,18 @@ def validate_answer(
     inputs: Inputs,
     registry: ToolRegistry,
     perception: Perception | None = None,
+    replaced: frozenset[str] = frozenset(),
 ) -> ValidatedAnswer:
-    """Parse and check ``raw``; never raises for a bad answer."""
+    """Parse and check ``raw``; never raises for a bad answer. The lists in ``replaced`` are the ones the
+    refiners will write themselves (``Refiner.replaces``): the answer's are neither checked nor kept, so
+    they send nothing back for repair."""
     out = ValidatedAnswer()
     try:
         data, out.syntax = parse_answer(raw, labels)
     except ParseError as exc:
         out.problems.append(Problem("parse", str(exc)))
         return out
+    data = _without_replaced(data, replaced, reading_text(inputs, perception or Perception()))
     schemas = item_schemas(task, labels, inputs, registry)
     unknown = sorted(set(data) - set(ANSWER_KEYS))
     if unknown:
@@ -260,6 +265,26 @@ def validate_answer(
     if not inputs.text and perception is not None:
         _add_seen_objects(out, labels, perception, schemas["calls"])
     _complete_calls(out, schemas["calls"])
+    return out
+
+
+def _without_replaced(data: dict[str, Any], replaced: frozenset[str], text: str | None) -> dict[str, Any]:
+    """The answer without the relations (``relations`` in ``replaced``), and without the arguments of its
+    events whose trigger is in ``text`` (``arguments``): what the refiners will replace."""
+    if not text:
+        return data
+    out = dict(data)
+    if "relations" in replaced:
+        out["relations"] = []
+    if "arguments" in replaced and isinstance(data.get("events"), list):
+        out["events"] = [
+            {**event, "arguments": []}
+            if isinstance(event, dict)
+            and isinstance(event.get("trigger"), str)
+            and find_spans(text, event["trigger"])
+            else event
+            for event in data["events"]
+        ]
     return out
 
 

@@ -101,9 +101,11 @@ def registry() -> ToolRegistry:
 
 @pytest.fixture
 def make_reamo(registry: ToolRegistry) -> Callable[..., Reamo]:
-    """Build a Reamo with a scripted planner over the fake tools: ``make_reamo(answer1, answer2, ...)``."""
+    """Build a Reamo with a scripted planner over the fake tools: ``make_reamo(answer1, answer2, ...)``.
+    It runs no refiners unless ``refiners=[...]`` names some: a scripted answer is what the test checks."""
 
     def make(*answers: Any, tools: ToolRegistry | None = None, **settings: Any) -> Reamo:
+        settings.setdefault("refiners", [])
         return Reamo(
             planner=ScriptedPlanner(list(answers)),
             registry=tools or registry,

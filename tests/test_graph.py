@@ -25,7 +25,7 @@ from reamo.tools.perception import metadata_perceivers
 
 TEXT = "Barack Obama met Angela Merkel in Berlin."
 DECLARED = typing.get_type_hints(AgentState, include_extras=True)
-STAGES = ["perceive", "plan", "validate", "ground", "merge"]
+STAGES = ["perceive", "plan", "validate", "refine", "ground", "merge"]
 
 GOOD = {
     "entities": [
@@ -88,8 +88,9 @@ def test_topology_is_pinned_by_golden_file() -> None:
         "plan --> validate",
         "merge --> __end__",
         "validate -.-> plan",
-        "validate -.-> ground",
-        "validate -.-> merge",
+        "validate -.-> refine",
+        "refine -.-> ground",
+        "refine -.-> merge",
         "ground -.-> ground",
         "ground -.-> merge",
     ):
@@ -192,6 +193,8 @@ def test_each_node_called_directly_returns_only_declared_keys(
     assert final["retry"] is False
     assert final["complete"] is True
     assert len(state["queue"]) == 2
+    assert step("refine")["backends"] == []  # no refiners in this context
+    assert len(state["queue"]) == 2
     step("ground")
     step("ground")
     assert state["queue"] == []
@@ -287,7 +290,16 @@ def test_stream_reports_stages_in_order_and_ends_with_one_result(
 
 def test_stream_shows_the_repair_round(make_reamo: Callable[..., Reamo], media_dir: Path) -> None:
     events = list(make_reamo(BAD_LABEL, GOOD).stream("ner", text=TEXT, image=media_dir / "photo.png"))
-    assert stage_runs(events) == ["perceive", "plan", "validate", "plan", "validate", "ground", "merge"]
+    assert stage_runs(events) == [
+        "perceive",
+        "plan",
+        "validate",
+        "plan",
+        "validate",
+        "refine",
+        "ground",
+        "merge",
+    ]
     plans = [e.message for e in events if isinstance(e, ProgressEvent) and e.stage == "plan"]
     assert plans == ["scripted: planning", "scripted: planning (repair 1)"]
 

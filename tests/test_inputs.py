@@ -301,7 +301,7 @@ def test_a_config_object_with_keyword_overrides() -> None:
 def test_reamo_takes_a_config_object(tmp_path: Path, registry: ToolRegistry) -> None:
     answers = tmp_path / "answers.jsonl"
     answers.write_text('{"entities": [{"text": "Barack Obama", "label": "person"}]}\n')
-    r = Reamo(ReamoConfig(planner=f"scripted:{answers}", plugins=False), registry=registry)
+    r = Reamo(ReamoConfig(planner=f"scripted:{answers}", plugins=False, refiners=[]), registry=registry)
     assert r.config.planner == f"scripted:{answers}"
     assert [e.text for e in r.extract("ner", text=TEXT).entities] == ["Barack Obama"]
 

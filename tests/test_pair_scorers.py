@@ -1,13 +1,10 @@
-"""The pair scorers: marks, signatures that type related entities, the planner's use of relation and
-argument scorers (and of the mentions tagger an argument scorer names), the LoRA merge the planner does
-at load time, and their tuning (which resumes to the same weights)."""
+"""The pair scorers: marks, signatures that type related entities, BIO tags, the LoRA merge done at load
+time, and their tuning (which resumes to the same weights). The refiners' use of them: test_refiners.py."""
 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,65 +14,17 @@ from reamo.agent.planners.pairs import (
     OUTSIDE,
     ScorerConfig,
     encode_pair,
-    find_scorers,
     marked,
     merge_lora,
-    reading_text,
-    rescored,
-    speaks_text,
     tagged_spans,
     token_tags,
 )
 from reamo.errors import ConfigError
-from reamo.schemas import AudioPerception, Inputs, LabelSchema, Perception, Transcript
+from reamo.schemas import LabelSchema
 
 TWEET = "Tennis star Rafael Nadal gets engaged to girlfriend Mery Perello"
 NADAL, PERELLO = (12, 24), (52, 64)
 MNRE = LabelSchema.default("re")
-
-
-class FakeScorer:
-    """Relates the first two entities it is given, with the first allowed type; gives every entity but
-    the first the first allowed role."""
-
-    def __init__(
-        self, known: set[str], kind: str = "relations", tagger: Any = None, events: Any = None
-    ) -> None:
-        self.known = known
-        self.kind = kind
-        self.calls: list[tuple[str, list[tuple[str, tuple[int, int]]]]] = []
-        self._tagger = tagger
-        self._events = events
-        self.config = ScorerConfig([NONE], 1, 1, [], kind=kind, event_floor=0.3, event_add=0.9)
-
-    def tagger(self) -> Any:
-        return self._tagger
-
-    def event_tagger(self) -> Any:
-        return self._events
-
-    def knows(self, labels: LabelSchema) -> bool:
-        wanted = labels.relation_types if self.kind == "relations" else labels.event_types
-        return bool(wanted) and set(wanted) <= self.known
-
-    def arguments(
-        self, text: str, entities: list[Any], trigger: tuple[int, int], event_type: str, allowed: list[str]
-    ) -> list[Any]:
-        self.calls.append((f"{event_type} {trigger}", list(entities)))
-        return [{"text": name, "role": allowed[0]} for name, _ in entities[1:]]
-
-    def relate(self, text: str, entities: list[tuple[str, tuple[int, int]]], allowed: list[str]) -> list[Any]:
-        self.calls.append((text, list(entities)))
-        return (
-            [{"head": entities[0][0], "label": allowed[0], "tail": entities[1][0]}]
-            if len(entities) > 1
-            else []
-        )
-
-
-def answer(*texts: str, relations: list[dict[str, str]] | None = None) -> str:
-    entities = [{"text": t, "label": "person", "concept": False} for t in texts]
-    return json.dumps({"entities": entities, "relations": relations or [], "calls": []})
 
 
 def test_marks_go_around_head_and_tail_in_either_order() -> None:
@@ -119,251 +68,6 @@ def test_an_ambiguous_abbreviation_is_no_signature() -> None:
     assert labels.signature("/location/person/x") == ("location", "person")
 
 
-def test_rescored_replaces_the_planners_relations_among_its_entities() -> None:
-    scorer = FakeScorer(set(MNRE.relation_types))
-    planned = answer(
-        "Rafael Nadal", "Mery Perello", "Wimbledon", relations=[{"head": "x", "label": "y", "tail": "z"}]
-    )
-    out = json.loads(rescored(planned, scorer, "re", MNRE, TWEET))  # type: ignore[arg-type]
-    assert out["relations"] == [
-        {"head": "Rafael Nadal", "label": MNRE.relation_types[0], "tail": "Mery Perello"}
-    ]
-    assert out["entities"] == json.loads(planned)["entities"]  # entities are the planner's
-    assert scorer.calls == [
-        (TWEET, [("Rafael Nadal", NADAL), ("Mery Perello", PERELLO)])
-    ]  # Wimbledon: not in the text
-
-
-@pytest.mark.parametrize(
-    ("task", "labels", "text", "raw"),
-    [
-        ("ner", MNRE, TWEET, answer("Rafael Nadal", "Mery Perello")),
-        ("re", LabelSchema.for_task("re", ["founded_by"]), TWEET, answer("Rafael Nadal", "Mery Perello")),
-        ("re", MNRE, None, answer("Rafael Nadal", "Mery Perello")),
-        ("re", MNRE, TWEET, '{"entities":[{"text":"Rafael'),  # truncated: the validator asks again
-    ],
-    ids=["not-re", "unknown-types", "no-text", "truncated"],
-)
-def test_rescored_leaves_other_answers_alone(
-    task: str, labels: LabelSchema, text: str | None, raw: str
-) -> None:
-    assert rescored(raw, FakeScorer(set(MNRE.relation_types)), task, labels, text) == raw  # type: ignore[arg-type]
-
-
-def test_rescored_gives_each_event_the_scorers_arguments() -> None:
-    labels = LabelSchema.default("ee")
-    scorer = FakeScorer(set(labels.event_types), kind="arguments")
-    text = "Police arrested Smith in Chicago"
-    planned = {
-        "entities": [{"text": t, "label": "person"} for t in ("Police", "Smith", "Chicago")],
-        "events": [
-            {"trigger": "arrested", "type": "Justice:Arrest-Jail", "arguments": [{"text": "x", "role": "y"}]},
-            {
-                "trigger": "jailed",
-                "type": "Justice:Arrest-Jail",
-                "arguments": [{"text": "Smith", "role": "Person"}],
-            },
-        ],
-    }
-    out = json.loads(rescored(json.dumps(planned), scorer, "ee", labels, text))  # type: ignore[arg-type]
-    role = labels.argument_roles[0]
-    assert out["events"][0]["arguments"] == [
-        {"text": "Smith", "role": role},
-        {"text": "Chicago", "role": role},
-    ]
-    assert out["events"][1] == planned["events"][1]  # its trigger is not in the text: left as written
-    assert scorer.calls == [
-        ("Justice:Arrest-Jail (7, 15)", [("Police", (0, 6)), ("Smith", (16, 21)), ("Chicago", (25, 32))])
-    ]
-    # a relation request is not the argument scorer's, and neither are event types it was not tuned on
-    assert rescored(json.dumps(planned), scorer, "re", labels, text) == json.dumps(planned)  # type: ignore[arg-type]
-    other = labels.model_copy(update={"event_types": ["Business:Merge-Org"]})
-    assert rescored(json.dumps(planned), scorer, "ee", other, text) == json.dumps(planned)  # type: ignore[arg-type]
-
-
-class FakeTagger:
-    def __init__(self, found: list[tuple[str, str, tuple[int, int]]]) -> None:
-        self.found = found
-
-    def mentions(self, text: str) -> list[tuple[str, str, tuple[int, int]]]:
-        return self.found
-
-
-def test_an_argument_scorer_also_scores_its_taggers_mentions() -> None:
-    labels = LabelSchema.default("ee")
-    text = "Police arrested the man and his son in Chicago"
-    tagger = FakeTagger(
-        [
-            ("Police", "organization", (0, 6)),  # the planner's own entity: not again
-            ("man", "person", (20, 23)),
-            ("son", "person", (32, 35)),
-            ("Chicago area", "location", (39, 46)),  # overlaps the planner's Chicago
-            ("his", "pronoun", (28, 31)),  # not a requested entity type
-        ]
-    )
-
-    class FirstRole(FakeScorer):  # gives a role to the first two candidates after the first only
-        def arguments(self, *args: Any) -> list[Any]:
-            return super().arguments(*args)[:2]
-
-    scorer = FirstRole(set(labels.event_types), kind="arguments", tagger=tagger)
-    planned = {
-        "entities": [{"text": "Police", "label": "organization"}, {"text": "Chicago", "label": "location"}],
-        "events": [{"trigger": "arrested", "type": "Justice:Arrest-Jail", "arguments": []}],
-    }
-    out = json.loads(rescored(json.dumps(planned), scorer, "ee", labels, text))  # type: ignore[arg-type]
-    assert scorer.calls[0][1] == [
-        ("Police", (0, 6)), ("Chicago", (39, 46)), ("man", (20, 23)), ("son", (32, 35))
-    ]  # fmt: skip
-    role = labels.argument_roles[0]
-    assert out["events"][0]["arguments"] == [{"text": "Chicago", "role": role}, {"text": "man", "role": role}]
-    # a mention that became an argument joins the entities, with the tagger's type; the others do not
-    assert out["entities"] == [*planned["entities"], {"text": "man", "label": "person", "concept": False}]
-    # on speech alone, what is said can be found in the audio: the added entity is a concept
-    heard = json.loads(rescored(json.dumps(planned), scorer, "ee", labels, text, concepts=True))  # type: ignore[arg-type]
-    assert heard["entities"][-1] == {"text": "man", "label": "person", "concept": True}
-
-
-class FakeEventTagger:
-    """Tags the words of a text with the trigger probabilities it is given: (word, event type, P)."""
-
-    def __init__(self, tagged: list[tuple[str, str, float]]) -> None:
-        self.tagged = tagged
-        types = sorted({t for _, t, _ in tagged})
-        self.labels = [OUTSIDE, *(f"{bio}-{t}" for t in types for bio in "BI")]
-
-    def tag_probabilities(self, text: str) -> tuple[list[tuple[int, int]], Any]:
-        import numpy as np
-
-        words = [(m.start(), m.end()) for m in re.finditer(r"\w+", text)]
-        probs = np.zeros((len(words), len(self.labels)), np.float32)
-        probs[:, 0] = 1.0
-        for word, event_type, p in self.tagged:
-            i = next(i for i, (a, b) in enumerate(words) if text[a:b] == word)
-            probs[i, 0], probs[i, self.labels.index(f"B-{event_type}")] = 1 - p, p
-        return words, probs
-
-
-def test_an_event_tagger_drops_the_events_it_doubts_and_adds_those_it_is_sure_of() -> None:
-    labels = LabelSchema.default("ee")
-    text = "Police arrested the man after the protest and he died in the attack"
-    tagger = FakeEventTagger(
-        [
-            ("arrested", "Justice:Arrest-Jail", 0.9),  # the planner's, confirmed
-            ("man", "Justice:Arrest-Jail", 0.1),  # the planner's, doubted (floor 0.3): dropped
-            ("protest", "Conflict:Demonstrate", 0.95),  # not the planner's, sure (add 0.9): added
-            ("attack", "Conflict:Attack", 0.6),  # not the planner's, not sure enough
-        ]
-    )
-    scorer = FakeScorer(set(labels.event_types), kind="arguments", events=tagger)
-    planned = {
-        "entities": [{"text": "Police", "label": "organization"}, {"text": "man", "label": "person"}],
-        "events": [
-            {"trigger": "arrested", "type": "Justice:Arrest-Jail", "arguments": []},
-            {"trigger": "man", "type": "Justice:Arrest-Jail", "arguments": []},
-            {"trigger": "died", "type": "Life:Die", "arguments": []},  # a type the tagger does not tag
-        ],
-    }
-    out = json.loads(rescored(json.dumps(planned), scorer, "ee", labels, text))  # type: ignore[arg-type]
-    assert [(e["trigger"], e["type"]) for e in out["events"]] == [
-        ("arrested", "Justice:Arrest-Jail"),
-        ("died", "Life:Die"),
-        ("protest", "Conflict:Demonstrate"),
-    ]
-    # an added event gets arguments as the planner's do, and is a concept on speech alone
-    assert out["events"][2]["arguments"] == [{"text": "man", "role": labels.argument_roles[0]}]
-    assert out["events"][2]["concept"] is False
-    heard = json.loads(rescored(json.dumps(planned), scorer, "ee", labels, text, concepts=True))  # type: ignore[arg-type]
-    assert heard["events"][2]["concept"] is True
-    # an answer with no events still gets the events the tagger is sure of
-    bare = json.loads(rescored(json.dumps({**planned, "events": []}), scorer, "ee", labels, text))  # type: ignore[arg-type]
-    assert [e["trigger"] for e in bare["events"]] == ["protest"]
-
-
-class FakeChecker(FakeEventTagger):
-    """A mentions tagger as a NER answer's checker (floor 0.3, add 0.8)."""
-
-    kind = "mentions"
-    config = ScorerConfig([NONE], 1, 1, [], kind="mentions", check_floor=0.3, check_add=0.8)
-
-    def knows(self, labels: LabelSchema) -> bool:
-        return True
-
-
-def test_an_entity_checker_drops_the_entities_it_doubts_and_adds_those_it_is_sure_of() -> None:
-    labels = LabelSchema.default("ner")
-    text = "Obama met Merkel in Berlin with Smith and Jones"
-    checker = FakeChecker(
-        [
-            ("Obama", "person", 0.9),  # the planner's, confirmed
-            ("Merkel", "person", 0.1),  # the planner's, doubted: dropped with its call
-            ("Berlin", "location", 0.7),  # the planner's, confirmed (the floor is 0.3)
-            ("Smith", "person", 0.85),  # not the planner's, sure: added
-            ("Jones", "person", 0.6),  # not the planner's, not sure enough
-        ]
-    )
-    planned = {
-        "entities": [
-            {"text": "Obama", "label": "person", "concept": True},
-            {"text": "Merkel", "label": "person", "concept": True},
-            {"text": "Berlin", "label": "location", "concept": True},
-            {"text": "Putin", "label": "person", "concept": False},  # not in the text: kept
-        ],
-        "calls": [
-            {"module": "AudioSegmentation", "instruction": "Obama", "concept": "Obama"},
-            {"module": "AudioSegmentation", "instruction": "Merkel", "concept": "e2"},
-            {"module": "AudioSegmentation", "instruction": "Berlin", "concept": "e3"},
-        ],
-    }
-    out = json.loads(rescored(json.dumps(planned), checker, "ner", labels, text, concepts=True))  # type: ignore[arg-type]
-    assert [(e["text"], e["label"]) for e in out["entities"]] == [
-        ("Obama", "person"),
-        ("Berlin", "location"),
-        ("Putin", "person"),
-        ("Smith", "person"),
-    ]
-    assert out["entities"][-1]["concept"] is True  # on speech alone an added entity is a concept
-    # the doubted entity's call goes; a call by place names its entity by text, as places change
-    assert [c["concept"] for c in out["calls"]] == ["Obama", "Berlin"]
-    # other tasks are not the checker's
-    assert rescored(json.dumps(planned), checker, "re", labels, text) == json.dumps(planned)  # type: ignore[arg-type]
-
-
-def test_with_the_text_read_aloud_a_name_heard_but_not_written_is_dropped_with_its_call() -> None:
-    labels = LabelSchema.default("ner")
-    text = "Congratulations to Ascot , who won the FA festival"
-    checker = FakeChecker([("Ascot", "organization", 0.9)])
-    planned = {
-        "entities": [
-            {"text": "Ascot", "label": "organization", "concept": True},
-            {"text": "Scott", "label": "person", "concept": True},  # the transcript's mishearing
-        ],
-        "calls": [
-            {"module": "AudioSegmentation", "instruction": "Ascot", "concept": "e1"},
-            {"module": "AudioSegmentation", "instruction": "Scott", "concept": "e2"},
-        ],
-    }
-    spoken = json.loads(rescored(json.dumps(planned), checker, "ner", labels, text, written_only=True))  # type: ignore[arg-type]
-    assert [e["text"] for e in spoken["entities"]] == ["Ascot"]
-    assert [c["concept"] for c in spoken["calls"]] == ["Ascot"]
-    # without it (the speech is not the text), a name that is only heard stays
-    other = json.loads(rescored(json.dumps(planned), checker, "ner", labels, text))  # type: ignore[arg-type]
-    assert [e["text"] for e in other["entities"]] == ["Ascot", "Scott"]
-
-
-def test_speaks_text_when_a_transcript_repeats_most_of_the_written_words() -> None:
-    def heard(said: str | None) -> Perception:
-        transcript = Transcript(text=said) if said is not None else None
-        return Perception(audio={"a1": AudioPerception(media="a1", duration=1.0, transcript=transcript)})
-
-    text = "Congratulations to Ascot Aces , who won a 25 team FA festival tournament today ."
-    misheard = "Congratulations to Scott Aces who won a 25 team FOP festival tournament today"
-    assert speaks_text(Inputs.build(text=text, audio="a.wav"), heard(misheard))
-    assert not speaks_text(Inputs.build(text=text, audio="a.wav"), heard("Turn left at the next junction"))
-    assert not speaks_text(Inputs.build(text=text, audio="a.wav"), heard(None))  # nothing was heard
-    assert not speaks_text(Inputs.build(audio="a.wav"), heard(misheard))  # speech alone: no text to repeat
-
-
 def test_bio_tags_of_mentions_and_back() -> None:
     text = "Syria's border guards met"
     # "Syria" "'" "s" "border" "guards" "met", as a word-piece tokenizer cuts them, with [CLS] and [SEP]
@@ -384,60 +88,6 @@ def test_bio_tags_of_mentions_and_back() -> None:
     assert tagged_spans("warplanes", [(0, 3), (3, 9)], ["B-miscellaneous", "B-location"]) == [
         ((0, 9), "miscellaneous")
     ]
-
-
-def test_the_reading_text_is_the_text_else_the_transcript() -> None:
-    heard = Perception(
-        audio={"a1": AudioPerception(media="a1", duration=1.0, transcript=Transcript(text="Nadal won"))}
-    )
-    assert reading_text(Inputs(text="Nadal"), heard) == "Nadal"
-    assert reading_text(Inputs(), heard) == "Nadal won"
-    assert reading_text(Inputs(), Perception()) is None
-
-
-def test_find_scorers_names_a_missing_scorer_and_lists_the_shipped_ones(tmp_path: Path) -> None:
-    assert find_scorers("re", "none") == []
-    with pytest.raises(ConfigError, match="relation_scorer = 'none'"):
-        find_scorers("re", str(tmp_path))
-    with pytest.raises(ConfigError, match="argument_scorer = 'none'"):
-        find_scorers("ee", [tmp_path / "nowhere"])
-    with pytest.raises(ConfigError, match=r"entity_checker is \[3\]; give a scorer's name or folder, a list"):
-        find_scorers("ner", [3])  # type: ignore[list-item]
-    with pytest.raises(ConfigError, match="No pair scorer"):
-        ScorerConfig.read(tmp_path)
-    (tmp_path / CONFIG_FILE).write_text(
-        json.dumps({"labels": [NONE], "lora_r": 1, "lora_alpha": 1, "target_modules": [], "kind": "spans"})
-    )
-    with pytest.raises(ConfigError, match="kind is 'spans'"):
-        ScorerConfig.read(tmp_path)
-
-
-def test_a_request_gets_the_first_scorer_that_knows_its_labels(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from reamo.agent.planners import pairs
-
-    def tagger(name: str, types: list[str]) -> Path:
-        folder = tmp_path / name
-        folder.mkdir()
-        labels = ["O", *(f"{bio}-{t}" for t in types for bio in "BI")]
-        config = {"labels": labels, "lora_r": 1, "lora_alpha": 1, "target_modules": [], "kind": "mentions"}
-        (folder / CONFIG_FILE).write_text(json.dumps(config))
-        return folder
-
-    generic = tagger("generic", ["person", "location"])
-    wnut = tagger("wnut", ["person", "corporation"])
-    loads: list[Path] = []
-    monkeypatch.setattr(pairs, "PairScorer", lambda folder, **_: loads.append(folder) or folder)
-    chosen = pairs.task_scorers({"entity_checker": [str(generic), wnut]}, 1, default=False)
-    assert list(chosen) == ["ner"]  # the other tasks' scorers are not named
-    scorers = chosen["ner"]
-    assert scorers.for_labels(LabelSchema(entity_types=["person"])) == generic  # the first that knows
-    assert scorers.for_labels(LabelSchema(entity_types=["person", "corporation"])) == wnut
-    assert scorers.for_labels(LabelSchema(entity_types=["location", "person"])) == generic
-    assert scorers.for_labels(LabelSchema(entity_types=["product"])) is None
-    assert loads == [generic, wnut]  # each loaded once, when first asked for
-    assert pairs.task_scorers({"entity_checker": "none"}, 1, default=True).get("ner") is None
 
 
 def test_merge_lora_gives_the_peft_models_outputs() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -572,30 +573,12 @@ def test_an_input_with_nothing_to_read_skips_the_model(media_dir: Path, registry
     assert has_words(request_for("ner", registry))  # text
 
 
-def test_the_planner_leaves_a_scorers_relations_to_it(
+def test_the_planner_leaves_the_relations_a_refiner_replaces_to_it(
     tiny: tuple[Path, Path], registry: ToolRegistry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import reamo.agent.planners.llm as llm
     from reamo.agent.planners.embedded import leave_to_scorers
     from reamo.agent.planners.hf import load_transformers
-    from reamo.agent.planners.pairs import ScorerConfig
-
-    class Relater:  # a relation scorer that knows every relation type and relates the two entities
-        kind = "relations"
-        config = ScorerConfig(["None"], 1, 1, [])
-
-        def knows(self, labels: LabelSchema) -> bool:
-            return True
-
-        def tagger(self) -> None:
-            return None
-
-        def relate(self, text: str, entities: Any, allowed: list[str]) -> list[Any]:
-            return [{"head": entities[0][0], "label": allowed[0], "tail": entities[1][0]}]
-
-    class OneScorer:  # a task's scorers: the Relater for every request
-        def for_labels(self, labels: LabelSchema) -> Relater:
-            return Relater()
 
     schemas: list[dict[str, Any]] = []
     written = '{"entities":[{"text":"Barack Obama","label":"person"},{"text":"Hawaii","label":"location"}],'
@@ -604,22 +587,23 @@ def test_the_planner_leaves_a_scorers_relations_to_it(
         llm, "generate", lambda *args, **kwargs: Generation(written, (), 1, 0.0, 0.0, 0, 1, False)
     )
     request = request_for("re", registry, text="Barack Obama was born in Hawaii.")
-    for leave in ((), ("re",)):
+    left = replace(request, left_to_refiners=frozenset({"relations"}))
+    for leave, asked in (((), left), (("re",), request), (("re",), left)):
         planner = LocalPlanner(
             name="embedded",
             summary="test",
             load=lambda: load_transformers(str(tiny[0]), None),
             style=PromptStyle(),
-            pair_scorers={"re": OneScorer()},  # type: ignore[dict-item]
             leave_to_scorers=leave,
         )
         monkeypatch.setattr(planner, "_grammar", lambda engine, schema: schemas.append(schema))
-        answer = json.loads(planner.plan(request))
-        assert answer["relations"] == [
-            {"head": "Barack Obama", "label": request.labels.relation_types[0], "tail": "Hawaii"}
-        ]
-    # the model may write relations only where they are not left to the scorer
-    assert [s["properties"]["relations"]["maxItems"] for s in schemas] == [LIST_LIMITS["relations"], 0]
+        assert planner.plan(asked) == written  # the planner's own answer: the refiners come after it
+    # the model leaves the relations out only for a task it leaves to them, where a refiner replaces them
+    assert [s["properties"]["relations"]["maxItems"] for s in schemas] == [
+        LIST_LIMITS["relations"],
+        LIST_LIMITS["relations"],
+        0,
+    ]
     assert leave_to_scorers({}) == ("re",)  # the embedded planner's default
     with pytest.raises(ConfigError, match="use a list of 're' and 'ee'"):
         leave_to_scorers({"leave_to_scorers": "re"})

@@ -65,12 +65,13 @@ def gazetteer_answer(request: PlanRequest) -> dict[str, Any]:
 
 
 def text_reamo(answer: Callable[[PlanRequest], Any], registry: ToolRegistry, **settings: Any) -> Reamo:
+    """A Reamo over the fake tools whose planner answers with ``answer``, refined by no refiner."""
     return Reamo(
         planner=ScriptedPlanner([answer], repeat_last=True),
         registry=registry,
         perceivers=metadata_perceivers(),
         plugins=False,
-        **settings,
+        **{"refiners": [], **settings},
     )
 
 
@@ -307,7 +308,7 @@ def perceiving(planner: ScriptedPlanner, registry: ToolRegistry, perceiver: Any,
         registry=registry,
         perceivers={**metadata_perceivers(), perceiver.modality: perceiver},
         plugins=False,
-        **{"window_chars": 300, **settings},
+        **{"window_chars": 300, "refiners": [], **settings},
     )
 
 

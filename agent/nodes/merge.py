@@ -95,7 +95,7 @@ def merge(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         Diagnostic(level="info", stage="merge", code="record.split", message=m, concept=first)
         for m, first in split
     ]
-    backends = [ctx.planner.describe()]
+    backends = [ctx.planner.describe(), *(state.get("backends") or [])]
     backends += [ctx.perceivers[m].describe() for m in inputs.modalities if m in ctx.perceivers]
     used = sorted({r.tool for r in runs})
     backends += [

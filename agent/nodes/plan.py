@@ -8,6 +8,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from reamo.agent.context import AgentContext
+from reamo.agent.nodes.refine import left_to_refiners
 from reamo.agent.planners.protocol import Message, PlanRequest
 from reamo.agent.progress import emit
 from reamo.agent.state import AgentState
@@ -46,6 +47,7 @@ def plan(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         answer_schema=answer_schema(task, labels, inputs, ctx.registry),
         attempt=attempts,
         errors=tuple(state.get("problems") or ()),
+        left_to_refiners=left_to_refiners(ctx.refiners, task, inputs, labels, perception),
     )
     name = ctx.planner.describe().name
     emit(runtime, "plan", f"{name}: planning" + (f" (repair {attempts})" if attempts else ""))

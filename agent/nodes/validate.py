@@ -8,6 +8,7 @@ from typing import Any, Literal
 from langgraph.runtime import Runtime
 
 from reamo.agent.context import AgentContext
+from reamo.agent.nodes.refine import left_to_refiners
 from reamo.agent.progress import emit
 from reamo.agent.state import AgentState
 from reamo.agent.validation import validate_answer
@@ -24,6 +25,9 @@ def validate(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any
         inputs=state["inputs"],
         registry=ctx.registry,
         perception=state.get("perception"),
+        replaced=left_to_refiners(
+            ctx.refiners, state["task"], state["inputs"], state["labels"], state["perception"]
+        ),
     )
     problems = [p.message for p in checked.problems]
     retry = bool(problems) and state["attempts"] <= ctx.config.max_repairs
@@ -68,8 +72,6 @@ def validate(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any
     }
 
 
-def after_validate(state: AgentState) -> Literal["plan", "ground", "merge"]:
-    """Route: repair, ground the concept calls, or merge."""
-    if state.get("retry"):
-        return "plan"
-    return "ground" if state.get("queue") else "merge"
+def after_validate(state: AgentState) -> Literal["plan", "refine"]:
+    """Route: repair, or refine what is valid."""
+    return "plan" if state.get("retry") else "refine"

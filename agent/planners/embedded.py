@@ -26,7 +26,6 @@ import numpy as np
 
 from reamo.agent.planners.constrained import Logits
 from reamo.agent.planners.llm import Loaded, LocalPlanner
-from reamo.agent.planners.pairs import task_scorers
 from reamo.agent.planners.prompting import PromptStyle
 from reamo.agent.planners.tokenizer import ChatTokenizer
 from reamo.assets import Asset, prepare
@@ -284,10 +283,10 @@ def _load(engine: str, adapter: Path | None, threads: int, precision: str | None
 
 
 LEAVE_TO_SCORERS = ("re",)
-"""The tasks whose relations (arguments) the embedded planner leaves to their pair scorer by default:
-the scorer replaces them, and the answer's entities come before its relations, so leaving them out
-changes no entity. Event arguments come inside each event: leaving them out changed the later events
-and saved no time (see the relation scorer's model card)."""
+"""The tasks whose relations (arguments) the embedded planner leaves by default to the refiners where one
+replaces them (the ``relations`` refiner's pair scorer): the answer's entities come before its
+relations, so leaving them out changes no entity. Event arguments come inside each event: leaving them
+out changed the later events and saved no time (see the relation scorer's model card)."""
 
 
 def leave_to_scorers(options: Mapping[str, Any]) -> tuple[str, ...]:
@@ -303,13 +302,10 @@ def leave_to_scorers(options: Mapping[str, Any]) -> tuple[str, ...]:
 
 def make_embedded(options: Mapping[str, Any], resources: Resources | None = None) -> LocalPlanner:
     """The embedded planner from ``planner_options`` (engine, precision, adapter, threads, prompt,
-    candidates, max_new_tokens, second_look: 0 turns it off, relation_scorer and argument_scorer: a
-    shipped scorer's name, a folder, a list of them (a request gets the first that knows its labels),
-    or ``none`` for the planner's own relations or arguments, entity_checker: the same for the mentions
-    taggers that check a NER answer's entities,
-    leave_to_scorers: the tasks whose relations or arguments the model does not write where a scorer
-    replaces them). Nothing loads here: the engine, spaCy and each scorer load into ``resources`` when a
-    request first needs them."""
+    candidates, max_new_tokens, second_look: 0 turns it off, leave_to_scorers: the tasks whose relations
+    or arguments the model does not write where a refiner replaces them; the pair scorers are refiners'
+    settings now, ``refiner_options``). Nothing loads here: the engine and spaCy load into ``resources``
+    when a request first needs them."""
     engine = str(options.get("engine", "onnx"))
     if engine not in ENGINES:
         raise ConfigError(f"planner_options.engine is {engine!r}; use one of {', '.join(ENGINES)}.")
@@ -331,7 +327,6 @@ def make_embedded(options: Mapping[str, Any], resources: Resources | None = None
         style=style,
         max_new_tokens=int(options.get("max_new_tokens", 384)),
         second_look=float(options.get("second_look", SECOND_LOOK if adapter else 0.0)),
-        pair_scorers=task_scorers(options, threads, default=True, resources=resources),
         leave_to_scorers=leave_to_scorers(options),
         resources=resources,
         engine_key=f"planner.engine:embedded:{engine}:{precision or 'default'}:{adapter_name}:{threads}",

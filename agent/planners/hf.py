@@ -16,7 +16,6 @@ import numpy as np
 from reamo.agent.planners.constrained import Logits
 from reamo.agent.planners.embedded import _common_prefix
 from reamo.agent.planners.llm import Loaded, LocalPlanner
-from reamo.agent.planners.pairs import task_scorers
 from reamo.agent.planners.prompting import PromptStyle
 from reamo.errors import BackendUnavailableError, ConfigError
 from reamo.quiet import quiet_transformers
@@ -142,9 +141,5 @@ def make_hf(arg: str, options: Mapping[str, Any], resources: Resources | None = 
         style=style,
         max_new_tokens=int(options.get("max_new_tokens", 512)),
         second_look=float(options.get("second_look", 0.0)),
-        # pair scorers only when named: a full-size planner is expected to relate entities itself
-        pair_scorers=task_scorers(
-            options, int(threads) if threads else None, default=False, resources=resources
-        ),
         resources=resources,
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -21,7 +21,7 @@ from reamo.agent.planners.constrained import (
     guidance_tokenizer,
     tighten_schema,
 )
-from reamo.agent.planners.pairs import Scorers, left_to_scorer, reading_text, rescored, speaks_text
+from reamo.agent.planners.pairs import left_to_scorer
 from reamo.agent.planners.prompting import Candidates, PromptStyle, planner_messages
 from reamo.agent.planners.protocol import Message, PlanRequest
 from reamo.agent.planners.tokenizer import ChatTokenizer
@@ -78,9 +78,10 @@ def has_words(request: PlanRequest) -> bool:
 
 
 class LocalPlanner:
-    """Loads its engine on the first ``plan`` call, and spaCy and a pair scorer when a request first needs
-    them, into ``resources`` (under ``engine_key``, ``planner.spacy:…``, ``planner.scorer:…``); one
-    request at a time (the engine keeps a cache)."""
+    """Loads its engine on the first ``plan`` call, and spaCy when a request first needs it, into
+    ``resources`` (under ``engine_key``, ``planner.spacy:…``); one request at a time (the engine keeps a
+    cache). For the tasks in ``leave_to_scorers`` (``re``, ``ee``) it does not decode the relations
+    (arguments) that the refiners will replace (``PlanRequest.left_to_refiners``)."""
 
     def __init__(
         self,
@@ -91,7 +92,6 @@ class LocalPlanner:
         style: PromptStyle,
         max_new_tokens: int = 384,
         second_look: float = 0.0,
-        pair_scorers: Mapping[str, Scorers] | None = None,
         leave_to_scorers: Collection[str] = (),
         resources: Resources | None = None,
         engine_key: str | None = None,
@@ -109,9 +109,8 @@ class LocalPlanner:
         self._candidates = Candidates(self.resources) if style.candidates else None
         self._mentions: Candidates | None = None
         self._grammars: OrderedDict[str, Grammar] = OrderedDict()
-        self._scorers = dict(pair_scorers or {})  # by task: "re" relations, "ee" arguments, "ner" checks
-        # the tasks ("re", "ee") whose relations (arguments) the model does not write where their pair
-        # scorer will replace them
+        # the tasks ("re", "ee") whose relations (arguments) the model does not write where a refiner
+        # will replace them
         self.leave_to_scorers = frozenset(leave_to_scorers)
         self._lock = threading.Lock()
 
@@ -119,13 +118,6 @@ class LocalPlanner:
         shots = "few-shot" if self.style.examples else "plain prompt"
         extra = ", spaCy candidates" if self.style.candidates else ""
         extra += ", second look with spaCy" if self.second_look > 0 else ""
-        scored = [
-            {"re": "relation", "ee": "argument", "ner": "entity"}[task]
-            for task in ("re", "ee", "ner")
-            if task in self._scorers
-        ]
-        named = " and ".join([", ".join(scored[:-1]), *scored[-1:]] if len(scored) > 1 else scored)
-        extra += f", MiniLM {named} scorer{'s' * (len(scored) > 1)}" if scored else ""
         engine = f"; {self._loaded.detail}" if self._loaded else ""
         return BackendInfo(
             role="planner",
@@ -165,13 +157,10 @@ class LocalPlanner:
             engine = self.loaded()
             messages = planner_messages(request, self.style, self._candidates)
             ids = prompt_ids(engine.tokenizer, messages)
-            scorers = self._scorers.get(request.task)
-            scorer = scorers.for_labels(request.labels) if scorers is not None else None
-            text = reading_text(request.inputs, request.perception)
             schema = tighten_schema(request.answer_schema, request)
-            leave = request.task in self.leave_to_scorers and bool(text)
-            if leave and scorer is not None:
-                schema = left_to_scorer(schema, scorer.kind)  # it would replace them: not worth decoding
+            if request.task in self.leave_to_scorers:
+                for kind in sorted(request.left_to_refiners):
+                    schema = left_to_scorer(schema, kind)  # a refiner replaces them: not worth decoding
             grammar = self._grammar(engine, schema)
             self.last = generate(
                 engine.model,
@@ -181,19 +170,7 @@ class LocalPlanner:
                 decode=lambda out: engine.tokenizer.decode(out, skip_special_tokens=True),
                 second_look=self._second_look(engine, request),
             )
-            answer = one_label_per_text(self.last.text)
-            if scorer is not None:
-                heard = request.inputs.modalities == ["audio"]  # speech alone
-                answer = rescored(
-                    answer,
-                    scorer,
-                    request.task,
-                    request.labels,
-                    text,
-                    concepts=heard,
-                    written_only=speaks_text(request.inputs, request.perception),
-                )
-            return answer
+            return one_label_per_text(self.last.text)
 
 
 def second_look(tokenizer: Any, threshold: float) -> SecondLook | None:

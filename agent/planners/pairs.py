@@ -23,27 +23,25 @@ gets arguments. It drops the planner's events it doubts and adds those it is sur
 ``reamo finetune`` tunes them (``finetune/pairs.py``, with torch) and they ship beside the planner's
 adapter, about 1.4 MB each. In use they run in numpy (``MiniLMEncoder``) with the LoRA merged into a copy
 of the layers it tunes, so a request never imports torch; MiniLM's other weights are shared. The
-embedded planner replaces its relations, or its events' arguments, with a scorer's whenever the
-request's label set is one the scorer knows; other label sets keep the planner's own.
+refiners (``agent/refiners``: relations, arguments, entities) replace a planner's relations, or its
+events' arguments, with a scorer's, and check its entities, whenever the request's label set is one the
+scorer knows; other label sets keep the planner's own.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from reamo.agent.spans import find_spans, normalise
 from reamo.errors import ConfigError
-from reamo.schemas import Inputs, LabelSchema, Perception
+from reamo.schemas import LabelSchema
 from reamo.tools.protocol import Resources
 
 NONE = "None"
@@ -261,8 +259,8 @@ class ScorerConfig:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ConfigError(
                 f"No pair scorer at {str(folder)!r} ({CONFIG_FILE} and {WEIGHTS_FILE}, as "
-                f"`reamo finetune` writes them): {exc}. Set planner_options.relation_scorer (or "
-                "argument_scorer) = 'none' to keep the planner's own relations (or arguments)."
+                f"`reamo finetune` writes them): {exc}. Set refiner_options.relations.scorer (or "
+                "arguments.scorer, entities.scorer) = 'none' to keep the planner's own records."
             ) from exc
         if config.kind not in KINDS:
             raise ConfigError(
@@ -531,9 +529,13 @@ DEFAULT_SCORERS = {
 """The shipped scorers of each task, in the order a request tries them: the relation scorer tuned on
 MNRE's training split, the argument scorer tuned on the M2E2 text sentences that no suite scores, and
 the NER checkers (the four generic types, tuned on Twitter and CoNLL-2003; WNUT-17's six, tuned on its
-train split). ``planner_options.relation_scorer``, ``argument_scorer`` and ``entity_checker`` name
+train split). ``refiner_options.relations.scorer``, ``arguments.scorer`` and ``entities.scorer`` name
 others."""
-OPTIONS = {"re": "relation_scorer", "ee": "argument_scorer", "ner": "entity_checker"}
+OPTIONS = {
+    "re": "refiner_options.relations.scorer",
+    "ee": "refiner_options.arguments.scorer",
+    "ner": "refiner_options.entities.scorer",
+}
 
 
 def scorer_folder(name: str, otherwise: str, *, beside: Path | None = None) -> Path:
@@ -552,25 +554,24 @@ def scorer_folder(name: str, otherwise: str, *, beside: Path | None = None) -> P
     return found
 
 
-def find_scorers(task: str, choice: str | Path | Sequence[str | Path] | None = None) -> list[Path]:
+def find_scorers(
+    task: str, choice: str | Path | Sequence[str | Path] | None = None, *, option: str | None = None
+) -> list[Path]:
     """The ``task`` scorer folders ``choice`` names (a folder or a name under the shipped adapters, or a
-    list of them), the installed shipped ones when ``choice`` is None, or none for ``"none"``."""
+    list of them), the installed shipped ones when ``choice`` is None, or none for ``"none"``; ``option``
+    is the setting that chose, for messages."""
     from reamo.agent.planners.embedded import adapters_dir
 
     if choice is None:
         shipped = [adapters_dir() / name for name in DEFAULT_SCORERS[task]]
         return [folder for folder in shipped if (folder / CONFIG_FILE).is_file()]
-    names = [choice] if isinstance(choice, (str, Path)) else list(choice)
+    setting = option or OPTIONS[task]
+    names: list[Any] = list(choice) if isinstance(choice, (list, tuple)) else [choice]
     if not all(isinstance(name, (str, Path)) for name in names):
         raise ConfigError(
-            f"planner_options.{OPTIONS[task]} is {choice!r}; give a scorer's name or folder, a list of "
-            "them, or 'none'."
+            f"{setting} is {choice!r}; give a scorer's name or folder, a list of them, or 'none'."
         )
-    return [
-        scorer_folder(str(name), f"or set planner_options.{OPTIONS[task]} = 'none'")
-        for name in names
-        if name != "none"
-    ]
+    return [scorer_folder(str(name), f"or set {setting} = 'none'") for name in names if name != "none"]
 
 
 def scorer_key(folder: Path) -> str:
@@ -604,25 +605,6 @@ class Scorers:
         return load_scorer(folder, self.resources, threads=self.threads)
 
 
-def task_scorers(
-    options: Mapping[str, Any],
-    threads: int | None,
-    *,
-    default: bool,
-    resources: Resources | None = None,
-) -> dict[str, Scorers]:
-    """The scorers ``planner_options`` ask for, by task (none for a task whose option is ``"none"``);
-    with ``default`` False a scorer is used only when named. Only their configs are read here: each
-    scorer loads into ``resources`` when a request first needs it."""
-    shared = resources if resources is not None else Resources()
-    chosen: dict[str, Scorers] = {}
-    for task, option in OPTIONS.items():
-        folders = find_scorers(task, options.get(option, None if default else "none"))
-        if folders:
-            chosen[task] = Scorers(folders, threads=threads, resources=shared)
-    return chosen
-
-
 def left_to_scorer(schema: dict[str, Any], kind: str) -> dict[str, Any]:
     """A copy of an answer schema in which the planner writes nothing that a ``kind`` scorer replaces:
     no relations (``relations``) or no event arguments (``arguments``)."""
@@ -634,227 +616,3 @@ def left_to_scorer(schema: dict[str, Any], kind: str) -> dict[str, Any]:
     if kind == "arguments" and isinstance(arguments, dict):
         arguments["maxItems"] = 0
     return left
-
-
-def reading_text(inputs: Inputs, perception: Perception) -> str | None:
-    """The text the planner read: the input text, else the first transcript."""
-    if inputs.text:
-        return inputs.text
-    return next(iter(_heard(perception)), None)
-
-
-def _heard(perception: Perception) -> list[str]:
-    """The non-empty transcripts of the audio tracks, then of the videos."""
-    transcripts = [a.transcript for a in perception.audio.values()]
-    transcripts += [v.transcript for v in perception.videos.values()]
-    return [t.text for t in transcripts if t is not None and t.text]
-
-
-SPOKEN_COPY = 0.5
-"""How much of the written text a transcript must repeat (difflib's ratio over their words) to count as
-the text read aloud."""
-
-
-def speaks_text(inputs: Inputs, perception: Perception) -> bool:
-    """Whether some audio transcript is the input text read aloud (its words match at least
-    ``SPOKEN_COPY`` of them): then the text is what the request extracts from, and a name heard but not
-    written is a mishearing of one that is."""
-    if not inputs.text:
-        return False
-    written = normalise(inputs.text).split()
-    return any(
-        SequenceMatcher(None, written, normalise(said).split(), autojunk=False).ratio() >= SPOKEN_COPY
-        for said in _heard(perception)
-    )
-
-
-def _placed(text: str, items: Any) -> list[tuple[str, Span]]:
-    """The answer's entities (``items``) that can be found in ``text``, with their first span."""
-    placed = []
-    for entity in items if isinstance(items, list) else []:
-        name = entity.get("text") if isinstance(entity, dict) else None
-        spans = find_spans(text, name) if isinstance(name, str) else []
-        if spans:
-            placed.append((str(name), spans[0]))
-    return placed
-
-
-def rescored(
-    answer: str,
-    scorer: PairScorer,
-    task: str,
-    labels: LabelSchema,
-    text: str | None,
-    *,
-    concepts: bool = False,
-    written_only: bool = False,
-) -> str:
-    """``answer`` with its relations (a ``relations`` scorer on an ``re`` task) or its events' arguments
-    (an ``arguments`` scorer on an ``ee`` task) replaced by the scorer's among its entities, when the
-    scorer knows the request's labels and ``text`` is there; otherwise ``answer`` unchanged (a truncated
-    answer is left for the validator). An event whose trigger is not in ``text`` keeps its arguments.
-    A scorer with a mentions tagger also scores the tagger's mentions that the answer lacks; those that
-    become arguments or relation ends join the answer's entities, with the tagger's entity type, marked
-    as concepts when ``concepts`` (speech alone: whatever is said can be found in the audio). A mentions
-    tagger on an ``ner`` task checks the answer's entities instead (``_check_entities``), keeping only
-    those written in ``text`` when ``written_only`` (the speech reads the text aloud: ``speaks_text``)."""
-    wanted = {"relations": "re", "arguments": "ee", "mentions": "ner"}[scorer.kind]
-    if task != wanted or not text or not scorer.knows(labels):
-        return answer
-    try:
-        data = json.loads(answer)
-    except json.JSONDecodeError:
-        return answer
-    if not isinstance(data, dict) or not isinstance(data.get("entities"), list):
-        return answer
-    if scorer.kind == "mentions":
-        _check_entities(scorer, text, data, labels, concepts, written_only=written_only)
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    if scorer.kind == "arguments":
-        if scorer.event_tagger() is None and not data.get("events"):
-            return answer  # nothing to give arguments to: the tagger need not run
-        data["events"] = _checked_events(scorer, text, data.get("events") or [], labels, concepts)
-    entities = _placed(text, data["entities"])
-    extra = _more_mentions(scorer.tagger(), text, entities, labels)
-    candidates = entities + [(name, span) for name, span, _ in extra]
-    if scorer.kind == "relations":
-        data["relations"] = scorer.relate(text, candidates, labels.relation_types)
-        used = {r["head"] for r in data["relations"]} | {r["tail"] for r in data["relations"]}
-    else:
-        used = set()
-        for event in data.get("events") or []:
-            if not isinstance(event, dict) or not isinstance(event.get("trigger"), str):
-                continue
-            trigger = find_spans(text, event["trigger"])
-            if trigger and isinstance(event.get("type"), str):
-                event["arguments"] = scorer.arguments(
-                    text, candidates, trigger[0], event["type"], labels.argument_roles
-                )
-                used |= {argument["text"] for argument in event["arguments"]}
-    data["entities"] += [
-        {"text": name, "label": label, "concept": concepts} for name, _, label in extra if name in used
-    ]
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-
-
-def _more_mentions(
-    tagger: PairScorer | None, text: str, entities: Sequence[tuple[str, Span]], labels: LabelSchema
-) -> list[tuple[str, Span, str]]:
-    """The tagger's mentions of a requested entity type that the answer lacks: none overlaps one of its
-    ``entities`` or has the text of one (entities are named by their text), each text once."""
-    if tagger is None:
-        return []
-    names = {name for name, _ in entities}
-    extra = []
-    for name, label, span in tagger.mentions(text):
-        if (
-            label in labels.entity_types
-            and name not in names
-            and not any(overlaps(span, s) for _, s in entities)
-        ):
-            names.add(name)
-            extra.append((name, span, label))
-    return extra
-
-
-class _TagCheck:
-    """A tagger's view of one text, against which an answer's items are checked."""
-
-    def __init__(self, tagger: PairScorer, text: str) -> None:
-        self.labels = tagger.labels
-        self.text = text
-        self.offsets, self.probs = tagger.tag_probabilities(text)
-
-    def sure(self, span: Span, label: str) -> float:
-        return tag_confidence(self.labels, self.offsets, self.probs, span, label)
-
-    def sure_mentions(self, wanted: Sequence[str], add: float, taken: list[Span]) -> list[tuple[Span, str]]:
-        """The tagger's mentions (its likeliest tags) of a ``wanted`` label on no ``taken`` span that it
-        is at least ``add`` sure of; each one found is taken."""
-        tags = [self.labels[k] for k in self.probs.argmax(-1).tolist()]
-        found = []
-        for span, label in tagged_spans(self.text, self.offsets, tags):
-            if (
-                label in wanted
-                and not any(overlaps(span, o) for o in taken)
-                and self.sure(span, label) >= add
-            ):
-                taken.append(span)
-                found.append((span, label))
-        return found
-
-
-def _checked_events(
-    scorer: PairScorer, text: str, events: list[Any], labels: LabelSchema, concepts: bool
-) -> list[Any]:
-    """``events`` as an argument scorer's trigger tagger corrects them. It drops those whose trigger it
-    tags as their type with a confidence (``tag_confidence``) below the scorer's ``event_floor``, and
-    adds the events of a requested type it tags with at least ``event_add`` on a trigger that no event
-    is on (marked as concepts when ``concepts``). An event whose trigger is not in ``text``, or of a type
-    the tagger does not tag, is kept."""
-    tagger = scorer.event_tagger()
-    if tagger is None:
-        return events
-    check = _TagCheck(tagger, text)
-    kept, taken = [], []
-    for event in events:
-        found = find_spans(text, event["trigger"]) if _named(event, "trigger") else []
-        typed = bool(found) and _named(event, "type") and f"B-{event['type']}" in tagger.labels
-        if typed and check.sure(found[0], event["type"]) < scorer.config.event_floor:
-            continue
-        kept.append(event)
-        taken += found[:1]
-    if scorer.config.event_add is not None:
-        for (a, b), label in check.sure_mentions(labels.event_types, scorer.config.event_add, taken):
-            kept.append({"trigger": text[a:b], "type": label, "concept": concepts, "arguments": []})
-    return kept
-
-
-def _named(event: Any, key: str) -> bool:
-    return isinstance(event, dict) and isinstance(event.get(key), str)
-
-
-def _check_entities(
-    tagger: PairScorer,
-    text: str,
-    data: dict[str, Any],
-    labels: LabelSchema,
-    concepts: bool,
-    *,
-    written_only: bool = False,
-) -> None:
-    """The answer ``data``'s entities as a mentions tagger corrects them, in place. It drops those it
-    tags as their type with a confidence (``tag_confidence``) below its ``check_floor``, with their
-    calls, and adds the mentions of a requested type it tags with at least ``check_add`` that overlap
-    no entity and repeat no entity's text (marked as concepts when ``concepts``). An entity that is not
-    in ``text`` is kept, unless ``written_only``: then it is dropped too. Calls that name an entity by
-    its place (``e2``) name it by its text instead, since the places change."""
-    check = _TagCheck(tagger, text)
-    kept, dropped, taken = [], set(), []
-    for entity in data["entities"]:
-        found = find_spans(text, entity["text"]) if _named(entity, "text") else []
-        if (written_only and not found and _named(entity, "text")) or (
-            found
-            and _named(entity, "label")
-            and check.sure(found[0], entity["label"]) < tagger.config.check_floor
-        ):
-            dropped.add(entity["text"])
-            continue
-        kept.append(entity)
-        taken += found[:1]
-    calls = []
-    for call in data.get("calls") or []:
-        concept = call.get("concept") if isinstance(call, dict) else None
-        place = re.fullmatch(r"e([0-9]+)", concept) if isinstance(concept, str) else None
-        if place and 0 < int(place[1]) <= len(data["entities"]):
-            concept = call["concept"] = data["entities"][int(place[1]) - 1].get("text")
-        if concept not in dropped:
-            calls.append(call)
-    if tagger.config.check_add is not None:
-        names = {entity.get("text") for entity in kept}
-        # the tagger's mentions never overlap each other, so taking one that repeats a name changes nothing
-        for (a, b), label in check.sure_mentions(labels.entity_types, tagger.config.check_add, taken):
-            if text[a:b] not in names:
-                names.add(text[a:b])
-                kept.append({"text": text[a:b], "label": label, "concept": concepts})
-    data["entities"], data["calls"] = kept, calls

@@ -27,6 +27,9 @@ class PlanRequest:
     answer_schema: dict[str, Any]
     attempt: int = 0
     errors: tuple[str, ...] = field(default_factory=tuple)
+    left_to_refiners: frozenset[str] = frozenset()
+    """The lists the refiners will write themselves for this request (``relations``, ``arguments``:
+    ``Refiner.replaces``); a planner may leave them out of its answer, and the validator ignores them."""
 
 
 @runtime_checkable

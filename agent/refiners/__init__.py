@@ -4,16 +4,9 @@ planner backend (``protocol.Refiner``; third parties register under the entry-po
 
 from __future__ import annotations
 
+from reamo.agent.reading import reading_text, speaks_text
 from reamo.agent.refiners.edits import Draft
-from reamo.agent.refiners.protocol import (
-    REPLACEABLE,
-    Refinement,
-    RefineRequest,
-    Refiner,
-    RefinerSetup,
-    reading_text,
-    speaks_text,
-)
+from reamo.agent.refiners.protocol import REPLACEABLE, Refinement, Refiner, RefineRequest, RefinerSetup
 
 __all__ = [
     "REPLACEABLE",

@@ -1,0 +1,108 @@
+"""``arguments``: an argument scorer gives each event of an EE request whose event types it knows its
+arguments among the entities (and the mentions its tagger finds beside them), after its trigger tagger
+has dropped the events it doubts and added those it is sure of."""
+
+from __future__ import annotations
+
+from reamo.agent.planners.pairs import PairScorer, Scorers
+from reamo.agent.refiners.edits import Draft
+from reamo.agent.refiners.protocol import Refinement, RefineRequest, RefinerSetup
+from reamo.agent.refiners.scored import (
+    TagCheck,
+    check_options,
+    describe,
+    more_mentions,
+    placed,
+    scorers_of,
+    threshold,
+)
+from reamo.agent.spans import find_spans
+from reamo.schemas import BackendInfo, LabelSchema
+
+
+class ArgumentRefiner:
+    name = "arguments"
+
+    def __init__(
+        self, scorers: Scorers | None, *, event_floor: float | None = None, event_add: float | None = None
+    ) -> None:
+        self.scorers = scorers
+        self.event_floor = event_floor  # None: the scorer's own
+        self.event_add = event_add
+
+    @classmethod
+    def from_setup(cls, setup: RefinerSetup) -> ArgumentRefiner:
+        check_options(setup, {"scorer", "threads", "event_floor", "event_add"})
+        return cls(
+            scorers_of(setup, "ee"),
+            event_floor=threshold(setup, "event_floor"),
+            event_add=threshold(setup, "event_add"),
+        )
+
+    def model_for(self, labels: LabelSchema) -> PairScorer | None:
+        """The scorer of these labels: the first configured one that knows them, loaded on first use."""
+        return self.scorers.for_labels(labels) if self.scorers is not None else None
+
+    def describe(self) -> BackendInfo:
+        return describe(self.name, self.scorers, "events checked by a trigger tagger, arguments scored")
+
+    def applies(self, request: RefineRequest) -> bool:
+        return request.task == "ee" and bool(request.text) and self.model_for(request.labels) is not None
+
+    def replaces(self, request: RefineRequest) -> frozenset[str]:
+        return frozenset({"arguments"}) if self.applies(request) else frozenset()
+
+    def refine(self, request: RefineRequest) -> Refinement:
+        scorer, text, labels = self.model_for(request.labels), request.text, request.labels
+        if scorer is None or not text:
+            return Refinement.unchanged(request)
+        draft = Draft(request, self.name)
+        if scorer.event_tagger() is None and not draft.events:
+            return draft.finish()  # nothing to give arguments to: the tagger need not run
+        self._check_events(scorer, text, draft, labels, request.speech_alone)
+        entities = placed(text, draft.entities)
+        extra = more_mentions(scorer.tagger(), text, entities, labels)
+        candidates = entities + [(name, span) for name, span, _ in extra]
+        scored = {}
+        for event in draft.events:
+            trigger = find_spans(text, event.trigger.text)
+            if trigger:  # an event whose trigger is not in the text keeps its arguments
+                scored[event.id] = scorer.arguments(
+                    text, candidates, trigger[0], event.type, labels.argument_roles
+                )
+        used = {argument["text"] for found in scored.values() for argument in found}
+        for name, _, label in extra:
+            if name in used:
+                draft.add_entity(name, label, concept=request.speech_alone, why="an event's argument")
+        for event in draft.events:
+            if event.id in scored:
+                draft.replace_arguments(event, ((a["text"], a["role"]) for a in scored[event.id]), "scored")
+        return draft.finish()
+
+    def _check_events(
+        self, scorer: PairScorer, text: str, draft: Draft, labels: LabelSchema, concept: bool
+    ) -> None:
+        """The events as the scorer's trigger tagger corrects them: it drops those whose trigger it tags
+        as their type with a confidence below ``event_floor``, and adds the events of a requested type it
+        tags with at least ``event_add`` (None: none) on a trigger no event is on. An event whose trigger
+        is not in the text, or of a type the tagger does not tag, is kept."""
+        tagger = scorer.event_tagger()
+        if tagger is None:
+            return
+        floor = self.event_floor if self.event_floor is not None else scorer.config.event_floor
+        add = self.event_add if self.event_add is not None else scorer.config.event_add
+        check = TagCheck(tagger, text)
+        doubted, taken = [], []
+        for event in draft.events:
+            found = find_spans(text, event.trigger.text)
+            if found and check.tags(event.type) and (sure := check.sure(found[0], event.type)) < floor:
+                doubted.append((event.id, sure))
+                continue
+            taken += found[:1]
+        for event_id, sure in doubted:
+            draft.drop_events([event_id], f"the trigger tagger is {sure:.2f} sure of it")
+        if add is not None:
+            for (a, b), label in check.sure_mentions(labels.event_types, add, taken):
+                draft.add_event(
+                    text[a:b], label, concept=concept, why=f"the trigger tagger is at least {add} sure"
+                )

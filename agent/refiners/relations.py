@@ -1,0 +1,52 @@
+"""``relations``: a relation scorer replaces the planner's relations with its own among the entities (and
+the mentions its tagger finds beside them) of an RE request whose relation types it knows."""
+
+from __future__ import annotations
+
+from reamo.agent.planners.pairs import PairScorer, Scorers
+from reamo.agent.refiners.edits import Draft
+from reamo.agent.refiners.protocol import Refinement, RefineRequest, RefinerSetup
+from reamo.agent.refiners.scored import check_options, describe, more_mentions, placed, scorers_of
+from reamo.schemas import BackendInfo, LabelSchema
+
+
+class RelationRefiner:
+    name = "relations"
+
+    def __init__(self, scorers: Scorers | None) -> None:
+        self.scorers = scorers
+
+    @classmethod
+    def from_setup(cls, setup: RefinerSetup) -> RelationRefiner:
+        check_options(setup, {"scorer", "threads"})
+        return cls(scorers_of(setup, "re"))
+
+    def model_for(self, labels: LabelSchema) -> PairScorer | None:
+        """The scorer of these labels: the first configured one that knows them, loaded on first use."""
+        return self.scorers.for_labels(labels) if self.scorers is not None else None
+
+    def describe(self) -> BackendInfo:
+        return describe(self.name, self.scorers, "relations scored among the entities")
+
+    def applies(self, request: RefineRequest) -> bool:
+        return request.task == "re" and bool(request.text) and self.model_for(request.labels) is not None
+
+    def replaces(self, request: RefineRequest) -> frozenset[str]:
+        return frozenset({"relations"}) if self.applies(request) else frozenset()
+
+    def refine(self, request: RefineRequest) -> Refinement:
+        scorer, text, labels = self.model_for(request.labels), request.text, request.labels
+        if scorer is None or not text:
+            return Refinement.unchanged(request)
+        draft = Draft(request, self.name)
+        entities = placed(text, draft.entities)
+        extra = more_mentions(scorer.tagger(), text, entities, labels)
+        found = scorer.relate(
+            text, entities + [(name, span) for name, span, _ in extra], labels.relation_types
+        )
+        used = {r["head"] for r in found} | {r["tail"] for r in found}
+        for name, _, label in extra:
+            if name in used:
+                draft.add_entity(name, label, concept=request.speech_alone, why="a relation's end")
+        draft.replace_relations(((r["head"], r["label"], r["tail"]) for r in found), "scored pairs")
+        return draft.finish()

@@ -1,0 +1,122 @@
+"""What the scorer-backed refiners share: their settings, and the views of a text they score in.
+
+A refiner gets its scorer from one method (``model_for``); it uses only the scorer's ``relate``,
+``arguments``, ``mentions``, ``tag_probabilities``, ``labels``, ``tagger()``, ``event_tagger()`` and
+``config`` floors, so another scorer with those (a label-text-conditioned one) drops in there.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from reamo.agent.planners.pairs import (
+    PairScorer,
+    Scorers,
+    Span,
+    find_scorers,
+    overlaps,
+    tag_confidence,
+    tagged_spans,
+)
+from reamo.agent.refiners.protocol import RefinerSetup
+from reamo.agent.spans import find_spans
+from reamo.errors import ConfigError
+from reamo.schemas import BackendInfo, Entity, LabelSchema
+
+DEFAULT_THREADS = min(2, os.cpu_count() or 1)
+"""The scorers' threads unless ``threads`` or ``planner_options.threads`` says otherwise (the embedded
+planner's rule: two where there are two cores)."""
+
+
+def check_options(setup: RefinerSetup, allowed: Collection[str]) -> None:
+    unknown = sorted(set(setup.options) - set(allowed))
+    if unknown:
+        raise ConfigError(
+            f"refiner_options.{setup.name} has unknown setting(s) {', '.join(unknown)}; "
+            f"the {setup.name} refiner takes {', '.join(sorted(allowed))}."
+        )
+
+
+def threshold(setup: RefinerSetup, key: str) -> float | None:
+    """A probability setting (0 to 1) of the refiner's options; None when not set."""
+    value = setup.options.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ConfigError(f"refiner_options.{setup.name}.{key} is {value!r}; use a probability from 0 to 1.")
+    return float(value)
+
+
+def scorers_of(setup: RefinerSetup, task: str) -> Scorers | None:
+    """The scorers ``refiner_options.<name>.scorer`` names (a shipped scorer's name, a folder, a list of
+    them: a request gets the first that knows its labels; ``"none"``: none), the shipped ones for
+    ``task`` by default. Only their configs are read here; each loads on first use."""
+    threads = setup.options.get("threads", setup.config.planner_options.get("threads", DEFAULT_THREADS))
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ConfigError(f"refiner_options.{setup.name}.threads is {threads!r}; use a positive integer.")
+    folders = find_scorers(task, setup.options.get("scorer"), option=f"refiner_options.{setup.name}.scorer")
+    return Scorers(folders, threads=threads, resources=setup.resources) if folders else None
+
+
+def describe(name: str, scorers: Scorers | None, what: str) -> BackendInfo:
+    folders = ", ".join(folder.name for folder, _ in scorers.configs) if scorers else "none"
+    return BackendInfo(role="refiner", name=name, detail=f"{what} (MiniLM: {folders})")
+
+
+def placed(text: str, entities: Sequence[Entity]) -> list[tuple[str, Span]]:
+    """The entities that can be found in ``text``, by their text, with their first span."""
+    found = [(e.text, find_spans(text, e.text)) for e in entities]
+    return [(name, spans[0]) for name, spans in found if spans]
+
+
+def more_mentions(
+    tagger: PairScorer | None, text: str, entities: Sequence[tuple[str, Span]], labels: LabelSchema
+) -> list[tuple[str, Span, str]]:
+    """The tagger's mentions of a requested entity type that ``entities`` lack: none overlaps one of them
+    or has the text of one (entities are named by their text), each text once."""
+    if tagger is None:
+        return []
+    names = {name for name, _ in entities}
+    extra = []
+    for name, label, span in tagger.mentions(text):
+        if (
+            label in labels.entity_types
+            and name not in names
+            and not any(overlaps(span, s) for _, s in entities)
+        ):
+            names.add(name)
+            extra.append((name, span, label))
+    return extra
+
+
+class TagCheck:
+    """A tagger's view of one text, against which records are checked."""
+
+    def __init__(self, tagger: Any, text: str) -> None:
+        self.labels: list[str] = list(tagger.labels)
+        self.text = text
+        self.offsets, self.probs = tagger.tag_probabilities(text)
+
+    def tags(self, label: str) -> bool:
+        return f"B-{label}" in self.labels
+
+    def sure(self, span: Span, label: str) -> float:
+        """How sure the tagger is that ``span`` is a mention of ``label`` (``tag_confidence``)."""
+        return tag_confidence(self.labels, self.offsets, self.probs, span, label)
+
+    def sure_mentions(self, wanted: Sequence[str], add: float, taken: list[Span]) -> list[tuple[Span, str]]:
+        """The tagger's mentions (its likeliest tags) of a ``wanted`` label on no ``taken`` span that it
+        is at least ``add`` sure of; each one found is taken."""
+        tags = [self.labels[k] for k in self.probs.argmax(-1).tolist()]
+        found = []
+        for span, label in tagged_spans(self.text, self.offsets, tags):
+            if (
+                label in wanted
+                and not any(overlaps(span, o) for o in taken)
+                and self.sure(span, label) >= add
+            ):
+                taken.append(span)
+                found.append((span, label))
+        return found
