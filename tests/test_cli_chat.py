@@ -69,7 +69,10 @@ def test_tools_command_lists_plugins_or_says_none(capsys: pytest.CaptureFixture[
         assert spec["call_schema"]["properties"]["module"]["const"] == spec["module"]
 
 
-def test_extract_json_with_scripted_planner(answers_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_extract_json_with_scripted_planner(
+    answers_file: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REAMO_REFINERS", "")  # the scripted answer as it is
     code = main(
         ["extract", "--task", "ner", "--text", OBAMA, "--planner", f"scripted:{answers_file}", "--json"]
     )

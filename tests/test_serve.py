@@ -69,7 +69,8 @@ OBAMA_BOX = (2.0, 2.0, 30.0, 40.0)
 
 @pytest.fixture
 def serve_reamo(registry: ToolRegistry) -> Callable[..., Reamo]:
-    """A Reamo over the fake tools whose scripted planner gives ``answer`` to every request."""
+    """A Reamo over the fake tools whose scripted planner gives ``answer`` to every request (no refiner
+    changes it)."""
 
     def make(answer: Any = PEOPLE) -> Reamo:
         return Reamo(
@@ -77,6 +78,7 @@ def serve_reamo(registry: ToolRegistry) -> Callable[..., Reamo]:
             registry=registry,
             perceivers=metadata_perceivers(),
             plugins=False,
+            refiners=[],
         )
 
     return make

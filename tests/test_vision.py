@@ -523,6 +523,7 @@ def test_extraction_grounds_image_and_video_concepts_and_saves_overlays(
         registry=ToolRegistry([ImageSegmentation(), VideoTracking()]),
         perceivers=metadata_perceivers(),
         plugins=False,
+        refiners=[],  # the entity checker would type Rex as a person, a new entity without calls
     )
     resources_with(res=reamo.context.resources)
     result = reamo.extract("ner", text="Rex runs.", image=two_dogs, video=video)
