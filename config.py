@@ -18,7 +18,7 @@ from reamo.errors import ConfigError, validation_problems
 
 ENV_PREFIX = "REAMO_"
 CONFIG_ENV = "REAMO_CONFIG"
-DEFAULT_REFINERS = ("relations", "arguments", "entities", "heard")
+DEFAULT_REFINERS = ("relations", "arguments", "entities", "heard", "objects")
 """The built-in refiners, in the order the refine stage runs them (``agent/refiners``)."""
 MOVED_TO_REFINERS = {
     "relation_scorer": "refiner_options.relations.scorer",
@@ -73,7 +73,8 @@ class ReamoConfig(BaseModel):
     refiners: list[str] = Field(
         default_factory=lambda: list(DEFAULT_REFINERS),
         description="refiners run on every planner's validated records, in order (built-in: relations, "
-        "arguments, entities, heard; others from the reamo.refiners entry points); [] turns refine off",
+        "arguments, entities, heard, objects; others from the reamo.refiners entry points); [] turns "
+        "refine off",
     )
     refiner_options: dict[str, dict[str, Any]] = Field(
         default_factory=dict,

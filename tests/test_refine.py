@@ -202,11 +202,11 @@ def test_refine_turned_off_and_refiners_listed_in_backends(make_reamo: Callable[
 
 
 def test_the_builtin_refiners_run_by_default_in_order() -> None:
-    assert ReamoConfig().refiners == ["relations", "arguments", "entities", "heard"]
+    assert ReamoConfig().refiners == ["relations", "arguments", "entities", "heard", "objects"]
     registry = build_refiner_registry(plugins=False)
-    assert registry.names() == ["arguments", "entities", "heard", "relations"]
+    assert registry.names() == ["arguments", "entities", "heard", "objects", "relations"]
     built = registry.build(ReamoConfig().refiners, ReamoConfig())
-    assert [r.name for r in built] == ["relations", "arguments", "entities", "heard"]
+    assert [r.name for r in built] == ["relations", "arguments", "entities", "heard", "objects"]
     assert {r.describe().role for r in built} == {"refiner"}
     assert ReamoConfig.load(env={"REAMO_REFINERS": ""}).refiners == []
     assert ReamoConfig.load(env={"REAMO_REFINERS": "heard, relations"}).refiners == ["heard", "relations"]
@@ -224,10 +224,14 @@ def test_a_refiner_takes_its_settings(tmp_path: Path) -> None:
     ("settings", "message"),
     [
         (
-            {"refiners": ["relations", "objects"]},
-            r"Can't find refiner 'objects'.*Available names: arguments, ",
+            {"refiners": ["relations", "colours"]},
+            r"Can't find refiner 'colours'.*Available names: arguments, ",
         ),
-        ({"refiner_options": {"objects": {}}}, r"refiner_options names refiner\(s\) 'objects'.*available: "),
+        ({"refiner_options": {"colours": {}}}, r"refiner_options names refiner\(s\) 'colours'.*available: "),
+        (
+            {"refiner_options": {"objects": {"vocabulary": "all"}}},
+            r"refiner_options.objects.vocabulary is 'all'; use 'coco' or 'open'",
+        ),
         (
             {"refiner_options": {"entities": {"floor": 0.3}}},
             r"entities has unknown setting\(s\) floor; .*check_add",

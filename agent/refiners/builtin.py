@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from reamo.agent.refiners.objects import objects_refiner
 from reamo.agent.refiners.protocol import Refiner, RefinerSetup
 
 
@@ -31,5 +32,11 @@ def _heard(setup: RefinerSetup) -> Refiner:
     return HeardRefiner()
 
 
-BUILTIN_REFINERS = {"relations": _relations, "arguments": _arguments, "entities": _entities, "heard": _heard}
+BUILTIN_REFINERS = {
+    "relations": _relations,
+    "arguments": _arguments,
+    "entities": _entities,
+    "heard": _heard,
+    "objects": objects_refiner,
+}
 """Refiner factories by name; the default ``refiners`` setting runs them in this order."""

@@ -16,9 +16,13 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from itertools import pairwise
+from itertools import pairwise, zip_longest
 
 from reamo.tools.vision.detector import COCO_LABELS
+
+
+def _words(words: str) -> frozenset[str]:
+    return frozenset(words.split())
 
 
 def _w(words: str) -> tuple[str, ...]:
@@ -154,6 +158,15 @@ NE_PERSON_LOCATION_ORGANIZATION = frozenset(
     )
 )
 """The named-entity types an object word must never be typed as when the label set has a class for it."""
+VERB_CUES = _words(
+    "to will would can could should must may might cannot can't won't don't doesn't didn't not never"
+)
+VERBS = _words(
+    "bear train book sink tie bat fork bowl ski ship plane duck hound ferry monitor screen table "
+    "plant phone clock mug jet cab bus truck boat bike kite mouse"
+)
+"""Object words that are verbs too: after a word of ``VERB_CUES`` ("can't bear", "to train") they are
+verbs, not objects."""
 
 
 def plural(word: str) -> str:
@@ -170,6 +183,18 @@ def plural(word: str) -> str:
     else:
         many = last + "s"
     return f"{head} {many}" if head else many
+
+
+def forms(words: str) -> tuple[str, str]:
+    """A noun's normalised singular and plural: ``Dog`` -> (dog, dogs)."""
+    w = normalise_words(words)
+    return w, plural(w)
+
+
+def sentence_start(text: str, start: int) -> bool:
+    """Whether ``start`` begins a sentence (or a tweet's word after a mark)."""
+    before = text[:start].rstrip()
+    return not before or before[-1] in ".!?:;\"'(\n#@"
 
 
 def normalise_words(text: str) -> str:
@@ -235,6 +260,30 @@ class Lexicon:
             else:
                 i += 1
         return out
+
+    def object_mentions(self, text: str, classes: Iterable[str] | None = None) -> list[Mention]:
+        """The ``mentions`` that are object words: not part of a name (``Apple``, ``Chicago Bulls``:
+        capitalised inside a sentence), not a verb (``to train``), not a word before another object word
+        (the "dog" of "dog bed", the "orange" of "orange car")."""
+        every = self.mentions(text)
+        wanted = set(self.classes if classes is None else classes)
+        return [
+            m
+            for m, after in zip_longest(every, every[1:])
+            if m.cls in wanted
+            and _common_noun(text, m)
+            and not (after is not None and not text[m.end : after.start].strip())
+        ]
+
+
+def _common_noun(text: str, mention: Mention) -> bool:
+    words = re.findall(r"[A-Za-z']+", text[: mention.start])
+    if words and words[-1].lower() in VERB_CUES and normalise_words(mention.text) in VERBS:
+        return False
+    if not mention.text[:1].isupper() or mention.text.isupper() or sentence_start(text, mention.start):
+        return True  # lower case, an acronym ("TV"), or a sentence's first word
+    letters = [ch for ch in text if ch.isalpha()]
+    return sum(ch.isupper() for ch in letters) > 0.5 * len(letters)  # a text in capitals: any word is
 
 
 @cache
