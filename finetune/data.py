@@ -359,6 +359,9 @@ class DataPlan:
     ee_meta_per_variant: int = 0
     """M2E2 and CASIE sentences with an event as EE requests with an image, audio alone or text and
     audio, this many for each corpus and medium."""
+    objects_per_variant: int = 0
+    """Label sets that mix named-entity types with object classes, on text with an image or a video and
+    on an image or a video alone (``finetune/objects.py``): this many examples of each."""
     per_corpus: dict[str, int] = field(default_factory=dict)
     """Caps for named corpora that replace their task's cap, e.g. ``{"mnre": 600, "webnlg": 0}`` for a
     plan that tunes a shipped adapter further on one weakness; MNRE's negatives come on top."""
@@ -452,6 +455,10 @@ def build_examples(
         for sentences, event_types, roles, entity_types in event_schemas.values():
             event_set = (event_types, roles)
             yield from with_media(sentences, plan.ee_meta_per_variant, entity_types, event_set=event_set)
+    if plan.objects_per_variant:
+        from reamo.finetune.objects import object_examples
+
+        yield from object_examples(builder, corpora, plan.objects_per_variant, plan.seed)
 
 
 def write_dataset(examples: Iterable[TuningExample], out: Path) -> dict[str, Any]:
