@@ -6,6 +6,7 @@ character span, an image mask, an audio time span, a video track.
 
 from __future__ import annotations
 
+from reamo.agent.refiners import Refinement, Refiner, RefineRequest, RefinerRegistry
 from reamo.config import ReamoConfig
 from reamo.errors import (
     BackendUnavailableError,
@@ -17,6 +18,7 @@ from reamo.errors import (
     MediaNotFoundError,
     PlannerError,
     ReamoError,
+    RefinerNotFoundError,
     RegistrationError,
     ServiceError,
     ToolNotFoundError,
@@ -67,6 +69,11 @@ __all__ = [
     "Reamo",
     "ReamoConfig",
     "ReamoError",
+    "RefineRequest",
+    "Refinement",
+    "Refiner",
+    "RefinerNotFoundError",
+    "RefinerRegistry",
     "RegistrationError",
     "Relation",
     "RemoteReamo",

@@ -11,6 +11,7 @@ import pytest
 
 from reamo import Reamo
 from reamo.agent.planners.llm import LocalPlanner
+from reamo.agent.refiners.entities import EntityRefiner
 from reamo.cli import main
 from reamo.schemas import LabelSchema
 
@@ -141,13 +142,13 @@ def test_a_request_for_wnut_types_gets_the_wnut_checker(tuned: Reamo) -> None:
     """WNUT-17's six types are not the generic checker's, so the WNUT checker checks that answer."""
     from reamo.evaluation.builders.text import WNUT_TYPES
 
-    planner = tuned.planner
-    assert isinstance(planner, LocalPlanner)
+    refiner = next(r for r in tuned.refiners if r.name == "entities")
+    assert isinstance(refiner, EntityRefiner)
     wnut = LabelSchema(entity_types=list(WNUT_TYPES))
-    checker = planner._scorers["ner"].for_labels(wnut)
+    checker = refiner.model_for(wnut)
     assert checker is not None
     assert checker.folder.name == "reamo-wnut-entities"
-    generic = planner._scorers["ner"].for_labels(LabelSchema.default("ner"))
+    generic = refiner.model_for(LabelSchema.default("ner"))
     assert generic is not None
     assert generic.folder.name == "reamo-entities"
     text = "Watching Game of Thrones with Taylor Swift fans in London tonight"
@@ -158,11 +159,9 @@ def test_a_request_for_wnut_types_gets_the_wnut_checker(tuned: Reamo) -> None:
 def test_the_shipped_relation_scorer_relates_the_tuned_planners_entities(tuned: Reamo) -> None:
     """A relation request over MNRE's types: the relations are the scorer's, between the planner's
     entities, and each related entity has the type its relation names."""
-    planner = tuned.planner
-    assert isinstance(planner, LocalPlanner)
     text = "Actor Tom Hanks and his wife Rita Wilson arrive at the Oscars in Los Angeles"
     result = tuned.extract(task="re", text=text)
-    assert "MiniLM relation, argument and entity scorers" in planner.describe().detail
+    assert [b.name for b in result.backends if b.role == "refiner"] == ["relations"]
     by_id = {e.id: e for e in result.entities}
     triples = {(by_id[r.head].text, r.label, by_id[r.tail].text) for r in result.relations}
     assert ("Tom Hanks", "/per/per/couple", "Rita Wilson") in triples
@@ -173,13 +172,13 @@ def test_the_shipped_relation_scorer_relates_the_tuned_planners_entities(tuned: 
         typed.setdefault(relation.head, signature[0])
         typed.setdefault(relation.tail, signature[1])
     assert typed == {i: by_id[i].label for i in typed}
-    without = Reamo(planner="embedded", plugins=False, planner_options={"relation_scorer": "none"})
-    assert "relation" not in without.planner.describe().detail
+    without = Reamo(planner="embedded", plugins=False, refiner_options={"relations": {"scorer": "none"}})
+    assert not [b for b in without.extract(task="re", text=text).backends if b.name == "relations"]
 
 
 def test_the_shipped_argument_scorer_gives_the_events_their_arguments(tuned: Reamo) -> None:
     result = tuned.extract(task="ee", text="Police arrested two protesters in Chicago on Tuesday.")
-    assert "relation, argument and entity scorers" in tuned.planner.describe().detail
+    assert [b.name for b in result.backends if b.role == "refiner"] == ["arguments"]
     texts = {e.id: e.text for e in result.entities}
     events = {
         (ev.type, ev.trigger.text): {(texts[a.entity], a.role) for a in ev.arguments} for ev in result.events
@@ -188,8 +187,10 @@ def test_the_shipped_argument_scorer_gives_the_events_their_arguments(tuned: Rea
     # "Police" is not one of the planner's entities: the scorer's mentions tagger found it
     assert ("Police", "Agent") in events[("Justice:Arrest-Jail", "arrested")]
     assert [e.text for e in result.entities][-1] == "Police"  # the tagger's mentions come last
-    plain = Reamo(planner="embedded", plugins=False, planner_options={"argument_scorer": "none"})
-    assert "argument" not in plain.planner.describe().detail
+    plain = Reamo(planner="embedded", plugins=False, refiner_options={"arguments": {"scorer": "none"}})
+    assert (
+        next(r for r in plain.refiners if r.name == "arguments").describe().detail.endswith("(MiniLM: none)")
+    )
     # the scorer's trigger tagger adds an event the planner missed
     text = "Thousands of demonstrators marched through Paris after the soldiers were killed in the attack."
     found = {(ev.type, ev.trigger.text) for ev in tuned.extract(task="ee", text=text).events}

@@ -409,3 +409,25 @@ def test_each_window_of_a_long_text_is_refined(registry: Any) -> None:
     assert [g.start for g in dog.groundings if g.media == "text"] == [
         text.index("dog", n * 80) for n in range(4)
     ]
+
+
+def test_readme_refiner_example_runs(
+    make_reamo: Callable[..., Reamo], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import re
+
+    import reamo
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    code = re.search(r"```python\n(.*?)```", readme.split("## Your own refiner", 1)[1], re.DOTALL)
+    assert code is not None
+    answer = {"entities": [{"text": "Barack Obama", "label": "person"}]}
+    monkeypatch.setattr(reamo, "Reamo", lambda **settings: make_reamo(answer, **settings))
+    namespace: dict[str, Any] = {}
+    exec(compile(code.group(1), "README.md", "exec"), namespace)
+    result = namespace["result"]
+    assert [(e.text, e.label, e.concept) for e in result.entities] == [
+        ("Barack Obama", "person", False),
+        ("dog", "animal", True),
+    ]
+    assert [d.code for d in result.diagnostics if d.stage == "refine"] == ["refine.acme.pets.added"]
