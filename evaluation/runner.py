@@ -263,9 +263,9 @@ def build_systems(
 ) -> dict[str, Reamo]:
     """REAMO as configured; ``compare``, the same system under a second config (``reamo bench --compare``,
     e.g. scorers and planner tuned without the suites' training sources: the zero-shot column), named
-    ``compare_name``; and, with ``baseline``, the paper's pipeline baseline (same planner, every entity
-    to every tool) and spaCy alone. Baselines share the configured instance's tools and perceivers, so
-    every model loads once."""
+    ``compare_name``; and, with ``baseline``, the paper's pipeline baseline (same planner and refiners,
+    every entity to every tool) and spaCy alone (no refiners). Baselines share the configured instance's
+    tools and perceivers, so every model loads once."""
     out = {"reamo": reamo}
     if compare is not None:
         if compare_name in ("reamo", "pipeline", "spacy"):
@@ -274,10 +274,11 @@ def build_systems(
     if baseline:
         shared: dict[str, Any] = {"registry": reamo.registry, "perceivers": reamo.perceivers}
         out["pipeline"] = Reamo(reamo.config, planner=PipelinePlanner(reamo.planner), **shared)
-        # spaCy alone reads the text only: no perception model, no grounding tool
+        # spaCy alone reads the text only: no perception model, no grounding tool, no refiner
         text_only: dict[str, Any] = {
             "registry": ToolRegistry([]),
             "perceivers": metadata_perceivers(reamo.config),
+            "refiners": [],
         }
         out["spacy"] = Reamo(reamo.config, planner="spacy", **text_only)
     return out

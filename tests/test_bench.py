@@ -238,6 +238,8 @@ def test_pipeline_baseline_passes_an_unparseable_answer_through(registry: ToolRe
 def test_baselines_run_beside_reamo(media_dir: Path, reamo: Reamo) -> None:
     systems = build_systems(reamo, baseline=True)
     assert list(systems) == ["reamo", "pipeline", "spacy"]
+    with_refiners = build_systems(Reamo(reamo.config, refiners=["entities"]), baseline=True)
+    assert [len(s.refiners) for s in with_refiners.values()] == [1, 1, 0]  # spaCy alone is spaCy alone
     text_suite = load_suite(write_suite_file(media_dir, [row("t")], "text.jsonl"))
     seen = {"id": "e1", "text": "Obama", "label": "person", "image": {"polygons": [OBAMA_POLYGON]}}
     image_only = {**row("i"), "inputs": {"image": "photo.png"}, "gold": {"entities": [seen]}}
