@@ -467,3 +467,19 @@ def test_a_request_gets_the_first_scorer_that_knows_its_labels(
     assert scorers_of(RefinerSetup("entities", {"scorer": "none"}), "ner") is None
     with pytest.raises(ConfigError, match=r"refiner_options.entities.threads is 0; use a positive integer"):
         scorers_of(RefinerSetup("entities", {"threads": 0}), "ner")
+
+
+def test_the_scorers_threads_follow_the_planners_unless_set() -> None:
+    from reamo.agent.refiners.scored import DEFAULT_THREADS
+    from reamo.config import ReamoConfig
+
+    def threads(options: dict[str, Any], planner: dict[str, Any]) -> int | None:
+        config = ReamoConfig(planner_options=planner)
+        scorers = scorers_of(RefinerSetup("entities", options, config), "ner")
+        assert scorers is not None  # the shipped checkers
+        return scorers.threads
+
+    assert threads({}, {}) == DEFAULT_THREADS
+    assert threads({}, {"threads": 1}) == 1
+    assert threads({"threads": 3}, {"threads": 1}) == 3
+    assert threads({}, {"threads": "4"}) == DEFAULT_THREADS  # an hf planner's string is its own business

@@ -53,7 +53,9 @@ def scorers_of(setup: RefinerSetup, task: str) -> Scorers | None:
     """The scorers ``refiner_options.<name>.scorer`` names (a shipped scorer's name, a folder, a list of
     them: a request gets the first that knows its labels; ``"none"``: none), the shipped ones for
     ``task`` by default. Only their configs are read here; each loads on first use."""
-    threads = setup.options.get("threads", setup.config.planner_options.get("threads", DEFAULT_THREADS))
+    planner_threads = setup.config.planner_options.get("threads")
+    default = planner_threads if isinstance(planner_threads, int) and planner_threads > 0 else DEFAULT_THREADS
+    threads = setup.options.get("threads", default)
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ConfigError(f"refiner_options.{setup.name}.threads is {threads!r}; use a positive integer.")
     folders = find_scorers(task, setup.options.get("scorer"), option=f"refiner_options.{setup.name}.scorer")
