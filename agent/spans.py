@@ -21,6 +21,18 @@ def find_spans(text: str, phrase: str) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in loose.finditer(text)]
 
 
+def word_spans(text: str, phrase: str) -> list[tuple[int, int]]:
+    """The ``find_spans`` of ``phrase`` that do not cut a word of ``text`` (a seen car is not the "Car" of
+    "Carter"); an end of the phrase that is not a letter or digit may touch anything."""
+    phrase = phrase.strip()
+    return [
+        (s, e)
+        for s, e in find_spans(text, phrase)
+        if not (s > 0 and text[s - 1].isalnum() and phrase[:1].isalnum())
+        and not (e < len(text) and text[e].isalnum() and phrase[-1:].isalnum())
+    ]
+
+
 def normalise(text: str) -> str:
     """Lower-case, punctuation stripped, spaces collapsed: the benchmark's surface-text key."""
     return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())

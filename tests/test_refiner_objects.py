@@ -310,3 +310,11 @@ def test_the_vocabulary_setting() -> None:
     assert ObjectRefiner.from_setup(setup).vocabulary.open
     with pytest.raises(ConfigError, match="unknown setting"):
         ObjectRefiner.from_setup(RefinerSetup(name="objects", options={"floor": 1}))
+
+
+def test_a_seen_car_is_not_the_car_of_a_name(media_dir: Path) -> None:
+    planned = {"entities": [{"text": "Sam Carter", "label": "person"}]}
+    result = extract(planned, "Sam Carter took it.", [("car", CAR), ("car", CAR2)], media_dir / "photo.png")
+    cars = by_text(result)["car"]
+    assert len(cars) == 2  # two regions, two entities: no text span cut from "Carter" makes it written
+    assert not any(isinstance(g, TextSpan) for c in cars for g in c.groundings)

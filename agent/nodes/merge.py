@@ -12,7 +12,7 @@ from langgraph.runtime import Runtime
 from reamo.agent.context import AgentContext
 from reamo.agent.planners.protocol import Message
 from reamo.agent.progress import emit
-from reamo.agent.spans import find_spans
+from reamo.agent.spans import word_spans
 from reamo.agent.state import AgentState
 from reamo.masks import box_area, box_iou
 from reamo.schemas import (
@@ -82,7 +82,7 @@ def merge(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         for concept in concepts.values():
             spans = [
                 TextSpan(start=s, end=e, text=inputs.text[s:e])
-                for s, e in find_spans(inputs.text, concept.text)
+                for s, e in word_spans(inputs.text, concept.text)
             ]
             concept.groundings = [*spans, *concept.groundings]
     entities, relations, events, joined = _join_repetitions(entities, relations, events)
