@@ -230,7 +230,7 @@ def test_a_refiner_takes_its_settings(tmp_path: Path) -> None:
         ({"refiner_options": {"colours": {}}}, r"refiner_options names refiner\(s\) 'colours'.*available: "),
         (
             {"refiner_options": {"objects": {"vocabulary": "all"}}},
-            r"refiner_options.objects.vocabulary is 'all'; use 'coco' or 'open'",
+            r"refiner_options.objects.vocabulary is 'all'; use 'auto', 'coco' or 'open'",
         ),
         (
             {"refiner_options": {"entities": {"floor": 0.3}}},

@@ -308,6 +308,9 @@ def test_words_that_are_not_objects_of_their_class() -> None:
 def test_the_vocabulary_setting() -> None:
     setup = RefinerSetup(name="objects", options={"vocabulary": "open"}, config=ReamoConfig())
     assert ObjectRefiner.from_setup(setup).vocabulary.open
+    assert not ObjectRefiner.from_setup(RefinerSetup(name="objects")).vocabulary.open  # embedded: COCO-80
+    owl = ReamoConfig(tools={"image.segment.v1": {"backend": "owlv2-sam"}})
+    assert ObjectRefiner.from_setup(RefinerSetup(name="objects", config=owl)).vocabulary.open
     with pytest.raises(ConfigError, match="unknown setting"):
         ObjectRefiner.from_setup(RefinerSetup(name="objects", options={"floor": 1}))
 

@@ -145,9 +145,11 @@ class ObjectRefiner:
 
     @classmethod
     def from_setup(cls, setup: RefinerSetup) -> ObjectRefiner:
-        """``refiner_options.objects.vocabulary``: ``coco`` (the default) or ``open`` (the labels' own
-        words too, for an open-vocabulary segmentation backend)."""
+        """``refiner_options.objects.vocabulary``: ``auto`` (the default: the image segmentation backend's,
+        COCO-80 for the embedded one, any phrase for an open-vocabulary one), ``coco`` or ``open`` (the
+        labels' own words count as classes too)."""
         from reamo.errors import ConfigError
+        from reamo.tools.vision.backends import vocabulary
 
         unknown = sorted(set(setup.options) - set(OPTIONS))
         if unknown:
@@ -155,9 +157,13 @@ class ObjectRefiner:
                 f"refiner_options.objects has unknown setting(s) {', '.join(unknown)}; "
                 f"known: {', '.join(OPTIONS)}."
             )
-        choice = str(setup.options.get("vocabulary", "coco"))
-        if choice not in ("coco", "open"):
-            raise ConfigError(f"refiner_options.objects.vocabulary is {choice!r}; use 'coco' or 'open'.")
+        choice = str(setup.options.get("vocabulary", "auto"))
+        if choice not in ("auto", "coco", "open"):
+            raise ConfigError(
+                f"refiner_options.objects.vocabulary is {choice!r}; use 'auto', 'coco' or 'open'."
+            )
+        if choice == "auto":
+            return cls(vocabulary(setup.config.tools.get("image.segment.v1", {})))
         return cls(OPEN_VOCABULARY if choice == "open" else COCO_VOCABULARY)
 
     def describe(self) -> BackendInfo:

@@ -19,6 +19,7 @@ import numpy.typing as npt
 from reamo.errors import ConfigError
 from reamo.schemas import BackendInfo, Box
 from reamo.tools.protocol import Resources
+from reamo.tools.vision.classes import COCO_VOCABULARY, OPEN_VOCABULARY, Vocabulary
 from reamo.tools.vision.detector import MIN_SCORE
 from reamo.tools.vision.phrases import SIMILARITY_FLOOR, PhraseMapper, Query
 
@@ -141,6 +142,12 @@ BACKENDS: dict[str, BackendFactory] = {
     "grounding-dino-sam": _fullsize("grounding-dino-sam"),
     "seem": _fullsize("seem"),
 }
+
+
+def vocabulary(settings: Mapping[str, Any]) -> Vocabulary:
+    """What the backend a tool's settings choose can be asked for: the embedded CenterNet's COCO-80
+    classes, or any phrase for the open-vocabulary ones (OWLv2, Grounding DINO, SEEM)."""
+    return COCO_VOCABULARY if str(settings.get("backend", "embedded")) == "embedded" else OPEN_VOCABULARY
 
 
 def get_backend(settings: Mapping[str, Any], resources: Resources) -> SegmentBackend:

@@ -145,7 +145,9 @@ NAMED_ENTITY_TYPES = frozenset(
     _w(
         "person, per, people, human, location, loc, place, gpe, geographic location, geo-political entity, "
         "facility, organization, organisation, org, corporation, company, company or institution, group, "
-        "miscellaneous, misc, other, product, creative-work, creative work, event, nationality, norp"
+        "miscellaneous, misc, other, product, creative-work, creative work, event, nationality, norp, "
+        "date, time, money, value, percent, quantity, ordinal, cardinal, law, language, work of art, "
+        "title, url, email, hashtag"
     )
 )
 """Label names that are named-entity types, never object classes, even where a detector class shares
