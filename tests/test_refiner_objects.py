@@ -113,6 +113,7 @@ def extract(
     labels: list[str] = LABELS,
     task: str = "ner",
     relations: list[str] | None = None,
+    events: tuple[list[str], list[str]] = ([], []),
 ) -> ExtractionResult:
     modality: Modality = "video" if media.is_dir() else "image"
     reamo = Reamo(
@@ -124,7 +125,9 @@ def extract(
         plugins=False,
         refiners=["objects"],
     )
-    schema = LabelSchema(entity_types=labels, relation_types=relations or [])
+    schema = LabelSchema(
+        entity_types=labels, relation_types=relations or [], event_types=events[0], argument_roles=events[1]
+    )
     return reamo.extract(task, text=text, labels=schema, **{modality: media})  # type: ignore[arg-type]
 
 
@@ -234,6 +237,35 @@ def test_relations_over_objects_keep_their_entities(media_dir: Path) -> None:
     assert (dog.label, dog.concept) == ("dog", True)
     assert [(result.entity(r.head).text, r.label, result.entity(r.tail).text) for r in result.relations] == [
         ("Barack Obama", "owns", "dog")
+    ]
+
+
+def test_event_arguments_that_are_objects_keep_their_entities(media_dir: Path) -> None:
+    planned = {
+        "entities": [{"text": "truck", "label": "organization"}, {"text": "Lima", "label": "location"}],
+        "events": [
+            {
+                "trigger": "drove",
+                "type": "Movement:Transport",
+                "arguments": [{"text": "truck", "role": "Vehicle"}, {"text": "Lima", "role": "Destination"}],
+            }
+        ],
+    }
+    result = extract(
+        planned,
+        "A truck drove the aid to Lima.",
+        [("truck", DOG)],
+        media_dir / "photo.png",
+        labels=[*NE, "truck"],
+        task="ee",
+        events=(["Movement:Transport"], ["Vehicle", "Destination"]),
+    )
+    (truck,) = by_text(result)["truck"]
+    assert (truck.label, truck.concept) == ("truck", True)
+    (event,) = result.events
+    assert [(result.entity(a.entity).text, a.role) for a in event.arguments] == [
+        ("truck", "Vehicle"),
+        ("Lima", "Destination"),
     ]
 
 
