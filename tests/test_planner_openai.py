@@ -119,7 +119,10 @@ def server_reamo(registry: ToolRegistry) -> Iterator[Callable[..., tuple[Reamo, 
         server = FakeServer(list(replies), key=options.pop("key", None)).__enter__()
         servers.append(server)
         opts = {"prompt": "plain", "candidates": False, **options}
-        reamo = Reamo(planner=f"openai:{server.url}{spec_model}", planner_options=opts, registry=registry)
+        # the server's answers as they are: no refiner checks them
+        reamo = Reamo(
+            planner=f"openai:{server.url}{spec_model}", planner_options=opts, registry=registry, refiners=[]
+        )
         return reamo, server
 
     yield build
