@@ -262,11 +262,17 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     from reamo.finetune.data import DataPlan, build_examples, write_dataset
     from reamo.finetune.pairs import ScorerTrainConfig, is_scorer_config, train_scorer
     from reamo.finetune.train import TrainConfig, train
+    from reamo.finetune.universal import UniversalTrainConfig, is_universal_config, train_universal
     from reamo.tools import build_registry
 
     if is_scorer_config(args.config):
         scorer = ScorerTrainConfig.load(args.config, data=args.build_data, output=args.output)
         summary = train_scorer(scorer, resume=not args.no_resume, steps=args.steps)
+        print(json.dumps({k: v for k, v in summary.items() if k != "config"}, indent=2))
+        return 0
+    if is_universal_config(args.config):
+        universal = UniversalTrainConfig.load(args.config, data=args.build_data, output=args.output)
+        summary = train_universal(universal, resume=not args.no_resume, steps=args.steps)
         print(json.dumps({k: v for k, v in summary.items() if k != "config"}, indent=2))
         return 0
     config = TrainConfig.load(args.config, steps=args.steps, output=args.output)
@@ -384,12 +390,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--config",
         required=True,
-        help="TOML with a [finetune] table, or [pair_scorer] for a pair scorer",
+        help="TOML with a [finetune] table, [pair_scorer] for a pair scorer, or [universal] for the "
+        "universal scorer",
     )
     p.add_argument(
         "--build-data",
         metavar="DATA_DIR",
-        help="first build the tuning data from ../shared/data (a pair scorer reads its corpora there)",
+        help="first build the tuning data from ../shared/data (a pair or universal scorer reads its corpora "
+        "there)",
     )
     p.add_argument("--steps", type=int, help="override the number of steps")
     p.add_argument("--output", help="override the output folder")
