@@ -289,3 +289,150 @@ def _softmax(logits: Array) -> Array:
     shifted = np.exp(logits - logits.max(-1, keepdims=True))
     out: Array = (shifted / shifted.sum(-1, keepdims=True)).astype(np.float32)
     return out
+
+
+TASK_KINDS = {"re": "relations", "ee": "arguments", "ner": "mentions"}
+
+
+@dataclass(frozen=True)
+class Floors:
+    """The decision thresholds a refiner reads from its scorer (``config``)."""
+
+    check_floor: float
+    check_add: float | None
+    event_floor: float
+    event_add: float | None
+
+
+class Bound:
+    """The universal scorer bound to one request's labels, in the shape of a per-dataset scorer: a
+    ``relations`` or ``arguments`` scorer (``relate``, ``arguments``, ``tagger()``, ``event_tagger()``)
+    or a ``mentions`` tagger (``labels`` as BIO tags, ``tag_probabilities``, ``mentions``) of the entity
+    or event types. Each label is read as ``labels.described(name)``: its name, or ``name: description``."""
+
+    def __init__(self, scorer: UniversalScorer, labels: Any, kind: str, names: Sequence[str] = ()) -> None:
+        self.scorer = scorer
+        self.schema = labels
+        self.kind = kind
+        self.names = list(names)  # a tagger's label names
+        self.labels = ["O", *(f"{bio}-{name}" for name in self.names for bio in "BI")]
+        c = scorer.config
+        self.config = Floors(c.entity_floor, c.entity_add, c.event_floor, c.event_add)
+
+    def _text(self, name: str) -> str:
+        described: str = self.schema.described(name)
+        return described
+
+    def knows(self, labels: Any) -> bool:
+        return True  # any label set: labels are read as text
+
+    def tagger(self) -> Bound | None:
+        """The entity-type tagger whose mentions a pair scorer scores beside the planner's entities."""
+        types = list(self.schema.entity_types)
+        return Bound(self.scorer, self.schema, "mentions", types) if types else None
+
+    def event_tagger(self) -> Bound | None:
+        """The event-type tagger that checks an argument scorer's events."""
+        types = list(self.schema.event_types)
+        return Bound(self.scorer, self.schema, "mentions", types) if types else None
+
+    def view(self, text: str) -> TagView:
+        view = self.scorer.tag(text, [self._text(name) for name in self.names])
+        view.labels = list(self.names)  # report mentions by the request's names
+        view.tags = list(self.labels)
+        return view
+
+    def tag_probabilities(self, text: str) -> tuple[list[Span], Array]:
+        view = self.view(text)
+        return view.offsets, view.probs
+
+    def mentions(self, text: str) -> list[tuple[str, str, Span]]:
+        return [(m.text, m.label, m.span) for m in self.view(text).mentions()]
+
+    def relate(
+        self, text: str, entities: Sequence[tuple[str, Span]], allowed: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        """Relations (``head``, ``label``, ``tail`` as entity texts) among ``entities``: each ordered pair
+        of non-overlapping ones gets its likeliest ``allowed`` type when that beats none; surest first."""
+        pairs = [(a, b) for a in entities for b in entities if a is not b and not _overlap(a[1], b[1])]
+        probs = self.scorer.pair_probabilities(
+            text, [(a[1], b[1]) for a, b in pairs], [self._text(name) for name in allowed]
+        )
+        found = []
+        for (head, tail), row in zip(pairs, probs, strict=True):
+            chosen = self.scorer.choose(row, allowed)
+            if chosen is not None:
+                found.append((chosen[1], {"head": head[0], "label": chosen[0], "tail": tail[0]}))
+        found.sort(key=lambda item: -item[0])
+        return [relation for _, relation in found]
+
+    def arguments(
+        self,
+        text: str,
+        entities: Sequence[tuple[str, Span]],
+        trigger: Span,
+        event_type: str,
+        allowed: Sequence[str],
+    ) -> list[dict[str, Any]]:
+        """Arguments (``text``, ``role``) of one event: each entity not on the trigger gets its likeliest
+        ``allowed`` role when that beats none."""
+        candidates = [entity for entity in entities if not _overlap(entity[1], trigger)]
+        probs = self.scorer.pair_probabilities(
+            text,
+            [(span, trigger) for _, span in candidates],
+            [self._text(name) for name in allowed],
+            f"{self._text(event_type)} : ",
+        )
+        found = []
+        for (name, _), row in zip(candidates, probs, strict=True):
+            chosen = self.scorer.choose(row, allowed)
+            if chosen is not None:
+                found.append({"text": name, "role": chosen[0]})
+        return found
+
+    def unseen(self, names: Sequence[str]) -> list[Unseen]:
+        """The ``names`` far from every label the scorer was tuned on (as written: name or description)."""
+        head = "tag" if self.kind == "mentions" else "pair"
+        texts = {self._text(name): name for name in names}
+        return [
+            Unseen(texts[u.label], u.nearest, u.similarity) for u in self.scorer.unseen(head, list(texts))
+        ]
+
+
+def _overlap(a: Span, b: Span) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def is_universal(folder: Path) -> bool:
+    """Whether ``folder`` holds a universal scorer (its ``scorer.json`` says so)."""
+    try:
+        return bool(json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8")).get("kind") == KIND)
+    except (OSError, ValueError):
+        return False
+
+
+class UniversalScorers:
+    """A universal scorer as one task's scorers: every request gets it, bound to its labels; it loads
+    into ``resources`` on first use."""
+
+    def __init__(self, folder: Path, task: str, *, threads: int | None = None, resources: Any = None) -> None:
+        from reamo.tools.protocol import Resources
+
+        self.folder = folder
+        self.config = UniversalConfig.read(folder)
+        self.configs = [(folder, self.config)]
+        self.kind = TASK_KINDS[task]
+        self.threads = threads
+        self.resources = resources if resources is not None else Resources()
+
+    def scorer(self) -> UniversalScorer:
+        loaded: UniversalScorer = self.resources.get(
+            f"refiner.universal:{self.folder.resolve()}",
+            lambda: UniversalScorer(self.folder, threads=self.threads, resources=self.resources),
+        )
+        return loaded
+
+    def for_labels(self, labels: Any) -> Bound:
+        kind = self.kind
+        names = list(labels.entity_types) if kind == "mentions" else []
+        return Bound(self.scorer(), labels, kind, names)

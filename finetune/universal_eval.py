@@ -117,14 +117,63 @@ def report(folder: Path, data: Path, limit: int, tasks: Sequence[str] | None = N
     return out
 
 
+MARGINS = (-0.3, -0.2, -0.1, 0.0, 0.1, 0.2, 0.3)
+CONFIDENCES = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+
+
+def thresholds(scorer: UniversalScorer, data: Path, limit: int) -> dict[str, Any]:
+    """What the thresholds would give on dev, labels as bare names: pair F1 of each pool at each
+    ``none_margin``, and the precision and share of the tagger's mentions at each confidence (what a
+    refiner adding mentions it is that sure of would add)."""
+    out: dict[str, Any] = {}
+    for pool in pools(data):
+        if not pool.dev:
+            continue
+        random.Random(0).shuffle(pool.dev)
+        key = f"{pool.task}:{pool.corpus}"
+        if pool.task in ("relations", "arguments"):
+            row = {}
+            for margin in MARGINS:
+                object.__setattr__(scorer.config, "none_margin", margin)
+                row[margin] = pair_scores(scorer, pool, bare_name, limit)["f1"]
+            object.__setattr__(scorer.config, "none_margin", 0.0)
+        else:
+            texts = [bare_name(label) for label in pool.labels]
+            back = dict(zip(texts, pool.labels, strict=True))
+            scored = []
+            for item in pool.dev[:limit]:
+                gold = {(_words(item.text, span), label) for span, label in item.mentions}
+                for m in scorer.tag(item.text, texts).mentions():
+                    scored.append((m.score, (m.span, back[m.label]) in gold))
+            row = {
+                t: (
+                    round(
+                        100 * sum(ok for s, ok in scored if s >= t) / max(1, sum(s >= t for s, _ in scored)),
+                        1,
+                    ),
+                    sum(s >= t for s, _ in scored),
+                )
+                for t in CONFIDENCES
+            }
+        out[key] = row
+        print(key, json.dumps(row), flush=True)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path)
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--limit", type=int, default=400)
     parser.add_argument("--tasks", nargs="*")
+    parser.add_argument("--thresholds", action="store_true", help="sweep the decision thresholds instead")
     args = parser.parse_args()
     np.seterr(all="ignore")
+    if args.thresholds:
+        print(
+            json.dumps(thresholds(UniversalScorer(args.folder, threads=2), args.data, args.limit), indent=1)
+        )
+        return
     print(json.dumps(report(args.folder, args.data, args.limit, args.tasks), indent=1))
 
 

@@ -4,15 +4,17 @@ has dropped the events it doubts and added those it is sure of."""
 
 from __future__ import annotations
 
-from reamo.agent.planners.pairs import PairScorer, Scorers
 from reamo.agent.refiners.edits import Draft
 from reamo.agent.refiners.protocol import Refinement, RefineRequest, RefinerSetup
 from reamo.agent.refiners.scored import (
+    Scorer,
     TagCheck,
+    TaskScorers,
     check_options,
     describe,
     more_mentions,
     placed,
+    report_unseen,
     scorers_of,
     threshold,
 )
@@ -24,7 +26,7 @@ class ArgumentRefiner:
     name = "arguments"
 
     def __init__(
-        self, scorers: Scorers | None, *, event_floor: float | None = None, event_add: float | None = None
+        self, scorers: TaskScorers | None, *, event_floor: float | None = None, event_add: float | None = None
     ) -> None:
         self.scorers = scorers
         self.event_floor = event_floor  # None: the scorer's own
@@ -39,7 +41,7 @@ class ArgumentRefiner:
             event_add=threshold(setup, "event_add"),
         )
 
-    def model_for(self, labels: LabelSchema) -> PairScorer | None:
+    def model_for(self, labels: LabelSchema) -> Scorer | None:
         """The scorer of these labels: the first configured one that knows them, loaded on first use."""
         return self.scorers.for_labels(labels) if self.scorers is not None else None
 
@@ -57,6 +59,10 @@ class ArgumentRefiner:
         if scorer is None or not text:
             return Refinement.unchanged(request)
         draft = Draft(request, self.name)
+        report_unseen(draft, scorer, labels.argument_roles, "argument roles")
+        tagger = scorer.event_tagger()
+        if tagger is not None:
+            report_unseen(draft, tagger, labels.event_types, "event types")
         if scorer.event_tagger() is None and not draft.events:
             return draft.finish()  # nothing to give arguments to: the tagger need not run
         self._check_events(scorer, text, draft, labels, request.speech_alone)
@@ -80,7 +86,7 @@ class ArgumentRefiner:
         return draft.finish()
 
     def _check_events(
-        self, scorer: PairScorer, text: str, draft: Draft, labels: LabelSchema, concept: bool
+        self, scorer: Scorer, text: str, draft: Draft, labels: LabelSchema, concept: bool
     ) -> None:
         """The events as the scorer's trigger tagger corrects them: it drops those whose trigger it tags
         as their type with a confidence below ``event_floor``, and adds the events of a requested type it

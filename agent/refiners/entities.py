@@ -3,10 +3,18 @@ drops those it doubts and adds the mentions it is sure of."""
 
 from __future__ import annotations
 
-from reamo.agent.planners.pairs import PairScorer, Scorers
 from reamo.agent.refiners.edits import Draft
 from reamo.agent.refiners.protocol import Refinement, RefineRequest, RefinerSetup
-from reamo.agent.refiners.scored import TagCheck, check_options, describe, scorers_of, threshold
+from reamo.agent.refiners.scored import (
+    Scorer,
+    TagCheck,
+    TaskScorers,
+    check_options,
+    describe,
+    report_unseen,
+    scorers_of,
+    threshold,
+)
 from reamo.agent.spans import find_spans
 from reamo.schemas import BackendInfo, LabelSchema
 
@@ -15,7 +23,7 @@ class EntityRefiner:
     name = "entities"
 
     def __init__(
-        self, scorers: Scorers | None, *, check_floor: float | None = None, check_add: float | None = None
+        self, scorers: TaskScorers | None, *, check_floor: float | None = None, check_add: float | None = None
     ) -> None:
         self.scorers = scorers
         self.check_floor = check_floor  # None: the tagger's own
@@ -30,7 +38,7 @@ class EntityRefiner:
             check_add=threshold(setup, "check_add"),
         )
 
-    def model_for(self, labels: LabelSchema) -> PairScorer | None:
+    def model_for(self, labels: LabelSchema) -> Scorer | None:
         """The tagger of these labels: the first configured one that tags them, loaded on first use."""
         return self.scorers.for_labels(labels) if self.scorers is not None else None
 
@@ -50,6 +58,7 @@ class EntityRefiner:
         floor = self.check_floor if self.check_floor is not None else tagger.config.check_floor
         add = self.check_add if self.check_add is not None else tagger.config.check_add
         draft = Draft(request, self.name)
+        report_unseen(draft, tagger, request.labels.entity_types, "entity types")
         check = TagCheck(tagger, text)
         doubted, taken = [], []
         for entity in draft.entities:

@@ -3,17 +3,25 @@ the mentions its tagger finds beside them) of an RE request whose relation types
 
 from __future__ import annotations
 
-from reamo.agent.planners.pairs import PairScorer, Scorers
 from reamo.agent.refiners.edits import Draft
 from reamo.agent.refiners.protocol import Refinement, RefineRequest, RefinerSetup
-from reamo.agent.refiners.scored import check_options, describe, more_mentions, placed, scorers_of
+from reamo.agent.refiners.scored import (
+    Scorer,
+    TaskScorers,
+    check_options,
+    describe,
+    more_mentions,
+    placed,
+    report_unseen,
+    scorers_of,
+)
 from reamo.schemas import BackendInfo, LabelSchema
 
 
 class RelationRefiner:
     name = "relations"
 
-    def __init__(self, scorers: Scorers | None) -> None:
+    def __init__(self, scorers: TaskScorers | None) -> None:
         self.scorers = scorers
 
     @classmethod
@@ -21,7 +29,7 @@ class RelationRefiner:
         check_options(setup, {"scorer", "threads"})
         return cls(scorers_of(setup, "re"))
 
-    def model_for(self, labels: LabelSchema) -> PairScorer | None:
+    def model_for(self, labels: LabelSchema) -> Scorer | None:
         """The scorer of these labels: the first configured one that knows them, loaded on first use."""
         return self.scorers.for_labels(labels) if self.scorers is not None else None
 
@@ -39,6 +47,7 @@ class RelationRefiner:
         if scorer is None or not text:
             return Refinement.unchanged(request)
         draft = Draft(request, self.name)
+        report_unseen(draft, scorer, labels.relation_types, "relation types")
         entities = placed(text, draft.entities)
         extra = more_mentions(scorer.tagger(), text, entities, labels)
         found = scorer.relate(

@@ -20,8 +20,10 @@ from reamo.agent.planners.pairs import (
     tag_confidence,
     tagged_spans,
 )
+from reamo.agent.refiners.edits import Draft
 from reamo.agent.refiners.protocol import RefinerSetup
 from reamo.agent.spans import find_spans
+from reamo.agent.universal import Bound, UniversalScorers, is_universal
 from reamo.errors import ConfigError
 from reamo.schemas import BackendInfo, Entity, LabelSchema
 
@@ -49,22 +51,45 @@ def threshold(setup: RefinerSetup, key: str) -> float | None:
     return float(value)
 
 
-def scorers_of(setup: RefinerSetup, task: str) -> Scorers | None:
+Scorer = PairScorer | Bound
+"""What a refiner scores with: a per-dataset scorer, or the universal one bound to the request's labels."""
+TaskScorers = Scorers | UniversalScorers
+
+
+def scorers_of(setup: RefinerSetup, task: str) -> TaskScorers | None:
     """The scorers ``refiner_options.<name>.scorer`` names (a shipped scorer's name, a folder, a list of
     them: a request gets the first that knows its labels; ``"none"``: none), the shipped ones for
-    ``task`` by default. Only their configs are read here; each loads on first use."""
+    ``task`` by default. A universal scorer (``agent/universal.py``) knows every label set: it serves
+    every request. Only their configs are read here; each loads on first use."""
     planner_threads = setup.config.planner_options.get("threads")
     default = planner_threads if isinstance(planner_threads, int) and planner_threads > 0 else DEFAULT_THREADS
     threads = setup.options.get("threads", default)
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ConfigError(f"refiner_options.{setup.name}.threads is {threads!r}; use a positive integer.")
     folders = find_scorers(task, setup.options.get("scorer"), option=f"refiner_options.{setup.name}.scorer")
+    if folders and is_universal(folders[0]):
+        return UniversalScorers(folders[0], task, threads=threads, resources=setup.resources)
     return Scorers(folders, threads=threads, resources=setup.resources) if folders else None
 
 
-def describe(name: str, scorers: Scorers | None, what: str) -> BackendInfo:
+def describe(name: str, scorers: TaskScorers | None, what: str) -> BackendInfo:
     folders = ", ".join(folder.name for folder, _ in scorers.configs) if scorers else "none"
     return BackendInfo(role="refiner", name=name, detail=f"{what} (MiniLM: {folders})")
+
+
+def report_unseen(draft: Draft, scorer: Scorer, names: Sequence[str], what: str) -> None:
+    """An ``info`` effect naming the ``names`` (of ``what``) far from every label the universal scorer was
+    tuned on: it still scores them, less surely."""
+    if not isinstance(scorer, Bound):
+        return
+    far = scorer.unseen(names)
+    if far:
+        listed = ", ".join(f"{u.label!r} (nearest tuned: {u.nearest!r}, {u.similarity:.2f})" for u in far)
+        draft.effect(
+            "unseen_labels",
+            f"{what} far from every label the scorer was tuned on, scored all the same: {listed}; "
+            "a description of each (name: what it means) helps",
+        )
 
 
 def placed(text: str, entities: Sequence[Entity]) -> list[tuple[str, Span]]:
@@ -74,7 +99,7 @@ def placed(text: str, entities: Sequence[Entity]) -> list[tuple[str, Span]]:
 
 
 def more_mentions(
-    tagger: PairScorer | None, text: str, entities: Sequence[tuple[str, Span]], labels: LabelSchema
+    tagger: Scorer | None, text: str, entities: Sequence[tuple[str, Span]], labels: LabelSchema
 ) -> list[tuple[str, Span, str]]:
     """The tagger's mentions of a requested entity type that ``entities`` lack: none overlaps one of them
     or has the text of one (entities are named by their text), each text once."""
