@@ -302,6 +302,7 @@ def test_shipped_configs_load_and_the_events_config_starts_from_the_shipped_adap
     from reamo.finetune.data import DataPlan
     from reamo.finetune.pairs import ScorerTrainConfig, is_scorer_config
     from reamo.finetune.train import initial_weights
+    from reamo.finetune.universal import UniversalTrainConfig, is_universal_config
 
     folder = Path(__file__).resolve().parents[1] / "finetune" / "configs"
     configs = sorted(folder.glob("*.toml"))
@@ -309,6 +310,8 @@ def test_shipped_configs_load_and_the_events_config_starts_from_the_shipped_adap
     for path in configs:
         if is_scorer_config(path):
             ScorerTrainConfig.load(path)  # a pair scorer's (tests/test_pair_scorers.py)
+        elif is_universal_config(path):
+            UniversalTrainConfig.load(path)  # the universal scorer's (tests/test_universal.py)
         else:
             DataPlan(**TrainConfig.load(path).data_plan)
     weights = initial_weights(TrainConfig.load(folder / "cpu-events.toml"))
