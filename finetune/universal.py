@@ -414,6 +414,7 @@ class UniversalModel:
     def train(self, on: bool) -> None:
         self.encoder.train(on)
         self.heads.train(on)
+        self.dropout.train(on)  # a module of its own: off, the logits are the runtime's
 
     def trained(self) -> dict[str, Any]:
         out = lora_factors(self.encoder, self.targets)
