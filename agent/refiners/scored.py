@@ -67,8 +67,14 @@ def scorers_of(setup: RefinerSetup, task: str) -> TaskScorers | None:
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ConfigError(f"refiner_options.{setup.name}.threads is {threads!r}; use a positive integer.")
     folders = find_scorers(task, setup.options.get("scorer"), option=f"refiner_options.{setup.name}.scorer")
-    if folders and is_universal(folders[0]):
-        return UniversalScorers(folders[0], task, threads=threads, resources=setup.resources)
+    universal = [folder for folder in folders if is_universal(folder)]
+    if universal and len(folders) > 1:
+        raise ConfigError(
+            f"refiner_options.{setup.name}.scorer names the universal scorer {universal[0].name!r} in a "
+            "list; it scores every label set, so name it alone (or list only per-dataset scorers)."
+        )
+    if universal:
+        return UniversalScorers(universal[0], task, threads=threads, resources=setup.resources)
     return Scorers(folders, threads=threads, resources=setup.resources) if folders else None
 
 
