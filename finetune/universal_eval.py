@@ -131,8 +131,8 @@ def thresholds(scorer: UniversalScorer, data: Path, limit: int) -> dict[str, Any
             continue
         random.Random(0).shuffle(pool.dev)
         key = f"{pool.task}:{pool.corpus}"
+        row: dict[float, Any] = {}
         if pool.task in ("relations", "arguments"):
-            row: dict[float, Any] = {}
             for margin in MARGINS:
                 object.__setattr__(scorer.config, "none_margin", margin)
                 row[margin] = pair_scores(scorer, pool, bare_name, limit)["f1"]
@@ -145,7 +145,7 @@ def thresholds(scorer: UniversalScorer, data: Path, limit: int) -> dict[str, Any
                 gold = {(_words(item.text, span), label) for span, label in item.mentions}
                 for m in scorer.tag(item.text, texts).mentions():
                     scored.append((m.score, (m.span, back[m.label]) in gold))
-            row: dict[float, Any] = {
+            row = {
                 t: (
                     round(
                         100 * sum(ok for s, ok in scored if s >= t) / max(1, sum(s >= t for s, _ in scored)),
