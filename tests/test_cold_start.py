@@ -98,16 +98,16 @@ needs_embedded = pytest.mark.skipif(
 
 @pytest.mark.models
 @needs_embedded
-def test_embedded_ner_loads_its_checker_but_no_relation_or_argument_scorer() -> None:
+def test_embedded_ner_loads_its_checker_and_no_per_dataset_scorer() -> None:
     from reamo.agent.planners.embedded import adapters_dir
-    from reamo.agent.planners.pairs import DEFAULT_SCORERS, scorer_key
+    from reamo.agent.planners.pairs import DEFAULT_SCORERS
 
     reamo = Reamo(planner="embedded", plugins=False)
     first = reamo.extract(task="ner", text=OBAMA)
     resources = reamo.context.resources
     loaded = resources.keys()
-    checker = scorer_key(adapters_dir() / DEFAULT_SCORERS["ner"][0])
-    assert checker in loaded
+    checker = f"refiner.universal:{(adapters_dir() / DEFAULT_SCORERS['ner'][0]).resolve()}"
+    assert checker in loaded  # the universal scorer, which the relation and argument refiners share
     assert any(key.startswith("planner.engine:") for key in loaded)
     assert any(key.startswith("planner.spacy:") for key in loaded)  # the second look's mentions
     others = ("reamo-re-minilm", "reamo-ea-minilm", "reamo-m2e2-events", "reamo-m2e2-mentions")

@@ -79,6 +79,20 @@ def tuned() -> Reamo:
     return Reamo(planner="embedded", plugins=False)  # the shipped adapter, merged, 8-bit
 
 
+PER_DATASET = {
+    "relations": {"scorer": "reamo-re-minilm"},
+    "arguments": {"scorer": "reamo-ea-minilm"},
+    "entities": {"scorer": ["reamo-entities", "reamo-wnut-entities"]},
+}
+
+
+@pytest.fixture(scope="module")
+def per_dataset() -> Reamo:
+    """The tuned planner with the per-dataset scorers, for their own label strings (opt-in since the
+    universal scorer became the default)."""
+    return Reamo(planner="embedded", plugins=False, refiner_options=PER_DATASET)
+
+
 def test_the_shipped_adapter_is_the_default_and_extracts_the_three_entities(tuned: Reamo) -> None:
     from reamo.agent.planners.embedded import DEFAULT_ADAPTER
 
@@ -121,12 +135,14 @@ def test_the_tuned_planner_marks_a_seen_person_and_calls_the_segmenter(tuned: Re
     assert any(g.kind == "image" for g in grounded.groundings)
 
 
-def test_the_shipped_entity_checker_knows_news_and_tweets(tuned: Reamo) -> None:
+def test_the_per_dataset_entity_checker_knows_news_and_tweets(per_dataset: Reamo) -> None:
     """The NER checker (tuned on Twitter and CoNLL-2003 train) leaves a NER answer with the entities of a
     news sentence and of a tweet, each with its type."""
     news = "Angela Merkel met Emmanuel Macron in Berlin on Tuesday , the German government said ."
     tweet = "RT @CNN : Lakers beat the Celtics in Boston as LeBron James scores 40 #NBA"
-    found = {(e.text, e.label) for t in (news, tweet) for e in tuned.extract(task="ner", text=t).entities}
+    found = {
+        (e.text, e.label) for t in (news, tweet) for e in per_dataset.extract(task="ner", text=t).entities
+    }
     assert found >= {
         ("Angela Merkel", "person"),
         ("Emmanuel Macron", "person"),
@@ -138,11 +154,11 @@ def test_the_shipped_entity_checker_knows_news_and_tweets(tuned: Reamo) -> None:
     assert "Tuesday" not in {name for name, _ in found}
 
 
-def test_a_request_for_wnut_types_gets_the_wnut_checker(tuned: Reamo) -> None:
+def test_a_request_for_wnut_types_gets_the_wnut_checker(per_dataset: Reamo) -> None:
     """WNUT-17's six types are not the generic checker's, so the WNUT checker checks that answer."""
     from reamo.evaluation.builders.text import WNUT_TYPES
 
-    refiner = next(r for r in tuned.refiners if r.name == "entities")
+    refiner = next(r for r in per_dataset.refiners if r.name == "entities")
     assert isinstance(refiner, EntityRefiner)
     wnut = LabelSchema(entity_types=list(WNUT_TYPES))
     checker = refiner.model_for(wnut)
@@ -152,15 +168,15 @@ def test_a_request_for_wnut_types_gets_the_wnut_checker(tuned: Reamo) -> None:
     assert generic is not None
     assert generic.folder.name == "reamo-entities"
     text = "Watching Game of Thrones with Taylor Swift fans in London tonight"
-    found = {(e.text, e.label) for e in tuned.extract(task="ner", text=text, labels=wnut).entities}
+    found = {(e.text, e.label) for e in per_dataset.extract(task="ner", text=text, labels=wnut).entities}
     assert found >= {("Game of Thrones", "creative-work"), ("Taylor Swift", "person"), ("London", "location")}
 
 
-def test_the_shipped_relation_scorer_relates_the_tuned_planners_entities(tuned: Reamo) -> None:
+def test_the_per_dataset_relation_scorer_relates_the_tuned_planners_entities(per_dataset: Reamo) -> None:
     """A relation request over MNRE's types: the relations are the scorer's, between the planner's
     entities, and each related entity has the type its relation names."""
     text = "Actor Tom Hanks and his wife Rita Wilson arrive at the Oscars in Los Angeles"
-    result = tuned.extract(task="re", text=text)
+    result = per_dataset.extract(task="re", text=text)
     assert [b.name for b in result.backends if b.role == "refiner"] == ["relations"]
     by_id = {e.id: e for e in result.entities}
     triples = {(by_id[r.head].text, r.label, by_id[r.tail].text) for r in result.relations}
@@ -176,8 +192,8 @@ def test_the_shipped_relation_scorer_relates_the_tuned_planners_entities(tuned: 
     assert not [b for b in without.extract(task="re", text=text).backends if b.name == "relations"]
 
 
-def test_the_shipped_argument_scorer_gives_the_events_their_arguments(tuned: Reamo) -> None:
-    result = tuned.extract(task="ee", text="Police arrested two protesters in Chicago on Tuesday.")
+def test_the_per_dataset_argument_scorer_gives_the_events_their_arguments(per_dataset: Reamo) -> None:
+    result = per_dataset.extract(task="ee", text="Police arrested two protesters in Chicago on Tuesday.")
     assert [b.name for b in result.backends if b.role == "refiner"] == ["arguments"]
     texts = {e.id: e.text for e in result.entities}
     events = {
@@ -193,6 +209,44 @@ def test_the_shipped_argument_scorer_gives_the_events_their_arguments(tuned: Rea
     )
     # the scorer's trigger tagger adds an event the planner missed
     text = "Thousands of demonstrators marched through Paris after the soldiers were killed in the attack."
-    found = {(ev.type, ev.trigger.text) for ev in tuned.extract(task="ee", text=text).events}
+    found = {(ev.type, ev.trigger.text) for ev in per_dataset.extract(task="ee", text=text).events}
     missed = {(ev.type, ev.trigger.text) for ev in plain.extract(task="ee", text=text).events}
     assert ("Life:Die", "killed") in found - missed
+
+
+LEBRON = "RT @NBA : LeBron James of the Lakers scores 40 against the Celtics in Boston"
+
+
+def _bare(relation_type: str) -> str:
+    parts = relation_type.strip("/").split("/")
+    return f"{parts[0]}_{parts[2]}" if parts[2] == "alternate_names" else parts[2]
+
+
+def test_the_universal_scorer_serves_every_refiner_and_any_label_names(tuned: Reamo) -> None:
+    """The default scorer reads the labels as text: MNRE's relation types and the same types under bare
+    names give the same relations, reported under the request's own names."""
+    for name in ("relations", "arguments", "entities"):
+        refiner = next(r for r in tuned.refiners if r.name == name)
+        assert refiner.describe().detail.endswith("(MiniLM: reamo-universal-minilm)")
+    raw = list(MNRE.relation_types)
+    names = [_bare(label) for label in raw]
+    found = []
+    for labels in (raw, names):
+        result = tuned.extract(task="re", text=LEBRON, labels=labels)
+        assert [b.name for b in result.backends if b.role == "refiner"] == ["relations"]
+        by_id = {e.id: e.text for e in result.entities}
+        found.append({(by_id[r.head], r.label, by_id[r.tail]) for r in result.relations})
+    assert found[0]  # it relates something here
+    assert {label for _, label, _ in found[1]} <= set(names)
+    back = dict(zip(names, raw, strict=True))
+    assert {(h, back[label], t) for h, label, t in found[1]} == found[0]
+
+
+def test_a_label_far_from_every_tuned_one_is_scored_and_reported(tuned: Reamo) -> None:
+    result = tuned.extract(task="ner", text=OBAMA, labels=["person", "location", "enzyme inhibitor"])
+    unseen = [d for d in result.diagnostics if d.code == "refine.entities.unseen_labels"]
+    assert len(unseen) == 1
+    assert unseen[0].level == "info"
+    assert "'enzyme inhibitor'" in unseen[0].message
+    assert "'person'" not in unseen[0].message.split("scored all the same")[1]
+    assert ("Barack Obama", "person") in {(e.text, e.label) for e in result.entities}

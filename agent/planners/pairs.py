@@ -522,15 +522,15 @@ def merge_lora(model: Any, weights: dict[str, Any], config: ScorerConfig) -> Non
 
 
 DEFAULT_SCORERS = {
-    "re": ("reamo-re-minilm",),
-    "ee": ("reamo-ea-minilm",),
-    "ner": ("reamo-entities", "reamo-wnut-entities"),
+    "re": ("reamo-universal-minilm",),
+    "ee": ("reamo-universal-minilm",),
+    "ner": ("reamo-universal-minilm",),
 }
-"""The shipped scorers of each task, in the order a request tries them: the relation scorer tuned on
-MNRE's training split, the argument scorer tuned on the M2E2 text sentences that no suite scores, and
-the NER checkers (the four generic types, tuned on Twitter and CoNLL-2003; WNUT-17's six, tuned on its
-train split). ``refiner_options.relations.scorer``, ``arguments.scorer`` and ``entities.scorer`` name
-others."""
+"""The shipped scorer of each task: the universal one (``agent/universal.py``), which reads the request's
+labels as text and so serves every label set. The per-dataset scorers tuned before it (MNRE's
+relations, M2E2's arguments and triggers, the four NER types, WNUT's six) still ship beside it for
+their own label strings; ``refiner_options.relations.scorer``, ``arguments.scorer`` and
+``entities.scorer`` name them, or others."""
 OPTIONS = {
     "re": "refiner_options.relations.scorer",
     "ee": "refiner_options.arguments.scorer",
