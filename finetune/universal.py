@@ -44,7 +44,7 @@ from reamo.agent.planners.pairs import (
     token_tags,
 )
 from reamo.agent.spans import find_spans
-from reamo.agent.universal import LABEL_TOKENS, UniversalConfig
+from reamo.agent.universal import UniversalConfig, label_ids
 from reamo.errors import ConfigError
 from reamo.finetune.corpora import Sentence, read_bio, read_casie, read_casrel, read_m2e2_text, read_mnre
 from reamo.finetune.data import WNUT_LABELS
@@ -323,11 +323,7 @@ def make_batch(
 
 def label_rows(tokenizer: Any, texts: Sequence[str]) -> list[list[int]]:
     """Token ids of label texts (with the special tokens), each cut to ``LABEL_TOKENS``."""
-    rows = []
-    for text in texts:
-        ids = list(tokenizer.encode(text).ids)
-        rows.append(ids[: LABEL_TOKENS - 1] + ids[-1:] if len(ids) > LABEL_TOKENS else ids)
-    return rows
+    return [label_ids(tokenizer, text) for text in texts]
 
 
 class UniversalModel:
