@@ -88,6 +88,9 @@ class UniversalTrainConfig:
     log_every: int = 25
     save_every: int = 250
     weights_dtype: str = "float16"
+    device: str = "cpu"  # "cuda" on a GPU
+    autocast: str = ""  # "bfloat16" on a GPU: float32 weights and optimizer, bfloat16 matrix products
+    time_budget_s: float = 0.0  # > 0: at step 60, shorten the run (and its schedule) to fit
 
     @classmethod
     def load(cls, path: str | Path, **overrides: Any) -> UniversalTrainConfig:
@@ -393,10 +396,9 @@ class UniversalModel:
 
         labels = self.label_vectors(label_rows(tokenizer, batch.label_texts))
         if batch.task in ("relations", "arguments"):
-            return functional.cross_entropy(
-                self.pair_logits(batch.inputs, labels), torch.tensor(batch.targets)
-            )
-        logits = self.tag_logits(batch.inputs, labels)
+            logits = self.pair_logits(batch.inputs, labels).float()
+            return functional.cross_entropy(logits, torch.tensor(batch.targets, device=logits.device))
+        logits = self.tag_logits(batch.inputs, labels).float()
         wanted = torch.full(logits.shape[:2], IGNORED, dtype=torch.long)
         for k, row in enumerate(batch.targets):
             wanted[k, : len(row)] = torch.tensor(row)
@@ -404,8 +406,16 @@ class UniversalModel:
         if batch.task == "triggers":
             weight[0] = self.outside_weight
         return functional.cross_entropy(
-            logits.flatten(0, 1), wanted.flatten(), weight=weight, ignore_index=IGNORED
+            logits.flatten(0, 1),
+            wanted.flatten().to(logits.device),
+            weight=weight.to(logits.device),
+            ignore_index=IGNORED,
         )
+
+    def to(self, device: str) -> UniversalModel:
+        self.encoder.to(device)
+        self.heads.to(device)
+        return self
 
     def train(self, on: bool) -> None:
         self.encoder.train(on)
@@ -416,7 +426,7 @@ class UniversalModel:
         out = lora_factors(self.encoder, self.targets)
         for name, value in self.heads.state_dict().items():
             out[name] = value.detach()
-        return out
+        return {name: value.detach().cpu() for name, value in out.items()}
 
     def load(self, weights: dict[str, Any]) -> None:
         import torch
@@ -457,7 +467,7 @@ def train_universal(
     tokenizer.no_padding()
     tokenizer.no_truncation()
     material = pools(Path(config.data).expanduser(), config.exclude)
-    model = UniversalModel(config)
+    model = UniversalModel(config).to(config.device)
     lora_params, head_params = model.parameters()
     optimizer = torch.optim.AdamW(
         [
@@ -465,12 +475,21 @@ def train_universal(
             {"params": head_params, "lr": config.head_learning_rate},
         ]
     )
-    planned = steps or config.steps
+    planned = steps or config.steps  # lowered once by time_budget_s
+    # time_budget_s times steps 20-60: the first ones run slower while kernels are picked
+    timed_from, decided_at = 20, 60
 
     def lr_at(step: int) -> float:
         return min(1.0, (step + 1) / config.warmup_steps) * max(0.0, 1 - step / planned)
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_at)
+    if config.device.startswith("cuda"):
+        torch.backends.cuda.matmul.allow_tf32 = True
+    autocast = torch.autocast(
+        device_type=config.device.split(":")[0],
+        dtype=getattr(torch, config.autocast or "bfloat16"),
+        enabled=bool(config.autocast),
+    )
     output = Path(config.output)
     output.mkdir(parents=True, exist_ok=True)
     start = 0
@@ -486,14 +505,16 @@ def train_universal(
     model.train(True)
     log = (output / "log.jsonl").open("a", encoding="utf-8")
     started, sums, last = time.perf_counter(), dict.fromkeys(TASKS, (0.0, 0)), float("nan")
-    for step in range(start, planned):
+    warm, step = started, start
+    while step < planned:
         rng = random.Random(config.seed * 1_000_003 + step)
         torch.manual_seed(config.seed * 100_003 + step)
         task = rng.choices(tasks, [config.task_weights[t] for t in tasks])[0]
         pool = rng.choices(by_task[task], [math.sqrt(len(p.train)) for p in by_task[task]])[0]
         size = config.pair_batch if task in ("relations", "arguments") else config.tag_batch
         items = rng.sample(pool.train, min(size, len(pool.train)))
-        loss = model.loss(make_batch(pool, config, tokenizer, rng, items), tokenizer)
+        with autocast:
+            loss = model.loss(make_batch(pool, config, tokenizer, rng, items), tokenizer)
         loss.backward()
         optimizer.step()
         scheduler.step()
@@ -501,6 +522,13 @@ def train_universal(
         last = float(loss.detach())
         total, n = sums[task]
         sums[task] = (total + last, n + 1)
+        if config.time_budget_s > 0 and step + 1 - start == timed_from:
+            warm = time.perf_counter()
+        if config.time_budget_s > 0 and step + 1 - start == decided_at:
+            now = time.perf_counter()
+            per_step = (now - warm) / (decided_at - timed_from)
+            left = max(0, int((config.time_budget_s - (now - started)) / per_step))
+            planned = min(planned, step + 1 + left)
         if (step + 1) % config.log_every == 0 or step + 1 == planned:
             entry: dict[str, Any] = {"step": step + 1, "seconds": round(time.perf_counter() - started, 1)}
             entry |= {t: round(s / n, 4) for t, (s, n) in sums.items() if n}
@@ -515,6 +543,7 @@ def train_universal(
                 {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "step": step + 1},
                 target / "trainer.pt",
             )
+        step += 1
     log.close()
     seconds = time.perf_counter() - started
     folder = write_scorer(model, config, material, output / "scorer")

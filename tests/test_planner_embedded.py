@@ -242,11 +242,11 @@ def test_the_universal_scorer_serves_every_refiner_and_any_label_names(tuned: Re
     assert {(h, back[label], t) for h, label, t in found[1]} == found[0]
 
 
-def test_a_label_far_from_every_tuned_one_is_scored_and_reported(tuned: Reamo) -> None:
+def test_a_label_far_from_every_tuned_one_is_left_to_the_planner_and_reported(tuned: Reamo) -> None:
     result = tuned.extract(task="ner", text=OBAMA, labels=["person", "location", "enzyme inhibitor"])
     unseen = [d for d in result.diagnostics if d.code == "refine.entities.unseen_labels"]
     assert len(unseen) == 1
     assert unseen[0].level == "info"
     assert "'enzyme inhibitor'" in unseen[0].message
-    assert "'person'" not in unseen[0].message.split("scored all the same")[1]
+    assert "'person'" not in unseen[0].message.split("left as the planner gave them")[1]
     assert ("Barack Obama", "person") in {(e.text, e.label) for e in result.entities}

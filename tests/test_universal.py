@@ -431,6 +431,33 @@ def test_the_relations_refiner_reports_a_far_relation_type(
     )
 
 
+def test_the_entities_refiner_leaves_entities_of_a_far_type_to_the_planner(
+    tuned: Tuned, tmp_path: Path, make_reamo: Callable[..., Reamo]
+) -> None:
+    """A check floor of 1 doubts every entity the tagger judges ('per' is a tuned name); one of a type
+    far from all it was tuned on is not judged: it stays as the planner gave it, and the effect says so."""
+    folder = tmp_path / "universal"
+    shutil.copytree(tuned.folder, folder)
+    config = json.loads((folder / CONFIG_FILE).read_text())
+    (folder / CONFIG_FILE).write_text(json.dumps({**config, "unseen_below": 0.99}))
+    answer = {
+        "entities": [
+            {"text": "Rafael Nadal", "label": "per"},
+            {"text": "Paris", "label": "ingredient of a recipe"},
+        ],
+        "calls": [],
+    }
+    options = {"entities": {"scorer": str(folder), "threads": 1, "check_floor": 1.0}}
+    reamo = make_reamo(answer, refiners=["entities"], refiner_options=options)
+    labels = {"entity_types": ["per", "ingredient of a recipe"]}
+    result = reamo.extract("ner", text=TEXT, labels=labels)
+    assert [(e.text, e.label) for e in result.entities] == [("Paris", "ingredient of a recipe")]
+    codes = [d.code for d in result.diagnostics if d.stage == "refine"]
+    assert codes.count("refine.entities.dropped") == 1
+    [unseen] = [d for d in result.diagnostics if d.code == "refine.entities.unseen_labels"]
+    assert "left as the planner gave them: 'ingredient of a recipe'" in unseen.message
+
+
 # --------------------------------------------------------------------------
 # Folders, configs and the command line
 

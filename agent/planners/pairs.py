@@ -110,6 +110,8 @@ def token_states(encoder: Any, rows: Sequence[list[int]]) -> tuple[Any, Any]:
     for i, row in enumerate(rows):
         ids[i, : len(row)] = torch.tensor(row)
         mask[i, : len(row)] = 1
+    device = next(encoder.parameters()).device
+    ids, mask = ids.to(device), mask.to(device)
     return encoder(input_ids=ids, attention_mask=mask).last_hidden_state, mask
 
 
@@ -119,9 +121,9 @@ def mark_states(encoder: Any, encoded: Sequence[tuple[list[int], int, int]]) -> 
     import torch
 
     states, _ = token_states(encoder, [ids for ids, _, _ in encoded])
-    rows = torch.arange(len(encoded))
-    heads = states[rows, torch.tensor([h for _, h, _ in encoded])]
-    tails = states[rows, torch.tensor([t for _, _, t in encoded])]
+    rows = torch.arange(len(encoded), device=states.device)
+    heads = states[rows, torch.tensor([h for _, h, _ in encoded], device=states.device)]
+    tails = states[rows, torch.tensor([t for _, _, t in encoded], device=states.device)]
     return torch.cat([heads, tails], -1)
 
 

@@ -4,6 +4,8 @@ has dropped the events it doubts and added those it is sure of."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from reamo.agent.refiners.edits import Draft
 from reamo.agent.refiners.protocol import Refinement, RefineRequest, RefinerSetup
 from reamo.agent.refiners.scored import (
@@ -61,11 +63,11 @@ class ArgumentRefiner:
         draft = Draft(request, self.name)
         report_unseen(draft, scorer, labels.argument_roles, "argument roles")
         tagger = scorer.event_tagger()
-        if tagger is not None:
-            report_unseen(draft, tagger, labels.event_types, "event types")
-        if scorer.event_tagger() is None and not draft.events:
+        if tagger is None and not draft.events:
             return draft.finish()  # nothing to give arguments to: the tagger need not run
-        self._check_events(scorer, text, draft, labels, request.speech_alone)
+        if tagger is not None:
+            unseen = report_unseen(draft, tagger, labels.event_types, "event types", scored=False)
+            self._check_events(tagger, scorer.config, text, draft, labels, unseen, request.speech_alone)
         entities = placed(text, draft.entities)
         extra = more_mentions(scorer.tagger(), text, entities, labels)
         candidates = entities + [(name, span) for name, span, _ in extra]
@@ -86,29 +88,35 @@ class ArgumentRefiner:
         return draft.finish()
 
     def _check_events(
-        self, scorer: Scorer, text: str, draft: Draft, labels: LabelSchema, concept: bool
+        self,
+        tagger: Scorer,
+        config: Any,
+        text: str,
+        draft: Draft,
+        labels: LabelSchema,
+        unseen: frozenset[str],
+        concept: bool,
     ) -> None:
         """The events as the scorer's trigger tagger corrects them: it drops those whose trigger it tags
         as their type with a confidence below ``event_floor``, and adds the events of a requested type it
         tags with at least ``event_add`` (None: none) on a trigger no event is on. An event whose trigger
-        is not in the text, or of a type the tagger does not tag, is kept."""
-        tagger = scorer.event_tagger()
-        if tagger is None:
-            return
-        floor = self.event_floor if self.event_floor is not None else scorer.config.event_floor
-        add = self.event_add if self.event_add is not None else scorer.config.event_add
+        is not in the text, or of a type the tagger does not tag or is ``unseen``, is kept; no event of an
+        ``unseen`` type is added."""
+        floor = self.event_floor if self.event_floor is not None else config.event_floor
+        add = self.event_add if self.event_add is not None else config.event_add
         check = TagCheck(tagger, text)
         doubted, taken = [], []
+        judged = [t for t in labels.event_types if t not in unseen and check.tags(t)]
         for event in draft.events:
             found = find_spans(text, event.trigger.text)
-            if found and check.tags(event.type) and (sure := check.sure(found[0], event.type)) < floor:
+            if found and event.type in judged and (sure := check.sure(found[0], event.type)) < floor:
                 doubted.append((event.id, sure))
                 continue
             taken += found[:1]
         for event_id, sure in doubted:
             draft.drop_events([event_id], f"the trigger tagger is {sure:.2f} sure of it")
         if add is not None:
-            for (a, b), label in check.sure_mentions(labels.event_types, add, taken):
+            for (a, b), label in check.sure_mentions(judged, add, taken):
                 draft.add_event(
                     text[a:b], label, concept=concept, why=f"the trigger tagger is at least {add} sure"
                 )

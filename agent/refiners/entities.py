@@ -1,5 +1,6 @@
 """``entities``: a mentions tagger checks the entities of a NER request whose entity types it tags: it
-drops those it doubts and adds the mentions it is sure of."""
+drops those it doubts and adds the mentions it is sure of. Entity types far from all it was tuned on
+(the universal scorer's ``unseen``) are left to the planner."""
 
 from __future__ import annotations
 
@@ -58,12 +59,13 @@ class EntityRefiner:
         floor = self.check_floor if self.check_floor is not None else tagger.config.check_floor
         add = self.check_add if self.check_add is not None else tagger.config.check_add
         draft = Draft(request, self.name)
-        report_unseen(draft, tagger, request.labels.entity_types, "entity types")
+        types = request.labels.entity_types
+        unseen = report_unseen(draft, tagger, types, "entity types", scored=False)
         check = TagCheck(tagger, text)
         doubted, taken = [], []
         for entity in draft.entities:
             found = find_spans(text, entity.text)
-            if found and (sure := check.sure(found[0], entity.label)) < floor:
+            if found and entity.label not in unseen and (sure := check.sure(found[0], entity.label)) < floor:
                 doubted.append((entity.id, sure))
                 continue
             taken += found[:1]
@@ -72,7 +74,7 @@ class EntityRefiner:
         if add is not None:
             names = {entity.text for entity in draft.entities}
             # the tagger's mentions never overlap each other, so one that repeats a name changes nothing
-            for (a, b), label in check.sure_mentions(request.labels.entity_types, add, taken):
+            for (a, b), label in check.sure_mentions([t for t in types if t not in unseen], add, taken):
                 if text[a:b] not in names:
                     names.add(text[a:b])
                     draft.add_entity(

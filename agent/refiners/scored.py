@@ -83,19 +83,25 @@ def describe(name: str, scorers: TaskScorers | None, what: str) -> BackendInfo:
     return BackendInfo(role="refiner", name=name, detail=f"{what} (MiniLM: {folders})")
 
 
-def report_unseen(draft: Draft, scorer: Scorer, names: Sequence[str], what: str) -> None:
-    """An ``info`` effect naming the ``names`` (of ``what``) far from every label the universal scorer was
-    tuned on: it still scores them, less surely."""
+def report_unseen(
+    draft: Draft, scorer: Scorer, names: Sequence[str], what: str, *, scored: bool = True
+) -> frozenset[str]:
+    """The ``names`` (of ``what``) far from every label the universal scorer was tuned on, named in an
+    ``info`` effect: a scorer that writes records of them (``scored``) still scores them, less surely; a
+    checker leaves the planner's records of them as they are (a doubt it cannot judge is no reason to
+    drop one)."""
     if not isinstance(scorer, Bound):
-        return
+        return frozenset()
     far = scorer.unseen(names)
     if far:
         listed = ", ".join(f"{u.label!r} (nearest tuned: {u.nearest!r}, {u.similarity:.2f})" for u in far)
+        done = "scored all the same" if scored else "left as the planner gave them"
         draft.effect(
             "unseen_labels",
-            f"{what} far from every label the scorer was tuned on, scored all the same: {listed}; "
+            f"{what} far from every label the scorer was tuned on, {done}: {listed}; "
             "a description of each (name: what it means) helps",
         )
+    return frozenset(u.label for u in far)
 
 
 def placed(text: str, entities: Sequence[Entity]) -> list[tuple[str, Span]]:
