@@ -425,6 +425,75 @@ def lora_factors(model: Any, targets: Sequence[str]) -> dict[str, Any]:
     return out
 
 
+def minilm_tokenizer(threads: int) -> Any:
+    """all-MiniLM-L6-v2's tokenizer from its package, neither padding nor cutting (the encoders cut), with
+    torch set to ``threads``: the set-up of every MiniLM tuning run."""
+    import torch
+    from tokenizers import Tokenizer
+
+    from reamo.tools.vision.embedder import model_dir
+
+    torch.set_num_threads(threads)
+    tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    return tokenizer
+
+
+class Tuning:
+    """The optimizer and schedule of a MiniLM scorer's tuning: AdamW over its LoRA factors
+    (``learning_rate``) and heads (``head_learning_rate``), a linear warm-up over ``warmup_steps`` and a
+    linear decay to nothing at ``planned`` (which a time budget may lower as it goes), resumed from the
+    latest checkpoint under ``output`` (``start``: the step it stopped at)."""
+
+    def __init__(self, model: Any, config: Any, planned: int, output: Path, *, resume: bool) -> None:
+        import torch
+        from safetensors.torch import load_file
+
+        self.model, self.planned, self.output = model, planned, output
+        self.warmup: int = config.warmup_steps
+        lora_params, head_params = model.parameters()
+        self.optimizer = torch.optim.AdamW(
+            [
+                {"params": lora_params, "lr": config.learning_rate},
+                {"params": head_params, "lr": config.head_learning_rate},
+            ]
+        )
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self.lr_at)
+        output.mkdir(parents=True, exist_ok=True)
+        self.start = 0
+        checkpoint = latest_checkpoint(output) if resume else None
+        if checkpoint is not None:
+            model.load(load_file(str(checkpoint / WEIGHTS_FILE)))
+            state = torch.load(checkpoint / "trainer.pt", weights_only=False)
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.scheduler.load_state_dict(state["scheduler"])
+            self.start = int(state["step"])
+
+    def lr_at(self, step: int) -> float:
+        return min(1.0, (step + 1) / self.warmup) * max(0.0, 1 - step / self.planned)
+
+    def step(self, loss: Any) -> float:
+        """One optimizer step on ``loss``; its value."""
+        loss.backward()
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad()
+        return float(loss.detach())
+
+    def save(self, done: int) -> None:
+        """A checkpoint after ``done`` steps, from which a stopped run resumes."""
+        import torch
+        from safetensors.torch import save_file
+
+        target = self.output / f"checkpoint-{done}"
+        target.mkdir(exist_ok=True)
+        weights = {k: v.contiguous() for k, v in self.model.trained().items()}
+        save_file(weights, str(target / WEIGHTS_FILE))
+        state = {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict()}
+        torch.save(state | {"step": done}, target / "trainer.pt")
+
+
 class _Model:
     """MiniLM with peft LoRA factors and the head, as trained (the planner merges the factors instead)."""
 
@@ -498,42 +567,17 @@ def train_scorer(
 ) -> dict[str, Any]:
     """Tune the scorer; writes ``<output>/scorer`` and returns a summary (steps, loss, time, dev F1)."""
     import torch
-    from safetensors.torch import load_file, save_file
-    from tokenizers import Tokenizer
+    from safetensors.torch import save_file
 
-    from reamo.tools.vision.embedder import model_dir
-
-    torch.set_num_threads(config.threads)
-    tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
-    tokenizer.no_padding()
-    tokenizer.no_truncation()
+    tokenizer = minilm_tokenizer(config.threads)
     material = examples(config, tokenizer)
     labels, encoded, targets = material.labels, material.inputs, material.targets
 
     model = _Model(config, labels)
-    lora_params, head_params = model.parameters()
-    optimizer = torch.optim.AdamW(
-        [
-            {"params": lora_params, "lr": config.learning_rate},
-            {"params": head_params, "lr": config.head_learning_rate},
-        ]
-    )
     planned = steps or math.ceil(config.epochs * len(encoded) / config.batch_size)
-
-    def lr_at(step: int) -> float:
-        return min(1.0, (step + 1) / config.warmup_steps) * max(0.0, 1 - step / planned)
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_at)
     output = Path(config.output)
-    output.mkdir(parents=True, exist_ok=True)
-    start = 0
-    checkpoint = latest_checkpoint(output) if resume else None
-    if checkpoint is not None:
-        model.load(load_file(str(checkpoint / WEIGHTS_FILE)))
-        state = torch.load(checkpoint / "trainer.pt", weights_only=False)
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        start = int(state["step"])
+    tuning = Tuning(model, config, planned, output, resume=resume)
+    start = tuning.start
     model.train(True)
     log = (output / "log.jsonl").open("a", encoding="utf-8")
     started, loss_sum, loss_n, last = time.perf_counter(), 0.0, 0, float("nan")
@@ -541,12 +585,7 @@ def train_scorer(
     for step in range(start, planned):
         torch.manual_seed(config.seed * 100_003 + step)  # dropout, the same after a resume
         chosen = next(order)
-        loss = model.loss([encoded[i] for i in chosen], [targets[i] for i in chosen])
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad()
-        last = float(loss.detach())
+        last = tuning.step(model.loss([encoded[i] for i in chosen], [targets[i] for i in chosen]))
         loss_sum, loss_n = loss_sum + last, loss_n + 1
         if (step + 1) % config.log_every == 0 or step + 1 == planned:
             entry = {"step": step + 1, "loss": loss_sum / loss_n, "seconds": time.perf_counter() - started}
@@ -554,13 +593,7 @@ def train_scorer(
             log.flush()
             loss_sum, loss_n = 0.0, 0
         if (step + 1) % config.save_every == 0 and step + 1 < planned:
-            target = output / f"checkpoint-{step + 1}"
-            target.mkdir(exist_ok=True)
-            save_file({k: v.contiguous() for k, v in model.trained().items()}, str(target / WEIGHTS_FILE))
-            torch.save(
-                {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "step": step + 1},
-                target / "trainer.pt",
-            )
+            tuning.save(step + 1)
     log.close()
     seconds = time.perf_counter() - started
     model.train(False)

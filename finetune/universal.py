@@ -48,8 +48,8 @@ from reamo.agent.universal import UniversalConfig, label_ids
 from reamo.errors import ConfigError
 from reamo.finetune.corpora import Sentence, read_bio, read_casie, read_casrel, read_m2e2_text, read_mnre
 from reamo.finetune.data import WNUT_LABELS
-from reamo.finetune.pairs import IGNORED, lora_factors
-from reamo.finetune.train import latest_checkpoint, read_config, settings
+from reamo.finetune.pairs import IGNORED, Tuning, lora_factors, minilm_tokenizer
+from reamo.finetune.train import read_config, settings
 from reamo.finetune.verbalise import PARAPHRASES, bare_name, verbalise
 
 TABLE = "universal"
@@ -457,32 +457,15 @@ def train_universal(
 ) -> dict[str, Any]:
     """Tune the universal scorer; writes ``<output>/scorer`` and returns a summary."""
     import torch
-    from safetensors.torch import load_file, save_file
-    from tokenizers import Tokenizer
 
-    from reamo.tools.vision.embedder import model_dir
-
-    torch.set_num_threads(config.threads)
-    tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
-    tokenizer.no_padding()
-    tokenizer.no_truncation()
+    tokenizer = minilm_tokenizer(config.threads)
     material = pools(Path(config.data).expanduser(), config.exclude)
     model = UniversalModel(config).to(config.device)
-    lora_params, head_params = model.parameters()
-    optimizer = torch.optim.AdamW(
-        [
-            {"params": lora_params, "lr": config.learning_rate},
-            {"params": head_params, "lr": config.head_learning_rate},
-        ]
-    )
-    planned = steps or config.steps  # lowered once by time_budget_s
-    # time_budget_s times steps 20-60: the first ones run slower while kernels are picked
-    timed_from, decided_at = 20, 60
-
-    def lr_at(step: int) -> float:
-        return min(1.0, (step + 1) / config.warmup_steps) * max(0.0, 1 - step / planned)
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_at)
+    output = Path(config.output)
+    # planned is lowered once by time_budget_s, which times steps 20-60 (the first ones run slower while
+    # kernels are picked)
+    tuning = Tuning(model, config, steps or config.steps, output, resume=resume)
+    start, timed_from, decided_at = tuning.start, 20, 60
     if config.device.startswith("cuda"):
         torch.backends.cuda.matmul.allow_tf32 = True
     autocast = torch.autocast(
@@ -490,23 +473,13 @@ def train_universal(
         dtype=getattr(torch, config.autocast or "bfloat16"),
         enabled=bool(config.autocast),
     )
-    output = Path(config.output)
-    output.mkdir(parents=True, exist_ok=True)
-    start = 0
-    checkpoint = latest_checkpoint(output) if resume else None
-    if checkpoint is not None:
-        model.load(load_file(str(checkpoint / WEIGHTS_FILE)))
-        state = torch.load(checkpoint / "trainer.pt", weights_only=False)
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        start = int(state["step"])
     by_task = {task: [p for p in material if p.task == task] for task in TASKS}
     tasks = [t for t in TASKS if by_task[t] and config.task_weights.get(t, 0) > 0]
     model.train(True)
     log = (output / "log.jsonl").open("a", encoding="utf-8")
     started, sums, last = time.perf_counter(), dict.fromkeys(TASKS, (0.0, 0)), float("nan")
     warm, step = started, start
-    while step < planned:
+    while step < tuning.planned:
         rng = random.Random(config.seed * 1_000_003 + step)
         torch.manual_seed(config.seed * 100_003 + step)
         task = rng.choices(tasks, [config.task_weights[t] for t in tasks])[0]
@@ -515,11 +488,7 @@ def train_universal(
         items = rng.sample(pool.train, min(size, len(pool.train)))
         with autocast:
             loss = model.loss(make_batch(pool, config, tokenizer, rng, items), tokenizer)
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad()
-        last = float(loss.detach())
+        last = tuning.step(loss)
         total, n = sums[task]
         sums[task] = (total + last, n + 1)
         if config.time_budget_s > 0 and step + 1 - start == timed_from:
@@ -528,27 +497,21 @@ def train_universal(
             now = time.perf_counter()
             per_step = (now - warm) / (decided_at - timed_from)
             left = max(0, int((config.time_budget_s - (now - started)) / per_step))
-            planned = min(planned, step + 1 + left)
-        if (step + 1) % config.log_every == 0 or step + 1 == planned:
+            tuning.planned = min(tuning.planned, step + 1 + left)
+        if (step + 1) % config.log_every == 0 or step + 1 == tuning.planned:
             entry: dict[str, Any] = {"step": step + 1, "seconds": round(time.perf_counter() - started, 1)}
             entry |= {t: round(s / n, 4) for t, (s, n) in sums.items() if n}
             log.write(json.dumps(entry) + "\n")
             log.flush()
             sums = dict.fromkeys(TASKS, (0.0, 0))
-        if (step + 1) % config.save_every == 0 and step + 1 < planned:
-            target = output / f"checkpoint-{step + 1}"
-            target.mkdir(exist_ok=True)
-            save_file({k: v.contiguous() for k, v in model.trained().items()}, str(target / WEIGHTS_FILE))
-            torch.save(
-                {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "step": step + 1},
-                target / "trainer.pt",
-            )
+        if (step + 1) % config.save_every == 0 and step + 1 < tuning.planned:
+            tuning.save(step + 1)
         step += 1
     log.close()
     seconds = time.perf_counter() - started
     folder = write_scorer(model, config, material, output / "scorer")
     summary = {
-        "steps": planned,
+        "steps": tuning.planned,
         "resumed_from": start,
         "final_loss": last,
         "seconds": seconds,
