@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from reamo.agent.planners.pairs import overlaps
+from reamo.agent.planners.pairs import chosen_arguments, entity_pairs, overlaps, surest_relations
 from reamo.errors import ConfigError
 
 CONFIG_FILE = "scorer.json"
@@ -357,17 +357,11 @@ class Bound:
     ) -> list[dict[str, Any]]:
         """Relations (``head``, ``label``, ``tail`` as entity texts) among ``entities``: each ordered pair
         of non-overlapping ones gets its likeliest ``allowed`` type when that beats none; surest first."""
-        pairs = [(a, b) for a in entities for b in entities if a is not b and not overlaps(a[1], b[1])]
+        pairs = entity_pairs(entities)
         probs = self.scorer.pair_probabilities(
             text, [(a[1], b[1]) for a, b in pairs], [self._text(name) for name in allowed]
         )
-        found = []
-        for (head, tail), row in zip(pairs, probs, strict=True):
-            chosen = self.scorer.choose(row, allowed)
-            if chosen is not None:
-                found.append((chosen[1], {"head": head[0], "label": chosen[0], "tail": tail[0]}))
-        found.sort(key=lambda item: -item[0])
-        return [relation for _, relation in found]
+        return surest_relations(pairs, probs, lambda row: self.scorer.choose(row, allowed))
 
     def arguments(
         self,
@@ -386,12 +380,7 @@ class Bound:
             [self._text(name) for name in allowed],
             f"{self._text(event_type)} : ",
         )
-        found = []
-        for (name, _), row in zip(candidates, probs, strict=True):
-            chosen = self.scorer.choose(row, allowed)
-            if chosen is not None:
-                found.append({"text": name, "role": chosen[0]})
-        return found
+        return chosen_arguments(candidates, probs, lambda row: self.scorer.choose(row, allowed))
 
     def unseen(self, names: Sequence[str]) -> list[Unseen]:
         """The ``names`` far from every label the scorer was tuned on (as written: name or description)."""

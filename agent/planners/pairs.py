@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -432,16 +432,10 @@ class PairScorer:
         """Planned relations (``head``, ``label``, ``tail`` as entity texts) among ``entities`` (text and
         span in ``text``): each ordered pair gets its likeliest type of ``allowed`` when that wins over
         ``None``. The surest relations come first."""
-        pairs = [(a, b) for a in entities for b in entities if a is not b and not overlaps(a[1], b[1])]
+        pairs = entity_pairs(entities)
         probs = self.probabilities(text, [(a[1], b[1]) for a, b in pairs])
         ok = self._allowed(allowed)
-        found = []
-        for (head, tail), row in zip(pairs, probs, strict=True):
-            chosen = self._choose(row, ok)
-            if chosen is not None:
-                found.append((chosen[1], {"head": head[0], "label": chosen[0], "tail": tail[0]}))
-        found.sort(key=lambda item: -item[0])
-        return [relation for _, relation in found]
+        return surest_relations(pairs, probs, lambda row: self._choose(row, ok))
 
     def arguments(
         self,
@@ -459,12 +453,41 @@ class PairScorer:
             text, [(span, trigger) for _, span in candidates], [prefix] * len(candidates)
         )
         ok = self._allowed(allowed)
-        found = []
-        for (name, _), row in zip(candidates, probs, strict=True):
-            chosen = self._choose(row, ok)
-            if chosen is not None:
-                found.append({"text": name, "role": chosen[0]})
-        return found
+        return chosen_arguments(candidates, probs, lambda row: self._choose(row, ok))
+
+
+Entity = tuple[str, Span]
+Choose = Callable[[Array], tuple[str, float] | None]
+"""A scorer's decision on a pair's probability row: its label and probability, or None for none."""
+
+
+def entity_pairs(entities: Sequence[Entity]) -> list[tuple[Entity, Entity]]:
+    """Every ordered pair of two ``entities`` that do not overlap: the pairs a relation scorer scores."""
+    return [(a, b) for a in entities for b in entities if a is not b and not overlaps(a[1], b[1])]
+
+
+def surest_relations(
+    pairs: Sequence[tuple[Entity, Entity]], probs: Array, choose: Choose
+) -> list[dict[str, Any]]:
+    """The relations (``head``, ``label``, ``tail`` as entity texts) ``choose`` takes from each pair's
+    probability row, the surest first."""
+    found = []
+    for (head, tail), row in zip(pairs, probs, strict=True):
+        chosen = choose(row)
+        if chosen is not None:
+            found.append((chosen[1], {"head": head[0], "label": chosen[0], "tail": tail[0]}))
+    found.sort(key=lambda item: -item[0])
+    return [relation for _, relation in found]
+
+
+def chosen_arguments(candidates: Sequence[Entity], probs: Array, choose: Choose) -> list[dict[str, Any]]:
+    """The arguments (``text``, ``role``) ``choose`` takes from each candidate's probability row."""
+    found = []
+    for (name, _), row in zip(candidates, probs, strict=True):
+        chosen = choose(row)
+        if chosen is not None:
+            found.append({"text": name, "role": chosen[0]})
+    return found
 
 
 def _softmax(logits: Array) -> Array:
