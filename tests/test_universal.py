@@ -396,13 +396,20 @@ def test_a_bound_scorer_reports_far_labels_by_name(tuned: Tuned) -> None:
     assert [(u.label, u.nearest) for u in tagger.unseen(["location"])] == [("location", "person")]
 
 
-def test_the_relations_refiner_reports_a_far_relation_type(
-    tuned: Tuned, tmp_path: Path, make_reamo: Callable[..., Reamo]
-) -> None:
+@pytest.fixture
+def strict(tuned: Tuned, tmp_path: Path) -> Path:
+    """The tuned scorer with ``unseen_below`` 0.99: every label but a tuned name is far."""
     folder = tmp_path / "universal"
     shutil.copytree(tuned.folder, folder)
     config = json.loads((folder / CONFIG_FILE).read_text())
     (folder / CONFIG_FILE).write_text(json.dumps({**config, "unseen_below": 0.99}))
+    return folder
+
+
+def test_the_relations_refiner_reports_a_far_relation_type(
+    strict: Path, make_reamo: Callable[..., Reamo]
+) -> None:
+    folder = strict
     answer = {
         "entities": [
             {"text": "Rafael Nadal", "label": "person"},
@@ -432,14 +439,11 @@ def test_the_relations_refiner_reports_a_far_relation_type(
 
 
 def test_the_entities_refiner_leaves_entities_of_a_far_type_to_the_planner(
-    tuned: Tuned, tmp_path: Path, make_reamo: Callable[..., Reamo]
+    strict: Path, make_reamo: Callable[..., Reamo]
 ) -> None:
     """A check floor of 1 doubts every entity the tagger judges ('per' is a tuned name); one of a type
     far from all it was tuned on is not judged: it stays as the planner gave it, and the effect says so."""
-    folder = tmp_path / "universal"
-    shutil.copytree(tuned.folder, folder)
-    config = json.loads((folder / CONFIG_FILE).read_text())
-    (folder / CONFIG_FILE).write_text(json.dumps({**config, "unseen_below": 0.99}))
+    folder = strict
     answer = {
         "entities": [
             {"text": "Rafael Nadal", "label": "per"},
