@@ -270,6 +270,18 @@ def store_as(path: Path, dtype: str) -> None:
     )
 
 
+def mixed_precision(device: str, autocast: str) -> Any:
+    """The context a step's forward pass runs in: ``autocast`` ("bfloat16", say) matrix products over
+    float32 weights on ``device``, or plain float32 where ``autocast`` is empty; TF32 on a GPU."""
+    import torch
+
+    if device.startswith("cuda"):
+        torch.backends.cuda.matmul.allow_tf32 = True
+    return torch.autocast(
+        device_type=device.split(":")[0], dtype=getattr(torch, autocast or "bfloat16"), enabled=bool(autocast)
+    )
+
+
 def latest_checkpoint(output: Path) -> Path | None:
     """The checkpoint folder of ``output`` with the highest step, if any."""
     found = sorted(output.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
@@ -327,13 +339,7 @@ def train(
         return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_at)
-    if config.device.startswith("cuda"):
-        torch.backends.cuda.matmul.allow_tf32 = True
-    autocast = torch.autocast(
-        device_type=config.device.split(":")[0],
-        dtype=getattr(torch, config.autocast or "bfloat16"),
-        enabled=bool(config.autocast),
-    )
+    autocast = mixed_precision(config.device, config.autocast)
     start = 0
     checkpoint = latest_checkpoint(output) if resume else None
     if checkpoint is not None:

@@ -49,7 +49,7 @@ from reamo.errors import ConfigError
 from reamo.finetune.corpora import Sentence, read_bio, read_casie, read_casrel, read_m2e2_text, read_mnre
 from reamo.finetune.data import WNUT_LABELS
 from reamo.finetune.pairs import IGNORED, Tuning, lora_factors, minilm_tokenizer
-from reamo.finetune.train import read_config, settings
+from reamo.finetune.train import mixed_precision, read_config, settings
 from reamo.finetune.verbalise import PARAPHRASES, bare_name, verbalise
 
 TABLE = "universal"
@@ -466,13 +466,7 @@ def train_universal(
     # kernels are picked)
     tuning = Tuning(model, config, steps or config.steps, output, resume=resume)
     start, timed_from, decided_at = tuning.start, 20, 60
-    if config.device.startswith("cuda"):
-        torch.backends.cuda.matmul.allow_tf32 = True
-    autocast = torch.autocast(
-        device_type=config.device.split(":")[0],
-        dtype=getattr(torch, config.autocast or "bfloat16"),
-        enabled=bool(config.autocast),
-    )
+    autocast = mixed_precision(config.device, config.autocast)
     by_task = {task: [p for p in material if p.task == task] for task in TASKS}
     tasks = [t for t in TASKS if by_task[t] and config.task_weights.get(t, 0) > 0]
     model.train(True)
