@@ -282,6 +282,31 @@ def mixed_precision(device: str, autocast: str) -> Any:
     )
 
 
+class TimeBudget:
+    """A run's steps fitted to ``seconds`` (0: no budget): ``fit`` times the steps 20-60 after ``start``
+    (the first ones run slower while each new batch width picks its kernels: on an H100, steps 10-30 gave
+    0.75 s a step, where steps 50-474 took 0.47 s) and at step 60 lowers the planned steps once to what the
+    time left allows."""
+
+    TIMED_FROM, DECIDED_AT = 20, 60
+
+    def __init__(self, seconds: float, start: int) -> None:
+        self.seconds, self.start = seconds, start
+        self.started = self.warm = time.perf_counter()
+
+    def fit(self, done: int, planned: int) -> int:
+        """The planned steps once ``done`` steps are done."""
+        if self.seconds <= 0:
+            return planned
+        if done - self.start == self.TIMED_FROM:
+            self.warm = time.perf_counter()
+        if done - self.start == self.DECIDED_AT:
+            now = time.perf_counter()
+            per_step = (now - self.warm) / (self.DECIDED_AT - self.TIMED_FROM)
+            return min(planned, done + max(0, int((self.seconds - (now - self.started)) / per_step)))
+        return planned
+
+
 def latest_checkpoint(output: Path) -> Path | None:
     """The checkpoint folder of ``output`` with the highest step, if any."""
     found = sorted(output.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
@@ -327,10 +352,7 @@ def train(
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=0.0)
 
-    planned = config.steps  # lowered once by time_budget_s
-    # time_budget_s times steps 20-60: the first ones run slower while each new batch width picks its
-    # kernels (on an H100, steps 10-30 gave 0.75 s a step, where steps 50-474 took 0.47 s)
-    timed_from, decided_at = 20, 60
+    planned = config.steps  # lowered once by time_budget_s (TimeBudget)
 
     def lr_at(step: int) -> float:
         if step < config.warmup_steps:
@@ -351,7 +373,7 @@ def train(
     log = (output / "log.jsonl").open("a", encoding="utf-8")
     model.train()
     started, loss_sum, loss_n, last_loss = time.perf_counter(), 0.0, 0, float("nan")
-    warm = started
+    budget = TimeBudget(config.time_budget_s, start)
     stream = batches(encoded, config.batch_size * config.grad_accum, config.seed, start)
     step = start
     while step < planned:
@@ -368,14 +390,7 @@ def train(
         scheduler.step()
         optimizer.zero_grad()
         loss_sum, loss_n, last_loss = loss_sum + total, loss_n + 1, total
-        if config.time_budget_s > 0 and step + 1 - start == timed_from:
-            warm = time.perf_counter()
-        if config.time_budget_s > 0 and step + 1 - start == decided_at:
-            now = time.perf_counter()
-            per_step = (now - warm) / (decided_at - timed_from)
-            planned = min(
-                planned, step + 1 + max(0, int((config.time_budget_s - (now - started)) / per_step))
-            )
+        planned = budget.fit(step + 1, planned)
         if (step + 1) % config.log_every == 0 or step + 1 == planned:
             log.write(
                 json.dumps(

@@ -49,7 +49,7 @@ from reamo.errors import ConfigError
 from reamo.finetune.corpora import Sentence, read_bio, read_casie, read_casrel, read_m2e2_text, read_mnre
 from reamo.finetune.data import WNUT_LABELS
 from reamo.finetune.pairs import IGNORED, Tuning, lora_factors, minilm_tokenizer
-from reamo.finetune.train import mixed_precision, read_config, settings
+from reamo.finetune.train import TimeBudget, mixed_precision, read_config, settings
 from reamo.finetune.verbalise import PARAPHRASES, bare_name, verbalise
 
 TABLE = "universal"
@@ -423,9 +423,7 @@ class UniversalModel:
         self.dropout.train(on)  # a module of its own: off, the logits are the runtime's
 
     def trained(self) -> dict[str, Any]:
-        out = lora_factors(self.encoder, self.targets)
-        for name, value in self.heads.state_dict().items():
-            out[name] = value.detach()
+        out = lora_factors(self.encoder, self.targets) | self.heads.state_dict()
         return {name: value.detach().cpu() for name, value in out.items()}
 
     def load(self, weights: dict[str, Any]) -> None:
@@ -462,17 +460,15 @@ def train_universal(
     material = pools(Path(config.data).expanduser(), config.exclude)
     model = UniversalModel(config).to(config.device)
     output = Path(config.output)
-    # planned is lowered once by time_budget_s, which times steps 20-60 (the first ones run slower while
-    # kernels are picked)
     tuning = Tuning(model, config, steps or config.steps, output, resume=resume)
-    start, timed_from, decided_at = tuning.start, 20, 60
+    start = tuning.start
     autocast = mixed_precision(config.device, config.autocast)
     by_task = {task: [p for p in material if p.task == task] for task in TASKS}
     tasks = [t for t in TASKS if by_task[t] and config.task_weights.get(t, 0) > 0]
     model.train(True)
     log = (output / "log.jsonl").open("a", encoding="utf-8")
     started, sums, last = time.perf_counter(), dict.fromkeys(TASKS, (0.0, 0)), float("nan")
-    warm, step = started, start
+    budget, step = TimeBudget(config.time_budget_s, start), start  # lowers tuning.planned once
     while step < tuning.planned:
         rng = random.Random(config.seed * 1_000_003 + step)
         torch.manual_seed(config.seed * 100_003 + step)
@@ -485,13 +481,7 @@ def train_universal(
         last = tuning.step(loss)
         total, n = sums[task]
         sums[task] = (total + last, n + 1)
-        if config.time_budget_s > 0 and step + 1 - start == timed_from:
-            warm = time.perf_counter()
-        if config.time_budget_s > 0 and step + 1 - start == decided_at:
-            now = time.perf_counter()
-            per_step = (now - warm) / (decided_at - timed_from)
-            left = max(0, int((config.time_budget_s - (now - started)) / per_step))
-            tuning.planned = min(tuning.planned, step + 1 + left)
+        tuning.planned = budget.fit(step + 1, tuning.planned)
         if (step + 1) % config.log_every == 0 or step + 1 == tuning.planned:
             entry: dict[str, Any] = {"step": step + 1, "seconds": round(time.perf_counter() - started, 1)}
             entry |= {t: round(s / n, 4) for t, (s, n) in sums.items() if n}
