@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from reamo import __version__
-from reamo.errors import InputError, ReamoError
+from reamo.errors import ConfigError, InputError, ReamoError
 from reamo.schemas import TASKS, json_schemas
 
 err = Console(stderr=True)
@@ -276,12 +276,16 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         print(json.dumps({k: v for k, v in summary.items() if k != "config"}, indent=2))
         return 0
     config = TrainConfig.load(args.config, steps=args.steps, output=args.output)
+    if args.data_only and not args.build_data:
+        raise ConfigError("--data-only builds the planner's tuning data: give --build-data DATA_DIR as well.")
     if args.build_data:
         plan = DataPlan(**config.data_plan)
         card = write_dataset(
             build_examples(Path(args.build_data), build_registry(plugins=False), plan), Path(config.data)
         )
         err.print(f"built {card['examples']} examples (sha256 {card['sha256'][:12]}) into {config.data}")
+    if args.data_only:
+        return 0
     summary = train(config, resume=not args.no_resume)
     print(json.dumps({k: v for k, v in summary.items() if k != "config"}, indent=2))
     return 0
@@ -401,6 +405,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--steps", type=int, help="override the number of steps")
     p.add_argument("--output", help="override the output folder")
+    p.add_argument(
+        "--data-only",
+        action="store_true",
+        help="with --build-data: write the planner's tuning data and its card, then stop (to tune elsewhere)",
+    )
     p.add_argument(
         "--no-resume", action="store_true", help="start over instead of resuming the last checkpoint"
     )

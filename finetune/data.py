@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from reamo.errors import ConfigError
+from reamo.finetune import verbalise
 from reamo.finetune.corpora import (
     Sentence,
     read_bio,
@@ -141,9 +142,10 @@ def _events(s: Sentence, listed: set[str]) -> list[dict[str, Any]]:
 class Builder:
     """Turns sentences into examples with a seeded generator (deterministic per seed and sentence id)."""
 
-    def __init__(self, registry: ToolRegistry, seed: int = 0) -> None:
+    def __init__(self, registry: ToolRegistry, seed: int = 0, verbalised: float = 0.0) -> None:
         self.registry = registry
         self.seed = seed
+        self.verbalised = verbalised
         present = set(registry.modules())
         self.modules = {m: name for m, name in GROUNDING_MODULES.items() if name in present}
 
@@ -160,9 +162,12 @@ class Builder:
         perception: Perception,
         answer: str,
     ) -> TuningExample:
+        key = f"{s.id}:{task}:{stage}"
+        if self.verbalised and self._rng(key + ":verbalised").random() < self.verbalised:
+            labels, answer = relabelled(labels, answer, self._rng(key + ":style"))
         messages = render_messages(task, inputs, labels, perception, self.registry)
         return TuningExample(
-            id=f"{s.id}:{task}:{stage}",
+            id=key,
             corpus=s.corpus,
             task=task,
             stage=stage,
@@ -329,6 +334,52 @@ class Builder:
         )
 
 
+LABEL_STYLES = ("name", "title", "upper", "code", "paraphrase", "described", "mixed")
+LABEL_STYLE_WEIGHTS = (0.15, 0.1, 0.1, 0.15, 0.25, 0.15, 0.1)
+
+
+def relabelled(labels: LabelSchema, answer: str, rng: random.Random) -> tuple[LabelSchema, str]:
+    """The same example under a user's own wording of its schema: every label written in one style drawn
+    at random (bare names, title or upper case, codes, paraphrases, bare names with descriptions, or a
+    mix of them per label; ``finetune/verbalise.py``), the answer's labels, types and roles renamed the
+    same way. A label whose new name would clash with another's keeps its own name."""
+    style = rng.choices(LABEL_STYLES, LABEL_STYLE_WEIGHTS)[0]
+    kinds = ("entity_types", "relation_types", "event_types", "argument_roles")
+    names: dict[str, str] = {}
+    descriptions: dict[str, str] = {}
+    for kind in kinds:
+        for label in getattr(labels, kind):
+            if label in names:
+                continue
+            chosen = rng.choice(LABEL_STYLES[:-1]) if style == "mixed" else style
+            bare = verbalise.bare_name(label)
+            new = {
+                "name": bare,
+                "title": bare.title(),
+                "upper": bare.upper(),
+                "code": verbalise.code(label),
+                "paraphrase": rng.choice(verbalise.PARAPHRASES.get(bare, (bare,))),
+                "described": bare,
+            }[chosen]
+            taken = {n.casefold() for n in names.values()}
+            names[label] = label if not new.strip() or new.casefold() in taken else new
+            described = labels.description(label) or verbalise.DESCRIPTIONS.get(bare)
+            if described and (chosen == "described" or labels.description(label)):
+                descriptions[names[label]] = described
+    renamed = {kind: [names[label] for label in getattr(labels, kind)] for kind in kinds}
+    data = json.loads(answer)
+    for entity in data["entities"]:
+        entity["label"] = names.get(entity["label"], entity["label"])
+    for relation in data["relations"]:
+        relation["label"] = names.get(relation["label"], relation["label"])
+    for event in data["events"]:
+        event["type"] = names.get(event["type"], event["type"])
+        for argument in event["arguments"]:
+            argument["role"] = names.get(argument["role"], argument["role"])
+    new_answer = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return LabelSchema(**renamed, descriptions=descriptions), new_answer
+
+
 def _box(rng: random.Random) -> tuple[float, float, float, float]:
     x0, y0 = rng.uniform(0, 480), rng.uniform(0, 320)
     return (round(x0), round(y0), round(x0 + rng.uniform(40, 160)), round(y0 + rng.uniform(60, 160)))
@@ -362,6 +413,13 @@ class DataPlan:
     objects_per_variant: int = 0
     """Label sets that mix named-entity types with object classes, on text with an image or a video and
     on an image or a video alone (``finetune/objects.py``): this many examples of each."""
+    verbalised: float = 0.0
+    """The share of examples whose whole schema is written another way (``relabelled``: bare names, codes,
+    paraphrases, casing, descriptions), the answer following it, so that the planner reads the request's
+    labels rather than a corpus's strings."""
+    exclude: list[str] = field(default_factory=list)
+    """Corpora left out entirely, e.g. the scored ones for a zero-shot planner: ``["twitter2017", "mnre",
+    "m2e2"]``."""
     per_corpus: dict[str, int] = field(default_factory=dict)
     """Caps for named corpora that replace their task's cap, e.g. ``{"mnre": 600, "webnlg": 0}`` for a
     plan that tunes a shipped adapter further on one weakness; MNRE's negatives come on top."""
@@ -369,10 +427,12 @@ class DataPlan:
     def __post_init__(self) -> None:
         if not 0 <= self.re_negatives < 1:
             raise ConfigError(f"data_plan.re_negatives is {self.re_negatives}; use a share in [0, 1).")
-        unknown = sorted(set(self.per_corpus) - set(CORPORA))
+        if not 0 <= self.verbalised <= 1:
+            raise ConfigError(f"data_plan.verbalised is {self.verbalised}; use a share in [0, 1].")
+        unknown = sorted((set(self.per_corpus) | set(self.exclude)) - set(CORPORA))
         if unknown:
             raise ConfigError(
-                f"data_plan.per_corpus names unknown corpora {', '.join(unknown)}; "
+                f"data_plan.per_corpus or exclude names unknown corpora {', '.join(unknown)}; "
                 f"known: {', '.join(CORPORA)}."
             )
         negative = sorted(name for name, n in self.per_corpus.items() if n < 0)
@@ -388,8 +448,11 @@ def build_examples(
     data: Path, registry: ToolRegistry, plan: DataPlan = DataPlan()
 ) -> Iterator[TuningExample]:
     """All tuning examples, in a fixed order; sentences are sampled with the plan's seed."""
-    corpora = training_sentences(data)
-    builder = Builder(registry, plan.seed)
+    corpora = {
+        name: [] if name in plan.exclude else sentences
+        for name, sentences in training_sentences(data).items()
+    }
+    builder = Builder(registry, plan.seed, plan.verbalised)
     rng = random.Random(plan.seed)
 
     def sample(items: list[Sentence], n: int) -> list[Sentence]:

@@ -11,7 +11,7 @@ import pytest
 from reamo.agent import validate_answer
 from reamo.errors import ConfigError
 from reamo.finetune.corpora import Sentence, read_bio, read_casrel, read_mnre
-from reamo.finetune.data import Builder, DataPlan, build_examples, write_dataset
+from reamo.finetune.data import Builder, DataPlan, build_examples, relabelled, write_dataset
 from reamo.schemas import Inputs, LabelSchema, Perception
 from reamo.tools import ToolRegistry
 
@@ -219,6 +219,50 @@ def test_ner_label_names_vary_but_answers_follow_them(registry: ToolRegistry) ->
     assert seen - set(GENERIC)  # some examples rename labels (PER, place, ...)
 
 
+def test_a_verbalised_example_writes_its_whole_schema_another_way_and_the_answer_follows(
+    registry: ToolRegistry,
+) -> None:
+    s = sentence()
+    styles = set()
+    for seed in range(40):
+        builder = Builder(registry, seed=seed, verbalised=1.0)
+        for example in (builder.re(s, ["peer", "couple", "member of"]), builder.ee(s, *EVENT_SET, GENERIC)):
+            _validates(example, registry)
+            prompt = example.messages[-1][1]
+            answer = json.loads(example.answer)
+            written = [r["label"] for r in answer["relations"]] + [
+                x for e in answer["events"] for x in (e["type"], *(a["role"] for a in e["arguments"]))
+            ]
+            assert written
+            assert all(label in prompt for label in written)
+            styles.add(tuple(written))
+            if "What the candidate labels mean" in prompt:
+                styles.add(("described",))
+    flat = {label for labels in styles for label in labels}
+    assert {"peer", "PEER", "Peer"} & flat  # names, casing
+    assert {"colleague of", "associate", "peer of"} & flat  # paraphrases
+    assert "meet" in {x.lower() for x in flat}  # the dataset's prefix goes
+    assert ("described",) in styles  # some schemas come with descriptions
+
+
+def test_relabelling_keeps_a_label_whose_new_name_would_clash() -> None:
+    labels = LabelSchema(entity_types=["place of birth", "birth place"])
+    answer = json.dumps(
+        {
+            "entities": [{"text": "Hawaii", "label": "birth place", "concept": False}],
+            "relations": [],
+            "events": [],
+            "calls": [],
+        }
+    )
+    for seed in range(30):
+        new, text = relabelled(labels, answer, __import__("random").Random(seed))
+        assert len({n.casefold() for n in new.entity_types}) == 2
+        label = json.loads(text)["entities"][0]["label"]
+        assert label == new.entity_types[1]  # the answer follows the renamed schema
+        assert set(new.descriptions) <= set(new.entity_types)
+
+
 def test_builder_needs_the_tool_for_a_medium() -> None:
     assert Builder(ToolRegistry(), seed=0).meta(sentence(), GENERIC, "image") is None
 
@@ -277,6 +321,12 @@ def test_in_domain_plan_adds_twitter2017_and_mnre_with_negatives(
         "re/meta:text+audio/mnre": 2,
     }
     assert not any(k.startswith("ee/meta") for k in card["counts"])  # off unless asked for
+    unseen = DataPlan(
+        **{**spoken.__dict__, "ee_meta_per_variant": 2, "exclude": ["twitter2017", "mnre", "m2e2"]}
+    )
+    card = write_dataset(build_examples(data, registry, unseen), tmp_path / "z.jsonl")
+    assert not any(k.endswith(("/twitter2017", "/mnre", "/m2e2")) for k in card["counts"])  # zero-shot
+    assert card["counts"]["ee/uie/casie"] == 1
     eventful = DataPlan(**{**focused.__dict__, "ee_meta_per_variant": 2})
     card = write_dataset(build_examples(data, registry, eventful), tmp_path / "e.jsonl")
     assert {k: v for k, v in card["counts"].items() if k.startswith("ee/meta")} == {
@@ -297,5 +347,29 @@ def test_per_corpus_caps_name_known_corpora() -> None:
     assert DataPlan(per_corpus={"mnre": 5}).cap("nyt", 100) == 100
     with pytest.raises(ConfigError, match="unknown corpora mnre_test"):
         DataPlan(per_corpus={"mnre_test": 5})
+    with pytest.raises(ConfigError, match="unknown corpora twitter"):
+        DataPlan(exclude=["twitter"])
+    with pytest.raises(ConfigError, match="verbalised"):
+        DataPlan(verbalised=1.5)
     with pytest.raises(ConfigError, match="0 or more"):
         DataPlan(per_corpus={"nyt": -1})
+
+
+@pytest.mark.slow
+def test_finetune_data_only_builds_the_data_and_trains_nothing(tmp_path: Path) -> None:
+    from reamo.cli import main
+
+    data = Path(__file__).resolve().parents[2] / "shared" / "data"
+    if not (data / "text").is_dir():
+        pytest.skip("../shared/data is not beside this checkout")
+    config = tmp_path / "plan.toml"
+    config.write_text(
+        f'[finetune]\ndata = "{tmp_path / "d.jsonl"}"\noutput = "{tmp_path / "out"}"\n'
+        "[finetune.data_plan]\nner_per_corpus = 2\nre_per_corpus = 0\nee_per_corpus = 0\n"
+        'meta_per_variant = 0\nverbalised = 1.0\nexclude = ["twitter2017"]\n'
+    )
+    assert main(["finetune", "--config", str(config), "--data-only"]) == 2  # nothing to build from
+    assert main(["finetune", "--config", str(config), "--build-data", str(data), "--data-only"]) == 0
+    card = json.loads((tmp_path / "d.card.json").read_text())
+    assert card["examples"] == 6  # CoNLL-2003, Twitter-2015 and WNUT-17, two each
+    assert not (tmp_path / "out").exists()
