@@ -462,6 +462,45 @@ def test_the_entities_refiner_leaves_entities_of_a_far_type_to_the_planner(
     assert "left as the planner gave them: 'ingredient of a recipe'" in unseen.message
 
 
+def test_the_arguments_refiner_keeps_the_planners_arguments_in_a_far_role(
+    strict: Path, make_reamo: Callable[..., Reamo]
+) -> None:
+    """Roles far from all the scorer was tuned on ('who did it') keep the planner's arguments; in a tuned
+    role ('Instrument') the scorer's answer replaces the planner's."""
+    answer = {
+        "entities": [
+            {"text": "Rebels", "label": "group"},
+            {"text": "rockets", "label": "weapon"},
+        ],
+        "events": [
+            {
+                "trigger": "attacked",
+                "type": "Conflict:Attack",
+                "arguments": [
+                    {"text": "Rebels", "role": "who did it"},
+                    {"text": "rockets", "role": "Instrument"},
+                ],
+            }
+        ],
+        "calls": [],
+    }
+    options = {"arguments": {"scorer": str(strict), "threads": 1, "event_floor": 0.0, "event_add": None}}
+    reamo = make_reamo(answer, refiners=["arguments"], refiner_options=options)
+    labels = {
+        "entity_types": ["group", "weapon"],
+        "event_types": ["Conflict:Attack"],
+        "argument_roles": ["who did it", "Instrument"],
+    }
+    result = reamo.extract("ee", text=ATTACK, labels=labels)
+    [event] = result.events
+    names = {e.id: e.text for e in result.entities}
+    roles = [(names[a.entity], a.role) for a in event.arguments]
+    assert ("Rebels", "who did it") in roles  # the planner's, kept
+    assert all(role == "Instrument" for text, role in roles if text != "Rebels")  # the rest: scored
+    unseen = [d.message for d in result.diagnostics if d.code == "refine.arguments.unseen_labels"]
+    assert any("argument roles" in m and "left as the planner gave them: 'who did it'" in m for m in unseen)
+
+
 # --------------------------------------------------------------------------
 # Folders, configs and the command line
 

@@ -1,6 +1,8 @@
 """``arguments``: an argument scorer gives each event of an EE request whose event types it knows its
 arguments among the entities (and the mentions its tagger finds beside them), after its trigger tagger
-has dropped the events it doubts and added those it is sure of."""
+has dropped the events it doubts and added those it is sure of. In a role the universal scorer reports far
+from every label it was tuned on, the planner's arguments stay as it gave them (the scorer cannot judge
+them), and the scorer's own are not taken."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from reamo.agent.refiners.scored import (
     TaskScorers,
     check_options,
     describe,
+    far_labels,
     more_mentions,
     placed,
     report_unseen,
@@ -54,14 +57,19 @@ class ArgumentRefiner:
         return request.task == "ee" and bool(request.text) and self.model_for(request.labels) is not None
 
     def replaces(self, request: RefineRequest) -> frozenset[str]:
-        return frozenset({"arguments"}) if self.applies(request) else frozenset()
+        """The arguments, unless a role is far from all the scorer knows: then the planner writes them, and
+        ``refine`` keeps its arguments in those roles."""
+        scorer = self.model_for(request.labels) if self.applies(request) else None
+        if scorer is None or far_labels(scorer, request.labels.argument_roles):
+            return frozenset()
+        return frozenset({"arguments"})
 
     def refine(self, request: RefineRequest) -> Refinement:
         scorer, text, labels = self.model_for(request.labels), request.text, request.labels
         if scorer is None or not text:
             return Refinement.unchanged(request)
         draft = Draft(request, self.name)
-        report_unseen(draft, scorer, labels.argument_roles, "argument roles")
+        far_roles = report_unseen(draft, scorer, labels.argument_roles, "argument roles", scored=False)
         tagger = scorer.event_tagger()
         if tagger is None and not draft.events:
             return draft.finish()  # nothing to give arguments to: the tagger need not run
@@ -82,9 +90,16 @@ class ArgumentRefiner:
         for name, _, label in extra:
             if name in used:
                 draft.add_entity(name, label, concept=request.speech_alone, why="an event's argument")
+        texts = {e.id: e.text for e in draft.entities}
         for event in draft.events:
-            if event.id in scored:
-                draft.replace_arguments(event, ((a["text"], a["role"]) for a in scored[event.id]), "scored")
+            if event.id in scored:  # the planner's arguments in roles the scorer cannot judge stay
+                kept = [
+                    (texts[a.entity], a.role)
+                    for a in event.arguments
+                    if a.role in far_roles and a.entity in texts
+                ]
+                found = [(a["text"], a["role"]) for a in scored[event.id] if a["role"] not in far_roles]
+                draft.replace_arguments(event, kept + found, "scored")
         return draft.finish()
 
     def _check_events(

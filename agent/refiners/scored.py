@@ -90,9 +90,7 @@ def report_unseen(
     ``info`` effect: a scorer that writes records of them (``scored``) still scores them, less surely; a
     checker leaves the planner's records of them as they are (a doubt it cannot judge is no reason to
     drop one)."""
-    if not isinstance(scorer, Bound):
-        return frozenset()
-    far = scorer.unseen(names)
+    far = scorer.unseen(names) if isinstance(scorer, Bound) else []
     if far:
         listed = ", ".join(f"{u.label!r} (nearest tuned: {u.nearest!r}, {u.similarity:.2f})" for u in far)
         done = "scored all the same" if scored else "left as the planner gave them"
@@ -102,6 +100,12 @@ def report_unseen(
             "a description of each (name: what it means) helps",
         )
     return frozenset(u.label for u in far)
+
+
+def far_labels(scorer: Scorer, names: Sequence[str]) -> frozenset[str]:
+    """The ``names`` a universal scorer reports far from every label it was tuned on (none for a
+    per-dataset scorer, which knows its labels exactly)."""
+    return frozenset(u.label for u in scorer.unseen(names)) if isinstance(scorer, Bound) else frozenset()
 
 
 def placed(text: str, entities: Sequence[Entity]) -> list[tuple[str, Span]]:
