@@ -6,8 +6,7 @@ them), and the scorer's own are not taken."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from reamo.agent.planners.pairs import ScorerConfig
 from reamo.agent.refiners.edits import Draft
 from reamo.agent.refiners.protocol import Refinement, RefineRequest, RefinerSetup
 from reamo.agent.refiners.scored import (
@@ -24,6 +23,7 @@ from reamo.agent.refiners.scored import (
     threshold,
 )
 from reamo.agent.spans import find_spans
+from reamo.agent.universal import Floors
 from reamo.schemas import BackendInfo, LabelSchema
 
 
@@ -105,7 +105,7 @@ class ArgumentRefiner:
     def _check_events(
         self,
         tagger: Scorer,
-        config: Any,
+        config: ScorerConfig | Floors,
         text: str,
         draft: Draft,
         labels: LabelSchema,
