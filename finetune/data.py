@@ -353,14 +353,8 @@ def relabelled(labels: LabelSchema, answer: str, rng: random.Random) -> tuple[La
                 continue
             chosen = rng.choice(LABEL_STYLES[:-1]) if style == "mixed" else style
             bare = verbalise.bare_name(label)
-            new = {
-                "name": bare,
-                "title": bare.title(),
-                "upper": bare.upper(),
-                "code": verbalise.code(label),
-                "paraphrase": rng.choice(verbalise.PARAPHRASES.get(bare, (bare,))),
-                "described": bare,
-            }[chosen]
+            paraphrase = rng.choice(verbalise.PARAPHRASES.get(bare, (bare,)))  # drawn for every label
+            new = paraphrase if chosen == "paraphrase" else verbalise.written(label, chosen)
             taken = {n.casefold() for n in names.values()}
             names[label] = label if not new.strip() or new.casefold() in taken else new
             described = labels.description(label) or verbalise.DESCRIPTIONS.get(bare)

@@ -139,6 +139,13 @@ def code(label: str) -> str:
     return "".join(w[0] for w in words).upper() if len(words) > 2 else "_".join(words).upper()
 
 
+def written(label: str, style: str) -> str:
+    """``label`` in a style that needs no draw: ``raw``, ``title``, ``upper`` or ``code``; any other style
+    gives its bare name."""
+    name = bare_name(label)
+    return {"raw": label, "title": name.title(), "upper": name.upper(), "code": code(label)}.get(style, name)
+
+
 def verbalise(label: str, rng: random.Random) -> str:
     """One way of writing ``label``, drawn at random among ``STYLES``."""
     name = bare_name(label)
@@ -147,12 +154,4 @@ def verbalise(label: str, rng: random.Random) -> str:
         return rng.choice(PARAPHRASES[name])
     if style == "described" and name in DESCRIPTIONS:
         return f"{rng.choice([name, label])}: {DESCRIPTIONS[name]}"
-    if style == "raw":
-        return label
-    if style == "title":
-        return name.title()
-    if style == "upper":
-        return name.upper()
-    if style == "code":
-        return code(label)
-    return name
+    return written(label, style)
