@@ -4,6 +4,7 @@ validator the agent uses (so the tuned planner learns exactly the format the gra
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -256,7 +257,7 @@ def test_relabelling_keeps_a_label_whose_new_name_would_clash() -> None:
         }
     )
     for seed in range(30):
-        new, text = relabelled(labels, answer, __import__("random").Random(seed))
+        new, text = relabelled(labels, answer, random.Random(seed))
         assert len({n.casefold() for n in new.entity_types}) == 2
         label = json.loads(text)["entities"][0]["label"]
         assert label == new.entity_types[1]  # the answer follows the renamed schema
