@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from reamo.agent.experts import Expert, Match
 from reamo.agent.planners.pairs import chosen_arguments, entity_pairs, overlaps, surest_relations
 from reamo.errors import ConfigError
 
@@ -307,17 +308,35 @@ class Floors:
     event_add: float | None
 
 
+@dataclass(frozen=True)
+class Consulted:
+    """The expert a request's pairs are scored with: its matches of the request's labels, and the event
+    type it was tuned on that the request's event type matched (arguments)."""
+
+    expert: Expert
+    matched: dict[str, Match]
+    context: str | None = None
+
+
 class Bound:
     """The universal scorer bound to one request's labels, in the shape of a per-dataset scorer: a
     ``relations`` or ``arguments`` scorer (``relate``, ``arguments``, ``tagger()``, ``event_tagger()``)
     or a ``mentions`` tagger (``labels`` as BIO tags, ``tag_probabilities``, ``mentions``) of the entity
     or event types. Each label is read as ``labels.described(name)``: its name, or ``name: description``."""
 
-    def __init__(self, scorer: UniversalScorer, labels: Any, kind: str, names: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        scorer: UniversalScorer,
+        labels: Any,
+        kind: str,
+        names: Sequence[str] = (),
+        experts: Sequence[Expert] = (),
+    ) -> None:
         self.scorer = scorer
         self.schema = labels
         self.kind = kind
         self.names = list(names)  # a tagger's label names
+        self.experts = [expert for expert in experts if expert.kind == kind]
         self.labels = ["O", *(f"{bio}-{name}" for name in self.names for bio in "BI")]
         c = scorer.config
         self.config = Floors(c.entity_floor, c.entity_add, c.event_floor, c.event_add)
@@ -352,16 +371,71 @@ class Bound:
     def mentions(self, text: str) -> list[tuple[str, str, Span]]:
         return [(m.text, m.label, m.span) for m in self.view(text).mentions()]
 
+    def expert_matches(self, names: Sequence[str], event_type: str | None = None) -> Consulted | None:
+        """The first expert (``agent/experts.py``) that matches any of ``names`` (and, for arguments, the
+        event type to one it was tuned on), with its matches; None when none does."""
+        for expert in self.experts:
+            context = None
+            if event_type is not None:
+                found = expert.matches(self.scorer, [event_type], [self._text(event_type)], contexts=True)
+                if not found:
+                    continue
+                context = found[event_type].label
+            matched = expert.matches(self.scorer, names, [self._text(name) for name in names])
+            if matched:
+                return Consulted(expert, matched, context)
+        return None
+
+    def _scored(
+        self,
+        text: str,
+        pairs: Sequence[tuple[Span, Span]],
+        allowed: Sequence[str],
+        event_type: str | None = None,
+    ) -> tuple[Array, Callable[[Array], tuple[str, float] | None], Consulted | None]:
+        """Each pair's probability row and the rule that decides on it: the universal scorer's alone, or,
+        where an expert matches some of ``allowed``, the expert's choice among those, else the universal
+        scorer's among the rest; and the expert consulted."""
+        prefix = f"{self._text(event_type)} : " if event_type is not None else ""
+        probs = self.scorer.pair_probabilities(text, pairs, [self._text(name) for name in allowed], prefix)
+        consulted = self.expert_matches(allowed, event_type) if pairs else None
+        if consulted is None:
+            return probs, lambda row: self.scorer.choose(row, allowed), None
+        expert, matched = consulted.expert, consulted.matched
+        width = probs.shape[1]
+        rows = np.concatenate([probs, expert.probabilities(text, pairs, consulted.context)], -1)
+        taken = [1 + k for k, name in enumerate(allowed) if name in matched]
+
+        def choose(row: Array) -> tuple[str, float] | None:
+            picked = expert.choose(row[width:], matched)
+            if picked is not None or len(taken) == len(allowed):
+                return picked
+            universal = row[:width].copy()
+            universal[taken] = 0.0  # the expert has judged these
+            return self.scorer.choose(universal, allowed)
+
+        return rows, choose, consulted
+
     def relate(
         self, text: str, entities: Sequence[tuple[str, Span]], allowed: Sequence[str]
     ) -> list[dict[str, Any]]:
         """Relations (``head``, ``label``, ``tail`` as entity texts) among ``entities``: each ordered pair
-        of non-overlapping ones gets its likeliest ``allowed`` type when that beats none; surest first."""
+        of non-overlapping ones gets its likeliest ``allowed`` type when that beats none (an expert's
+        choice for the types it matches); surest first. A relation an expert chose also names the
+        request's entity types of its ends (``head_type``, ``tail_type``) where the expert knows them
+        (``Expert.end_types``)."""
         pairs = entity_pairs(entities)
-        probs = self.scorer.pair_probabilities(
-            text, [(a[1], b[1]) for a, b in pairs], [self._text(name) for name in allowed]
-        )
-        return surest_relations(pairs, probs, lambda row: self.scorer.choose(row, allowed))
+        probs, choose, consulted = self._scored(text, [(a[1], b[1]) for a, b in pairs], allowed)
+        found = surest_relations(pairs, probs, choose)
+        if consulted is not None:
+            types = list(self.schema.entity_types)
+            ends = consulted.expert.end_types(self.scorer, types, [self._text(t) for t in types])
+            for relation in found:
+                match = consulted.matched.get(relation["label"])
+                typed = ends.get(match.label) if match is not None else None
+                if typed is not None:
+                    relation["head_type"], relation["tail_type"] = typed
+        return found
 
     def arguments(
         self,
@@ -374,13 +448,10 @@ class Bound:
         """Arguments (``text``, ``role``) of one event: each entity not on the trigger gets its likeliest
         ``allowed`` role when that beats none."""
         candidates = [entity for entity in entities if not overlaps(entity[1], trigger)]
-        probs = self.scorer.pair_probabilities(
-            text,
-            [(span, trigger) for _, span in candidates],
-            [self._text(name) for name in allowed],
-            f"{self._text(event_type)} : ",
+        probs, choose, _ = self._scored(
+            text, [(span, trigger) for _, span in candidates], allowed, event_type
         )
-        return chosen_arguments(candidates, probs, lambda row: self.scorer.choose(row, allowed))
+        return chosen_arguments(candidates, probs, choose)
 
     def unseen(self, names: Sequence[str]) -> list[Unseen]:
         """The ``names`` far from every label the scorer was tuned on (as written: name or description)."""
@@ -403,7 +474,15 @@ class UniversalScorers:
     """A universal scorer as one task's scorers: every request gets it, bound to its labels; it loads
     into ``resources`` on first use."""
 
-    def __init__(self, folder: Path, task: str, *, threads: int | None = None, resources: Any = None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        task: str,
+        *,
+        threads: int | None = None,
+        resources: Any = None,
+        experts: Sequence[Path] = (),
+    ) -> None:
         from reamo.tools.protocol import Resources
 
         self.folder = folder
@@ -412,6 +491,13 @@ class UniversalScorers:
         self.kind = TASK_KINDS[task]
         self.threads = threads
         self.resources = resources if resources is not None else Resources()
+        self.experts = [Expert(path, self.resources, threads=threads) for path in experts]
+        for expert in self.experts:
+            if expert.kind != self.kind:
+                raise ConfigError(
+                    f"The expert {str(expert.folder)!r} is a {expert.kind} scorer; this task's experts "
+                    f"score {self.kind}. Name a {self.kind} scorer, or none."
+                )
 
     def scorer(self) -> UniversalScorer:
         loaded: UniversalScorer = self.resources.get(
@@ -423,4 +509,4 @@ class UniversalScorers:
     def for_labels(self, labels: Any) -> Bound:
         kind = self.kind
         names = list(labels.entity_types) if kind == "mentions" else []
-        return Bound(self.scorer(), labels, kind, names)
+        return Bound(self.scorer(), labels, kind, names, self.experts)

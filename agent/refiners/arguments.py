@@ -18,6 +18,7 @@ from reamo.agent.refiners.scored import (
     far_labels,
     more_mentions,
     placed,
+    report_experts,
     report_unseen,
     scorers_of,
     threshold,
@@ -39,7 +40,7 @@ class ArgumentRefiner:
 
     @classmethod
     def from_setup(cls, setup: RefinerSetup) -> ArgumentRefiner:
-        check_options(setup, {"scorer", "threads", "event_floor", "event_add"})
+        check_options(setup, {"scorer", "experts", "threads", "event_floor", "event_add"})
         return cls(
             scorers_of(setup, "ee"),
             event_floor=threshold(setup, "event_floor"),
@@ -86,6 +87,8 @@ class ArgumentRefiner:
                 scored[event.id] = scorer.arguments(
                     text, candidates, trigger[0], event.type, labels.argument_roles
                 )
+        types = list(dict.fromkeys(e.type for e in draft.events if e.id in scored))
+        report_experts(draft, scorer, labels.argument_roles, "argument roles", types)
         used = {argument["text"] for found in scored.values() for argument in found}
         for name, _, label in extra:
             if name in used:

@@ -3,6 +3,9 @@ the mentions its tagger finds beside them) of an RE request whose relation types
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from reamo.agent.refiners.edits import Draft
 from reamo.agent.refiners.protocol import Refinement, RefineRequest, RefinerSetup
 from reamo.agent.refiners.scored import (
@@ -12,6 +15,7 @@ from reamo.agent.refiners.scored import (
     describe,
     more_mentions,
     placed,
+    report_experts,
     report_unseen,
     scorers_of,
 )
@@ -26,7 +30,7 @@ class RelationRefiner:
 
     @classmethod
     def from_setup(cls, setup: RefinerSetup) -> RelationRefiner:
-        check_options(setup, {"scorer", "threads"})
+        check_options(setup, {"scorer", "experts", "threads"})
         return cls(scorers_of(setup, "re"))
 
     def model_for(self, labels: LabelSchema) -> Scorer | None:
@@ -48,6 +52,7 @@ class RelationRefiner:
             return Refinement.unchanged(request)
         draft = Draft(request, self.name)
         report_unseen(draft, scorer, labels.relation_types, "relation types")
+        report_experts(draft, scorer, labels.relation_types, "relation types")
         entities = placed(text, draft.entities)
         extra = more_mentions(scorer.tagger(), text, entities, labels)
         found = scorer.relate(
@@ -58,4 +63,24 @@ class RelationRefiner:
             if name in used:
                 draft.add_entity(name, label, concept=request.speech_alone, why="a relation's end")
         draft.replace_relations(((r["head"], r["label"], r["tail"]) for r in found), "scored pairs")
+        _type_ends(draft, found)
         return draft.finish()
+
+
+def _type_ends(draft: Draft, found: Sequence[dict[str, Any]]) -> None:
+    """Each relation end typed as its relation's expert says (``head_type``, ``tail_type``): the surest
+    relation of an entity decides its type."""
+    decided: set[str] = set()
+    for relation in found:
+        for end in ("head", "tail"):
+            entity, label = draft.entity(relation[end]), relation.get(f"{end}_type")
+            if entity is None or label is None or entity.id in decided:
+                continue
+            decided.add(entity.id)
+            if entity.label != label:
+                draft.effect(
+                    "retyped",
+                    f"{entity.text!r} is a {label}, not a {entity.label}: the {end} of {relation['label']!r}",
+                    entity.id,
+                )
+                entity.label = label

@@ -11,6 +11,7 @@ import os
 from collections.abc import Collection, Sequence
 from typing import Any
 
+from reamo.agent.experts import find_experts
 from reamo.agent.planners.pairs import (
     PairScorer,
     Scorers,
@@ -73,8 +74,15 @@ def scorers_of(setup: RefinerSetup, task: str) -> TaskScorers | None:
             f"refiner_options.{setup.name}.scorer names the universal scorer {universal[0].name!r} in a "
             "list; it scores every label set, so name it alone (or list only per-dataset scorers)."
         )
+    experts = setup.options.get("experts")
     if universal:
-        return UniversalScorers(universal[0], task, threads=threads, resources=setup.resources)
+        found = find_experts(task, experts, option=f"refiner_options.{setup.name}.experts")
+        return UniversalScorers(universal[0], task, threads=threads, resources=setup.resources, experts=found)
+    if experts not in (None, "none", []):
+        raise ConfigError(
+            f"refiner_options.{setup.name}.experts is set, but its scorer is not the universal one: "
+            "experts are matched to a request's labels through the universal scorer. Remove the setting."
+        )
     return Scorers(folders, threads=threads, resources=setup.resources) if folders else None
 
 
@@ -100,6 +108,29 @@ def report_unseen(
             "a description of each (name: what it means) helps",
         )
     return frozenset(u.label for u in far)
+
+
+def report_experts(
+    draft: Draft, scorer: Scorer, names: Sequence[str], what: str, event_types: Sequence[str] = ()
+) -> None:
+    """Names in an ``info`` effect the ``names`` (of ``what``) an expert scores as one of its own classes
+    (``agent/experts.py``): for relations once, for arguments under each of ``event_types``."""
+    if not isinstance(scorer, Bound):
+        return
+    under_types: list[str | None] = list(event_types) or [None]
+    for event_type in under_types:
+        consulted = scorer.expert_matches(names, event_type)
+        if consulted is None:
+            continue
+        listed = ", ".join(
+            f"{m.name!r} as {m.label!r} ({m.similarity:.2f})" for m in consulted.matched.values()
+        )
+        under = f" of {event_type!r} events (as {consulted.context!r})" if event_type is not None else ""
+        draft.effect(
+            "experts",
+            f"{what}{under} scored by the per-dataset scorer {consulted.expert.name!r}, matched by their "
+            f"text to its classes: {listed}",
+        )
 
 
 def far_labels(scorer: Scorer, names: Sequence[str]) -> frozenset[str]:

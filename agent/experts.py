@@ -1,0 +1,183 @@
+"""Per-dataset scorers reached through label text: retrieval, not label ids (ROC, arXiv 2509.21151).
+
+The universal scorer reads any label set but is weaker than a head tuned on one dataset's classes (MNRE
+val pairs 23.2 against 47.9). An *expert* is such a per-dataset pair scorer (``reamo-re-minilm``,
+``reamo-ea-minilm``) whose classes are matched to the request's labels **by what they say**: each
+request label, read as text (its name, or ``name: description``), and each of the expert's classes,
+written the ways tuning wrote it (``finetune/verbalise.py``: the dataset's string, its bare name, code,
+casing, paraphrases, description), are embedded by the universal scorer; the cosines of the best forms
+pair request labels and classes one to one (the Hungarian algorithm), and a pair at least
+``MATCH_FLOOR`` alike is a match. ``couple``, ``PER_COUPLE`` and ``couple: two people in a romantic
+relationship`` all reach ``/per/per/couple``; a label matched to nothing is scored by the universal
+scorer alone, so a label set the experts never saw loses nothing.
+
+A pair's decision then takes the expert's choice among the matched labels (its own rule against its
+``None``), else the universal scorer's among the unmatched ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from reamo.agent.planners.pairs import (
+    CONFIG_FILE,
+    NONE,
+    PairScorer,
+    context_prefix,
+    load_scorer,
+    scorer_folder,
+)
+from reamo.errors import ConfigError
+
+DEFAULT_EXPERTS = {"re": ("reamo-re-minilm",), "ee": ("reamo-ea-minilm",), "ner": ()}
+"""The shipped experts of each task (``refiner_options.<refiner>.experts`` names others, or ``"none"``)."""
+MATCH_FLOOR = 0.7
+"""A request label and an expert's class match when their best forms are at least this alike (cosine in
+the universal scorer's pair space). Chosen on the dev suites' label sets (MNRE val's original, names,
+codes, paraphrases and described relation types): the lowest similarity of a wrong first choice there
+was 0.68, and every name, code and described label matched its own class at 0.7."""
+PAIR_SPACE, TAG_SPACE = 1, 2
+"""Which of ``UniversalScorer.label_vectors``' projections a match compares in: relation types and roles
+are pair labels, event types are tag labels (the trigger tagger's)."""
+Array = npt.NDArray[np.float32]
+
+
+def class_forms(label: str) -> list[str]:
+    """The ways tuning wrote an expert's class ``label``: as the dataset writes it, its bare name, title
+    and upper case, its code, its paraphrases and ``name: description``."""
+    from reamo.finetune.verbalise import DESCRIPTIONS, PARAPHRASES, bare_name, code
+
+    name = bare_name(label)
+    forms = [label, name, name.title(), name.upper(), code(label), *PARAPHRASES.get(name, ())]
+    if name in DESCRIPTIONS:
+        forms.append(f"{name}: {DESCRIPTIONS[name]}")
+    return list(dict.fromkeys(forms))
+
+
+@dataclass(frozen=True)
+class Match:
+    """A request label matched to an expert's class, and how alike they are."""
+
+    name: str
+    label: str
+    similarity: float
+
+
+def match_labels(
+    universal: Any, names: Sequence[str], texts: Sequence[str], classes: Sequence[str], space: int
+) -> dict[str, Match]:
+    """The request ``names`` (read as ``texts``) matched one to one to ``classes``, keyed by name: the
+    assignment of the highest total similarity, each pair kept when at least ``MATCH_FLOOR``."""
+    from scipy.optimize import linear_sum_assignment  # type: ignore[import-untyped]
+
+    if not names or not classes:
+        return {}
+    forms = [(k, form) for k, label in enumerate(classes) for form in class_forms(label)]
+    asked = _unit(universal.label_vectors(list(texts))[space])
+    known = _unit(universal.label_vectors([form for _, form in forms])[space])
+    similar = asked @ known.T
+    best = np.full((len(names), len(classes)), -1.0, np.float32)
+    for j, (k, _) in enumerate(forms):
+        best[:, k] = np.maximum(best[:, k], similar[:, j])
+    rows, cols = linear_sum_assignment(best, maximize=True)
+    return {
+        names[i]: Match(names[i], classes[k], round(float(best[i, k]), 3))
+        for i, k in zip(rows.tolist(), cols.tolist(), strict=True)
+        if best[i, k] >= MATCH_FLOOR
+    }
+
+
+def _unit(x: Array) -> Array:
+    out: Array = (x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)).astype(np.float32)
+    return out
+
+
+class Expert:
+    """One per-dataset pair scorer (``relations`` or ``arguments``), loaded on first use, with the
+    matches of the label sets it was asked about (cached)."""
+
+    def __init__(self, folder: Path, resources: Any, *, threads: int | None = None) -> None:
+        from reamo.agent.planners.pairs import ScorerConfig
+
+        self.folder = folder
+        self.config = ScorerConfig.read(folder)
+        self.kind = self.config.kind
+        self.classes = [label for label in self.config.labels if label != NONE]
+        self.resources = resources
+        self.threads = threads
+        self._matches: dict[tuple[tuple[str, ...], tuple[str, ...], int], dict[str, Match]] = {}
+        self._types: dict[tuple[tuple[str, ...], tuple[str, ...]], dict[str, Match]] = {}
+
+    @property
+    def name(self) -> str:
+        return self.folder.name
+
+    def scorer(self) -> PairScorer:
+        return load_scorer(self.folder, self.resources, threads=self.threads)
+
+    def matches(
+        self, universal: Any, names: Sequence[str], texts: Sequence[str], *, contexts: bool = False
+    ) -> dict[str, Match]:
+        """The request labels ``names`` (read as ``texts``) matched to the expert's classes, or to the
+        event types it was tuned on (``contexts``)."""
+        classes = self.config.contexts if contexts else self.classes
+        space = TAG_SPACE if contexts else PAIR_SPACE
+        key = (tuple(names), tuple(texts), space)
+        if key not in self._matches:
+            self._matches[key] = match_labels(universal, names, texts, classes, space)
+        return self._matches[key]
+
+    def end_types(
+        self, universal: Any, names: Sequence[str], texts: Sequence[str]
+    ) -> dict[str, tuple[str, str]]:
+        """Each class's end types (``ScorerConfig.ends``) as the request's entity types ``names`` (read as
+        ``texts``), matched to the expert's own types by their text; a class with an end type no request
+        type matches is left out."""
+        key = (tuple(names), tuple(texts))
+        if key not in self._types:
+            own = sorted({t for ends in self.config.ends.values() for t in ends})
+            self._types[key] = match_labels(universal, names, texts, own, TAG_SPACE)
+        typed = {m.label: m.name for m in self._types[key].values()}
+        return {
+            label: (typed[ends[0]], typed[ends[1]])
+            for label, ends in self.config.ends.items()
+            if len(ends) == 2 and ends[0] in typed and ends[1] in typed
+        }
+
+    def probabilities(
+        self, text: str, pairs: Sequence[tuple[tuple[int, int], tuple[int, int]]], context: str | None = None
+    ) -> Array:
+        """(pairs, classes with ``None``) probabilities, in the order of the expert's own labels."""
+        prefixes = [context_prefix(context)] * len(pairs) if context is not None else None
+        out: Array = self.scorer().probabilities(text, pairs, prefixes)
+        return out
+
+    def choose(self, row: Array, matched: dict[str, Match]) -> tuple[str, float] | None:
+        """The request label the expert's probability row picks among the ``matched`` ones (its own rule
+        against ``None``), and its probability; None when ``None`` wins."""
+        scorer = self.scorer()
+        wanted = {m.label: m.name for m in matched.values()}
+        picked = scorer.choose_among(row, list(wanted))
+        return (wanted[picked[0]], picked[1]) if picked is not None else None
+
+
+def find_experts(task: str, choice: Any, *, option: str) -> list[Path]:
+    """The expert folders ``choice`` names (a scorer's name or folder, a list of them, ``"none"``), the
+    shipped ones of ``task`` that are installed when ``choice`` is None."""
+    from reamo.agent.planners.embedded import adapters_dir
+
+    if choice is None:
+        shipped = [adapters_dir() / name for name in DEFAULT_EXPERTS[task]]
+        return [folder for folder in shipped if (folder / CONFIG_FILE).is_file()]
+    names: list[Any] = list(choice) if isinstance(choice, (list, tuple)) else [choice]
+    if not all(isinstance(name, (str, Path)) for name in names):
+        raise ConfigError(
+            f"{option} is {choice!r}; give a per-dataset scorer's name or folder, a list, or 'none'."
+        )
+    return [scorer_folder(str(name), f"or set {option} = 'none'") for name in names if name != "none"]
