@@ -28,6 +28,7 @@ import numpy.typing as npt
 from reamo.agent.planners.pairs import (
     CONFIG_FILE,
     NONE,
+    OUTSIDE,
     PairScorer,
     context_prefix,
     load_scorer,
@@ -35,7 +36,7 @@ from reamo.agent.planners.pairs import (
 )
 from reamo.errors import ConfigError
 
-DEFAULT_EXPERTS = {"re": ("reamo-re-minilm",), "ee": ("reamo-ea-minilm",), "ner": ()}
+DEFAULT_EXPERTS = {"re": ("reamo-re-minilm",), "ee": ("reamo-ea-minilm",), "ner": ("reamo-entities",)}
 """The shipped experts of each task (``refiner_options.<refiner>.experts`` names others, or ``"none"``)."""
 MATCH_FLOOR = 0.7
 """A request label and an expert's class match when their best forms are at least this alike (cosine in
@@ -108,7 +109,11 @@ class Expert:
         self.folder = folder
         self.config = ScorerConfig.read(folder)
         self.kind = self.config.kind
-        self.classes = [label for label in self.config.labels if label != NONE]
+        if self.kind == "mentions":  # a tagger's classes are the types of its B- and I- tags
+            tagged = [label.partition("-")[2] for label in self.config.labels if label != OUTSIDE]
+            self.classes = list(dict.fromkeys(tagged))
+        else:
+            self.classes = [label for label in self.config.labels if label != NONE]
         self.resources = resources
         self.threads = threads
         self._matches: dict[tuple[tuple[str, ...], tuple[str, ...], int], dict[str, Match]] = {}
@@ -127,7 +132,7 @@ class Expert:
         """The request labels ``names`` (read as ``texts``) matched to the expert's classes, or to the
         event types it was tuned on (``contexts``)."""
         classes = self.config.contexts if contexts else self.classes
-        space = TAG_SPACE if contexts else PAIR_SPACE
+        space = TAG_SPACE if contexts or self.kind == "mentions" else PAIR_SPACE
         key = (tuple(names), tuple(texts), space)
         if key not in self._matches:
             self._matches[key] = match_labels(universal, names, texts, classes, space)
@@ -149,6 +154,11 @@ class Expert:
             for label, ends in self.config.ends.items()
             if len(ends) == 2 and ends[0] in typed and ends[1] in typed
         }
+
+    def tag_probabilities(self, text: str) -> tuple[list[tuple[int, int]], Array]:
+        """A tagger expert's tokens of ``text`` and their tag probabilities, in the order of its labels."""
+        offsets, probs = self.scorer().tag_probabilities(text)
+        return offsets, probs.astype(np.float32)
 
     def probabilities(
         self, text: str, pairs: Sequence[tuple[tuple[int, int], tuple[int, int]]], context: str | None = None

@@ -26,10 +26,11 @@ import numpy as np
 import numpy.typing as npt
 
 from reamo.agent.experts import Expert, Match
-from reamo.agent.planners.pairs import chosen_arguments, entity_pairs, overlaps, surest_relations
+from reamo.agent.planners.pairs import OUTSIDE, chosen_arguments, entity_pairs, overlaps, surest_relations
 from reamo.errors import ConfigError
 
 CONFIG_FILE = "scorer.json"
+
 WEIGHTS_FILE = "model.safetensors"
 KIND = "universal"
 LABEL_TOKENS = 48
@@ -359,9 +360,28 @@ class Bound:
         return Bound(self.scorer, self.schema, "mentions", types) if types else None
 
     def view(self, text: str) -> TagView:
+        """The tagger's reading of ``text`` by the request's names: the universal scorer's, with an expert
+        tagger's ``B-`` and ``I-`` probabilities in the columns of the types it matches (and its
+        ``outside`` when it matches them all)."""
         view = self.scorer.tag(text, [self._text(name) for name in self.names])
         view.labels = list(self.names)  # report mentions by the request's names
         view.tags = list(self.labels)
+        consulted = self.expert_matches(self.names)
+        if consulted is None:
+            return view
+        offsets, probs = consulted.expert.tag_probabilities(text)
+        if offsets != view.offsets:
+            return view  # another tokenizer: its tokens are not these
+        own = consulted.expert.scorer().labels
+        mixed = view.probs.copy()
+        for k, name in enumerate(self.names):
+            match = consulted.matched.get(name)
+            if match is not None:
+                for j, bio in enumerate("BI"):
+                    mixed[:, 1 + 2 * k + j] = probs[:, own.index(f"{bio}-{match.label}")]
+        if len(consulted.matched) == len(self.names):
+            mixed[:, 0] = probs[:, own.index(OUTSIDE)]
+        view.probs = mixed
         return view
 
     def tag_probabilities(self, text: str) -> tuple[list[Span], Array]:

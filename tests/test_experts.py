@@ -224,8 +224,10 @@ def test_experts_settings_say_what_they_take(make_reamo: Callable[..., Reamo]) -
             refiners=["relations"],
             refiner_options={"relations": {"scorer": "reamo-re-minilm", "experts": "reamo-re-minilm"}},
         )
-    with pytest.raises(ConfigError, match="unknown setting"):
-        make_reamo(answer, refiners=["entities"], refiner_options={"entities": {"experts": "none"}})
+    with pytest.raises(ConfigError, match="is a relations scorer; this task's experts score mentions"):
+        make_reamo(
+            answer, refiners=["entities"], refiner_options={"entities": {"experts": "reamo-re-minilm"}}
+        )
 
 
 # --------------------------------------------------------------------------
@@ -306,3 +308,56 @@ def test_experts_none_leaves_the_universal_scorer_alone(make_reamo: Callable[...
     )
     assert not [d for d in result.diagnostics if d.code == "refine.relations.experts"]
     assert [d for d in result.diagnostics if d.code == "refine.relations.relations"]
+
+
+class Tagger:
+    """A stand-in universal scorer for tags: two tokens, 'Nadal' and 'Paris', read as outside."""
+
+    config = Config()
+
+    def tag(self, text: str, labels: Sequence[str]) -> Any:
+        from reamo.agent.universal import TagView
+
+        probs = np.zeros((2, 1 + 2 * len(labels)), np.float32)
+        probs[:, 0] = 0.6
+        probs[:, 1:] = 0.4 / (2 * len(labels))
+        return TagView(text, labels, [(0, 5), (6, 11)], probs)
+
+
+class TagExpert:
+    """A stand-in tagger expert over person and location: 'Nadal' a person, 'Paris' a location."""
+
+    kind = "mentions"
+    name = "fake-tagger"
+
+    def __init__(self, matched: dict[str, str], offsets: list[tuple[int, int]] | None = None) -> None:
+        self.matched = {name: Match(name, label, 0.9) for name, label in matched.items()}
+        self.offsets = offsets or [(0, 5), (6, 11)]
+        self.labels = ["O", "B-location", "I-location", "B-person", "I-person"]
+
+    def matches(self, universal: Any, names: Any, texts: Any, *, contexts: bool = False) -> dict[str, Match]:
+        return {n: m for n, m in self.matched.items() if n in names}
+
+    def scorer(self) -> Any:
+        return self
+
+    def tag_probabilities(self, text: str) -> tuple[list[tuple[int, int]], Any]:
+        probs = np.array([[0.05, 0.0, 0.0, 0.95, 0.0], [0.1, 0.9, 0.0, 0.0, 0.0]], np.float32)
+        return self.offsets, probs
+
+
+def test_a_tagger_expert_reads_the_types_it_matches_and_the_universal_scorer_the_rest() -> None:
+    labels = LabelSchema(entity_types=["PER", "LOC", "dog"])
+    expert = TagExpert({"PER": "person", "LOC": "location"})
+    tagger = Bound(Tagger(), labels, "mentions", ["PER", "LOC", "dog"], [expert])  # type: ignore[arg-type, list-item]
+    view = tagger.view("Nadal Paris")
+    assert view.sure((0, 5), "PER") == pytest.approx(0.95)
+    assert view.sure((6, 11), "LOC") == pytest.approx(0.9)
+    assert view.sure((0, 5), "dog") == pytest.approx(0.4 / 3)  # the universal scorer's own
+    assert view.probs[0, 0] == pytest.approx(0.6)  # "dog" unmatched: outside stays the universal's
+    assert [(m.text, m.label) for m in view.mentions()] == [("Nadal", "PER"), ("Paris", "LOC")]
+    both = Bound(Tagger(), LabelSchema(entity_types=["PER", "LOC"]), "mentions", ["PER", "LOC"], [expert])  # type: ignore[arg-type, list-item]
+    assert both.view("Nadal Paris").probs[0, 0] == pytest.approx(0.05)  # all matched: the expert's outside
+    other = TagExpert({"PER": "person"}, offsets=[(0, 3), (3, 5), (6, 11)])  # other tokens: not used
+    alone = Bound(Tagger(), labels, "mentions", ["PER", "LOC", "dog"], [other])  # type: ignore[arg-type, list-item]
+    assert alone.view("Nadal Paris").sure((0, 5), "PER") == pytest.approx(0.4 / 3)

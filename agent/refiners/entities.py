@@ -32,7 +32,7 @@ class EntityRefiner:
 
     @classmethod
     def from_setup(cls, setup: RefinerSetup) -> EntityRefiner:
-        check_options(setup, {"scorer", "threads", "check_floor", "check_add"})
+        check_options(setup, {"scorer", "experts", "threads", "check_floor", "check_add"})
         return cls(
             scorers_of(setup, "ner"),
             check_floor=threshold(setup, "check_floor"),
