@@ -420,7 +420,9 @@ def test_the_relations_refiner_reports_a_far_relation_type(
         "calls": [],
     }
     reamo = make_reamo(
-        answer, refiners=["relations"], refiner_options={"relations": {"scorer": str(folder), "threads": 1}}
+        answer,
+        refiners=["relations"],
+        refiner_options={"relations": {"scorer": str(folder), "experts": "none", "threads": 1}},
     )
     labels = {"entity_types": ["person", "location"], "relation_types": ["couple", "ingredient of a recipe"]}
     result = reamo.extract("re", text=TEXT, labels=labels)
@@ -451,7 +453,7 @@ def test_the_entities_refiner_leaves_entities_of_a_far_type_to_the_planner(
         ],
         "calls": [],
     }
-    options = {"entities": {"scorer": str(folder), "threads": 1, "check_floor": 1.0}}
+    options = {"entities": {"scorer": str(folder), "experts": "none", "threads": 1, "check_floor": 1.0}}
     reamo = make_reamo(answer, refiners=["entities"], refiner_options=options)
     labels = {"entity_types": ["per", "ingredient of a recipe"]}
     result = reamo.extract("ner", text=TEXT, labels=labels)
@@ -484,7 +486,15 @@ def test_the_arguments_refiner_keeps_the_planners_arguments_in_a_far_role(
         ],
         "calls": [],
     }
-    options = {"arguments": {"scorer": str(strict), "threads": 1, "event_floor": 0.0, "event_add": None}}
+    options = {
+        "arguments": {
+            "scorer": str(strict),
+            "experts": "none",
+            "threads": 1,
+            "event_floor": 0.0,
+            "event_add": None,
+        }
+    }
     reamo = make_reamo(answer, refiners=["arguments"], refiner_options=options)
     labels = {
         "entity_types": ["group", "weapon"],
