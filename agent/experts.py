@@ -191,3 +191,21 @@ def find_experts(task: str, choice: Any, *, option: str) -> list[Path]:
             f"{option} is {choice!r}; give a per-dataset scorer's name or folder, a list, or 'none'."
         )
     return [scorer_folder(str(name), f"or set {option} = 'none'") for name in names if name != "none"]
+
+
+def linked_taggers(folders: Sequence[Path]) -> list[Path]:
+    """The expert ``folders`` and, after each, the taggers its ``scorer.json`` names (``candidates``, the
+    mentions it scores beside the planner's entities; ``events``, its trigger tagger): a per-dataset
+    scorer was tuned and checked with them, so they come with it. Each folder once."""
+    from reamo.agent.planners.pairs import ScorerConfig
+
+    out: list[Path] = []
+    for folder in folders:
+        config = ScorerConfig.read(folder)
+        linked = [name for name in (config.candidates, config.events) if name]
+        found = [
+            scorer_folder(name, f"or remove it from {folder / CONFIG_FILE}", beside=folder.parent)
+            for name in linked
+        ]
+        out += [path for path in (folder, *found) if path.resolve() not in {p.resolve() for p in out}]
+    return out

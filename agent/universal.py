@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from reamo.agent.experts import Expert, Match
+from reamo.agent.experts import Expert, Match, linked_taggers
 from reamo.agent.planners.pairs import OUTSIDE, chosen_arguments, entity_pairs, overlaps, surest_relations
 from reamo.errors import ConfigError
 
@@ -337,6 +337,7 @@ class Bound:
         self.schema = labels
         self.kind = kind
         self.names = list(names)  # a tagger's label names
+        self.offered = list(experts)  # a pair scorer's taggers take the tagger experts among them
         self.experts = [expert for expert in experts if expert.kind == kind]
         self.labels = ["O", *(f"{bio}-{name}" for name in self.names for bio in "BI")]
         c = scorer.config
@@ -352,12 +353,12 @@ class Bound:
     def tagger(self) -> Bound | None:
         """The entity-type tagger whose mentions a pair scorer scores beside the planner's entities."""
         types = list(self.schema.entity_types)
-        return Bound(self.scorer, self.schema, "mentions", types) if types else None
+        return Bound(self.scorer, self.schema, "mentions", types, self.offered) if types else None
 
     def event_tagger(self) -> Bound | None:
         """The event-type tagger that checks an argument scorer's events."""
         types = list(self.schema.event_types)
-        return Bound(self.scorer, self.schema, "mentions", types) if types else None
+        return Bound(self.scorer, self.schema, "mentions", types, self.offered) if types else None
 
     def view(self, text: str) -> TagView:
         """The tagger's reading of ``text`` by the request's names: the universal scorer's, with an expert
@@ -511,12 +512,13 @@ class UniversalScorers:
         self.kind = TASK_KINDS[task]
         self.threads = threads
         self.resources = resources if resources is not None else Resources()
-        self.experts = [Expert(path, self.resources, threads=threads) for path in experts]
+        self.experts = [Expert(path, self.resources, threads=threads) for path in linked_taggers(experts)]
         for expert in self.experts:
-            if expert.kind != self.kind:
+            if expert.kind not in (self.kind, "mentions"):
+                does = "tag mentions" if self.kind == "mentions" else f"score {self.kind} or tag mentions"
                 raise ConfigError(
                     f"The expert {str(expert.folder)!r} is a {expert.kind} scorer; this task's experts "
-                    f"score {self.kind}. Name a {self.kind} scorer, or none."
+                    f"{does}. Name such a scorer, or none."
                 )
 
     def scorer(self) -> UniversalScorer:

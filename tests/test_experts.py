@@ -214,7 +214,9 @@ def test_experts_settings_say_what_they_take(make_reamo: Callable[..., Reamo]) -
         make_reamo(answer, refiners=["relations"], refiner_options={"relations": {"experts": 3}})
     with pytest.raises(ConfigError, match="No pair scorer at 'nowhere'"):
         make_reamo(answer, refiners=["relations"], refiner_options={"relations": {"experts": ["nowhere"]}})
-    with pytest.raises(ConfigError, match="is a arguments scorer"):
+    with pytest.raises(
+        ConfigError, match="is a arguments scorer; this task's experts score relations or tag"
+    ):
         make_reamo(
             answer, refiners=["relations"], refiner_options={"relations": {"experts": "reamo-ea-minilm"}}
         )
@@ -224,7 +226,7 @@ def test_experts_settings_say_what_they_take(make_reamo: Callable[..., Reamo]) -
             refiners=["relations"],
             refiner_options={"relations": {"scorer": "reamo-re-minilm", "experts": "reamo-re-minilm"}},
         )
-    with pytest.raises(ConfigError, match="is a relations scorer; this task's experts score mentions"):
+    with pytest.raises(ConfigError, match="is a relations scorer; this task's experts tag mentions"):
         make_reamo(
             answer, refiners=["entities"], refiner_options={"entities": {"experts": "reamo-re-minilm"}}
         )
@@ -361,3 +363,15 @@ def test_a_tagger_expert_reads_the_types_it_matches_and_the_universal_scorer_the
     other = TagExpert({"PER": "person"}, offsets=[(0, 3), (3, 5), (6, 11)])  # other tokens: not used
     alone = Bound(Tagger(), labels, "mentions", ["PER", "LOC", "dog"], [other])  # type: ignore[arg-type, list-item]
     assert alone.view("Nadal Paris").sure((0, 5), "PER") == pytest.approx(0.4 / 3)
+
+
+def test_an_expert_brings_the_taggers_its_config_names_once() -> None:
+    from reamo.agent.experts import linked_taggers
+    from reamo.agent.planners.embedded import adapters_dir
+
+    ea, re_ = adapters_dir() / "reamo-ea-minilm", adapters_dir() / "reamo-re-minilm"
+    names = [p.name for p in linked_taggers([ea, re_, adapters_dir() / "reamo-m2e2-mentions"])]
+    assert names == [
+        "reamo-ea-minilm", "reamo-m2e2-mentions", "reamo-m2e2-events",
+        "reamo-re-minilm", "reamo-mnre-mentions",
+    ]  # fmt: skip

@@ -225,9 +225,14 @@ def _bare(relation_type: str) -> str:
 def test_the_universal_scorer_serves_every_refiner_and_any_label_names(tuned: Reamo) -> None:
     """The default scorer reads the labels as text: MNRE's relation types and the same types under bare
     names give the same relations, reported under the request's own names."""
-    for name in ("relations", "arguments", "entities"):
+    experts = {
+        "relations": "reamo-re-minilm, reamo-mnre-mentions",
+        "arguments": "reamo-ea-minilm, reamo-m2e2-mentions, reamo-m2e2-events",
+        "entities": "reamo-entities",
+    }
+    for name, beside in experts.items():
         refiner = next(r for r in tuned.refiners if r.name == name)
-        assert refiner.describe().detail.endswith("(MiniLM: reamo-universal-minilm)")
+        assert refiner.describe().detail.endswith(f"(MiniLM: reamo-universal-minilm; experts: {beside})")
     raw = list(MNRE.relation_types)
     names = [_bare(label) for label in raw]
     found = []

@@ -88,7 +88,9 @@ def scorers_of(setup: RefinerSetup, task: str) -> TaskScorers | None:
 
 def describe(name: str, scorers: TaskScorers | None, what: str) -> BackendInfo:
     folders = ", ".join(folder.name for folder, _ in scorers.configs) if scorers else "none"
-    return BackendInfo(role="refiner", name=name, detail=f"{what} (MiniLM: {folders})")
+    experts = scorers.experts if isinstance(scorers, UniversalScorers) else []
+    beside = f"; experts: {', '.join(e.name for e in experts)}" if experts else ""
+    return BackendInfo(role="refiner", name=name, detail=f"{what} (MiniLM: {folders}{beside})")
 
 
 def report_unseen(
