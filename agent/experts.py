@@ -31,10 +31,10 @@ from reamo.agent.planners.pairs import (
     OUTSIDE,
     PairScorer,
     context_prefix,
+    find_scorers,
     load_scorer,
     scorer_folder,
 )
-from reamo.errors import ConfigError
 
 DEFAULT_EXPERTS = {"re": ("reamo-re-minilm",), "ee": ("reamo-ea-minilm",), "ner": ("reamo-entities",)}
 """The shipped experts of each task (``refiner_options.<refiner>.experts`` names others, or ``"none"``)."""
@@ -52,10 +52,11 @@ Array = npt.NDArray[np.float32]
 def class_forms(label: str) -> list[str]:
     """The ways tuning wrote an expert's class ``label``: as the dataset writes it, its bare name, title
     and upper case, its code, its paraphrases and ``name: description``."""
-    from reamo.finetune.verbalise import DESCRIPTIONS, PARAPHRASES, bare_name, code
+    from reamo.finetune.verbalise import DESCRIPTIONS, PARAPHRASES, bare_name, written
 
     name = bare_name(label)
-    forms = [label, name, name.title(), name.upper(), code(label), *PARAPHRASES.get(name, ())]
+    styles = ("raw", "name", "title", "upper", "code")
+    forms = [*(written(label, style) for style in styles), *PARAPHRASES.get(name, ())]
     if name in DESCRIPTIONS:
         forms.append(f"{name}: {DESCRIPTIONS[name]}")
     return list(dict.fromkeys(forms))
@@ -80,8 +81,8 @@ def match_labels(
     if not names or not classes:
         return {}
     forms = [(k, form) for k, label in enumerate(classes) for form in class_forms(label)]
-    asked = _unit(universal.label_vectors(list(texts))[space])
-    known = _unit(universal.label_vectors([form for _, form in forms])[space])
+    asked = unit(universal.label_vectors(list(texts))[space])
+    known = unit(universal.label_vectors([form for _, form in forms])[space])
     similar = asked @ known.T
     best = np.full((len(names), len(classes)), -1.0, np.float32)
     for j, (k, _) in enumerate(forms):
@@ -94,7 +95,8 @@ def match_labels(
     }
 
 
-def _unit(x: Array) -> Array:
+def unit(x: Array) -> Array:
+    """Each row of ``x`` scaled to length 1 (a zero row stays zero)."""
     out: Array = (x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)).astype(np.float32)
     return out
 
@@ -157,8 +159,7 @@ class Expert:
 
     def tag_probabilities(self, text: str) -> tuple[list[tuple[int, int]], Array]:
         """A tagger expert's tokens of ``text`` and their tag probabilities, in the order of its labels."""
-        offsets, probs = self.scorer().tag_probabilities(text)
-        return offsets, probs.astype(np.float32)
+        return self.scorer().tag_probabilities(text)
 
     def probabilities(
         self, text: str, pairs: Sequence[tuple[tuple[int, int], tuple[int, int]]], context: str | None = None
@@ -179,18 +180,8 @@ class Expert:
 
 def find_experts(task: str, choice: Any, *, option: str) -> list[Path]:
     """The expert folders ``choice`` names (a scorer's name or folder, a list of them, ``"none"``), the
-    shipped ones of ``task`` that are installed when ``choice`` is None."""
-    from reamo.agent.planners.embedded import adapters_dir
-
-    if choice is None:
-        shipped = [adapters_dir() / name for name in DEFAULT_EXPERTS[task]]
-        return [folder for folder in shipped if (folder / CONFIG_FILE).is_file()]
-    names: list[Any] = list(choice) if isinstance(choice, (list, tuple)) else [choice]
-    if not all(isinstance(name, (str, Path)) for name in names):
-        raise ConfigError(
-            f"{option} is {choice!r}; give a per-dataset scorer's name or folder, a list, or 'none'."
-        )
-    return [scorer_folder(str(name), f"or set {option} = 'none'") for name in names if name != "none"]
+    shipped ones of ``task`` that are installed when ``choice`` is None (``find_scorers``)."""
+    return find_scorers(task, choice, option=option, shipped=DEFAULT_EXPERTS)
 
 
 def linked_taggers(folders: Sequence[Path]) -> list[Path]:

@@ -25,12 +25,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from reamo.agent.experts import Expert, Match, linked_taggers
+from reamo.agent.experts import Expert, Match, linked_taggers, unit
 from reamo.agent.planners.pairs import OUTSIDE, chosen_arguments, entity_pairs, overlaps, surest_relations
 from reamo.errors import ConfigError
 
 CONFIG_FILE = "scorer.json"
-
 WEIGHTS_FILE = "model.safetensors"
 KIND = "universal"
 LABEL_TOKENS = 48
@@ -252,10 +251,10 @@ class UniversalScorer:
             return []
         if head not in self._bank:
             pooled, _, _ = self.label_vectors(names)
-            self._bank[head] = (names, _unit(pooled))
+            self._bank[head] = (names, unit(pooled))
         names, bank = self._bank[head]
         pooled, _, _ = self.label_vectors(texts)
-        similar = _unit(pooled) @ bank.T
+        similar = unit(pooled) @ bank.T
         out = []
         for text, row in zip(texts, similar, strict=True):
             k = int(np.argmax(row))
@@ -282,11 +281,6 @@ def merged(base: dict[str, Array], weights: dict[str, Array], config: UniversalC
         for name in names:
             product = weights[f"lora.{name}.B"] @ weights[f"lora.{name}.A"]
             out[f"{name}.weight"] = (base[f"{name}.weight"] + scale * product).astype(np.float32)
-    return out
-
-
-def _unit(x: Array) -> Array:
-    out: Array = (x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)).astype(np.float32)
     return out
 
 

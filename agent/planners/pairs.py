@@ -594,16 +594,20 @@ def scorer_folder(name: str, otherwise: str, *, beside: Path | None = None) -> P
 
 
 def find_scorers(
-    task: str, choice: str | Path | Sequence[str | Path] | None = None, *, option: str | None = None
+    task: str,
+    choice: str | Path | Sequence[str | Path] | None = None,
+    *,
+    option: str | None = None,
+    shipped: Mapping[str, Sequence[str]] = DEFAULT_SCORERS,
 ) -> list[Path]:
     """The ``task`` scorer folders ``choice`` names (a folder or a name under the shipped adapters, or a
-    list of them), the installed shipped ones when ``choice`` is None, or none for ``"none"``; ``option``
-    is the setting that chose, for messages."""
+    list of them), the installed ``shipped`` ones of ``task`` when ``choice`` is None, or none for
+    ``"none"``; ``option`` is the setting that chose, for messages."""
     from reamo.agent.planners.embedded import adapters_dir
 
     if choice is None:
-        shipped = [adapters_dir() / name for name in DEFAULT_SCORERS[task]]
-        return [folder for folder in shipped if (folder / CONFIG_FILE).is_file()]
+        folders = [adapters_dir() / name for name in shipped[task]]
+        return [folder for folder in folders if (folder / CONFIG_FILE).is_file()]
     setting = option or OPTIONS[task]
     names: list[Any] = list(choice) if isinstance(choice, (list, tuple)) else [choice]
     if not all(isinstance(name, (str, Path)) for name in names):

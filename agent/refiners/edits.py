@@ -67,6 +67,15 @@ class Draft:
         self.effect("added", f"added {text!r} ({label})" + _because(why), entity.id)
         return entity
 
+    def retype(self, entity: Entity, label: str, why: str = "") -> None:
+        """Gives ``entity`` the type ``label`` (its id, and so the relations and arguments naming it, stay),
+        recording a ``retyped`` effect when that changes it."""
+        if entity.label != label:
+            self.effect(
+                "retyped", f"{entity.text!r} is a {label}, not a {entity.label}" + _because(why), entity.id
+            )
+            entity.label = label
+
     def drop_entities(self, ids: Collection[str], why: str = "") -> None:
         """Drops the entities ``ids`` with the relations and arguments that name them and their calls."""
         gone = set(ids) & {e.id for e in self.entities}

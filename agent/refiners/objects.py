@@ -234,7 +234,7 @@ def _entity_for(draft: Draft, labels: ObjectLabels, mention: Mention, label: str
         if _bare(entity.text) == key:
             if capitalised and entity.label not in labels.classes:
                 return None  # "Apple" the planner typed organization: a name it saw, left as it is
-            _retype(draft, entity, label)
+            draft.retype(entity, label)
             return entity
     for entity in draft.entities:
         holds = len(normalise(entity.text)) > len(key) and any(
@@ -246,15 +246,9 @@ def _entity_for(draft: Draft, labels: ObjectLabels, mention: Mention, label: str
             return entity if entity.label == label else None
         if _is_name(entity.text, text):
             return None
-        _retype(draft, entity, label)
+        draft.retype(entity, label)
         return entity
     return draft.add_entity(mention.text, label, why=f"{mention.text!r} names the {label} class")
-
-
-def _retype(draft: Draft, entity: Entity, label: str) -> None:
-    if entity.label != label:
-        draft.effect("retyped", f"{entity.text!r} is a {label}, not a {entity.label}", entity.id)
-        entity.label = label
 
 
 def _bare(words: str) -> str:

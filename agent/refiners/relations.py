@@ -77,10 +77,4 @@ def _type_ends(draft: Draft, found: Sequence[dict[str, Any]]) -> None:
             if entity is None or label is None or entity.id in decided:
                 continue
             decided.add(entity.id)
-            if entity.label != label:
-                draft.effect(
-                    "retyped",
-                    f"{entity.text!r} is a {label}, not a {entity.label}: the {end} of {relation['label']!r}",
-                    entity.id,
-                )
-                entity.label = label
+            draft.retype(entity, label, f"the {end} of {relation['label']!r}")
