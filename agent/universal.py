@@ -469,12 +469,22 @@ class Bound:
         return chosen_arguments(candidates, probs, choose)
 
     def unseen(self, names: Sequence[str]) -> list[Unseen]:
-        """The ``names`` far from every label the scorer was tuned on (as written: name or description)."""
+        """The ``names`` far from every label the scorer was tuned on: neither the name alone nor
+        ``name: description`` is near a tuned label, and no expert matches it to one of its classes (an
+        expert that scores a label has seen it, whatever the universal scorer's bank says)."""
         head = "tag" if self.kind == "mentions" else "pair"
-        texts = {self._text(name): name for name in names}
-        return [
-            Unseen(texts[u.label], u.nearest, u.similarity) for u in self.scorer.unseen(head, list(texts))
-        ]
+        texts = [self._text(name) for name in names]
+        known = {name for expert in self.experts for name in expert.matches(self.scorer, names, texts)}
+        asked = [name for name in names if name not in known]
+        forms = [(name, form) for name in asked for form in dict.fromkeys((name, self._text(name)))]
+        far = {u.label: u for u in self.scorer.unseen(head, list(dict.fromkeys(f for _, f in forms)))}
+        out = []
+        for name in asked:
+            nearest = [far.get(form) for n, form in forms if n == name]
+            if all(u is not None for u in nearest):  # every form of it is far: report the nearest one
+                best = max((u for u in nearest if u is not None), key=lambda u: u.similarity)
+                out.append(Unseen(name, best.nearest, best.similarity))
+        return out
 
 
 def is_universal(folder: Path) -> bool:

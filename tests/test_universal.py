@@ -396,6 +396,33 @@ def test_a_bound_scorer_reports_far_labels_by_name(tuned: Tuned) -> None:
     assert [(u.label, u.nearest) for u in tagger.unseen(["location"])] == [("location", "person")]
 
 
+class MatchingExpert:
+    """A stand-in relations expert that matches ``known`` to a class of its own."""
+
+    kind = "relations"
+
+    def __init__(self, known: set[str]) -> None:
+        self.known = known
+
+    def matches(self, universal: Any, names: Any, texts: Any, *, contexts: bool = False) -> dict[str, Any]:
+        return {name: name for name in names if name in self.known}
+
+
+def test_a_label_is_seen_by_its_name_or_an_expert_whatever_its_description(tuned: Tuned) -> None:
+    scorer = with_bank(UniversalScorer(tuned.folder, threads=1), 0.99)
+    described = LabelSchema(
+        entity_types=["person"],
+        relation_types=["couple", "wed", "ingredient of a recipe"],
+        descriptions={"couple": "two people in love, written out at length", "wed": "married to each other"},
+    )
+    expert = MatchingExpert({"wed"})
+    bound = Bound(scorer, described, "relations", (), [expert])  # type: ignore[list-item]
+    far = bound.unseen(list(described.relation_types))
+    # 'couple' is a tuned name, however it is described; the expert scores 'wed' as one of its classes
+    assert [u.label for u in far] == ["ingredient of a recipe"]
+    assert [u.label for u in Bound(scorer, described, "relations").unseen(["couple", "wed"])] == ["wed"]
+
+
 @pytest.fixture
 def strict(tuned: Tuned, tmp_path: Path) -> Path:
     """The tuned scorer with ``unseen_below`` 0.99: every label but a tuned name is far."""
