@@ -3,7 +3,8 @@
 The universal scorer reads any label set but is weaker than a head tuned on one dataset's classes (MNRE
 val pairs 23.2 against 47.9). An *expert* is such a per-dataset pair scorer (``reamo-re-minilm``,
 ``reamo-ea-minilm``) whose classes are matched to the request's labels **by what they say**: each
-request label, read as text (its name, or ``name: description``), and each of the expert's classes,
+request label, read as text (its name, and ``name: description`` where it has one), and each of the
+expert's classes,
 written the ways tuning wrote it (``finetune/verbalise.py``: the dataset's string, its bare name, code,
 casing, paraphrases, description), are embedded by the universal scorer; the cosines of the best forms
 pair request labels and classes one to one (the Hungarian algorithm), and a pair at least
@@ -72,21 +73,28 @@ class Match:
 
 
 def match_labels(
-    universal: Any, names: Sequence[str], texts: Sequence[str], classes: Sequence[str], space: int
+    universal: Any,
+    names: Sequence[str],
+    texts: Sequence[Sequence[str]],
+    classes: Sequence[str],
+    space: int,
 ) -> dict[str, Match]:
-    """The request ``names`` (read as ``texts``) matched one to one to ``classes``, keyed by name: the
-    assignment of the highest total similarity, each pair kept when at least ``MATCH_FLOOR``."""
+    """The request ``names`` (each read as its ``texts``: the name, and ``name: description``) matched one
+    to one to ``classes``, keyed by name: the assignment of the highest total similarity of their best
+    forms, each pair kept when at least ``MATCH_FLOOR``."""
     from scipy.optimize import linear_sum_assignment  # type: ignore[import-untyped]
 
     if not names or not classes:
         return {}
     forms = [(k, form) for k, label in enumerate(classes) for form in class_forms(label)]
-    asked = unit(universal.label_vectors(list(texts))[space])
+    read = [(i, text) for i, written in enumerate(texts) for text in dict.fromkeys(written)]
+    asked = unit(universal.label_vectors([text for _, text in read])[space])
     known = unit(universal.label_vectors([form for _, form in forms])[space])
     similar = asked @ known.T
     best = np.full((len(names), len(classes)), -1.0, np.float32)
-    for j, (k, _) in enumerate(forms):
-        best[:, k] = np.maximum(best[:, k], similar[:, j])
+    for r, (i, _) in enumerate(read):
+        for j, (k, _) in enumerate(forms):
+            best[i, k] = max(best[i, k], similar[r, j])
     rows, cols = linear_sum_assignment(best, maximize=True)
     return {
         names[i]: Match(names[i], classes[k], round(float(best[i, k]), 3))
@@ -118,8 +126,8 @@ class Expert:
             self.classes = [label for label in self.config.labels if label != NONE]
         self.resources = resources
         self.threads = threads
-        self._matches: dict[tuple[tuple[str, ...], tuple[str, ...], int], dict[str, Match]] = {}
-        self._types: dict[tuple[tuple[str, ...], tuple[str, ...]], dict[str, Match]] = {}
+        self._matches: dict[tuple[tuple[str, ...], tuple[tuple[str, ...], ...], int], dict[str, Match]] = {}
+        self._types: dict[tuple[tuple[str, ...], tuple[tuple[str, ...], ...]], dict[str, Match]] = {}
 
     @property
     def name(self) -> str:
@@ -129,24 +137,24 @@ class Expert:
         return load_scorer(self.folder, self.resources, threads=self.threads)
 
     def matches(
-        self, universal: Any, names: Sequence[str], texts: Sequence[str], *, contexts: bool = False
+        self, universal: Any, names: Sequence[str], texts: Sequence[Sequence[str]], *, contexts: bool = False
     ) -> dict[str, Match]:
-        """The request labels ``names`` (read as ``texts``) matched to the expert's classes, or to the
-        event types it was tuned on (``contexts``)."""
+        """The request labels ``names`` (each read as its ``texts``) matched to the expert's classes, or to
+        the event types it was tuned on (``contexts``)."""
         classes = self.config.contexts if contexts else self.classes
         space = TAG_SPACE if contexts or self.kind == "mentions" else PAIR_SPACE
-        key = (tuple(names), tuple(texts), space)
+        key = (tuple(names), tuple(map(tuple, texts)), space)
         if key not in self._matches:
             self._matches[key] = match_labels(universal, names, texts, classes, space)
         return self._matches[key]
 
     def end_types(
-        self, universal: Any, names: Sequence[str], texts: Sequence[str]
+        self, universal: Any, names: Sequence[str], texts: Sequence[Sequence[str]]
     ) -> dict[str, tuple[str, str]]:
-        """Each class's end types (``ScorerConfig.ends``) as the request's entity types ``names`` (read as
-        ``texts``), matched to the expert's own types by their text; a class with an end type no request
-        type matches is left out."""
-        key = (tuple(names), tuple(texts))
+        """Each class's end types (``ScorerConfig.ends``) as the request's entity types ``names`` (each read
+        as its ``texts``), matched to the expert's own types by their text; a class with an end type no
+        request type matches is left out."""
+        key = (tuple(names), tuple(map(tuple, texts)))
         if key not in self._types:
             own = sorted({t for ends in self.config.ends.values() for t in ends})
             self._types[key] = match_labels(universal, names, texts, own, TAG_SPACE)

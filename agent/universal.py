@@ -341,6 +341,11 @@ class Bound:
         described: str = self.schema.described(name)
         return described
 
+    def _forms(self, names: Sequence[str]) -> list[tuple[str, ...]]:
+        """How each of ``names`` is matched to what was tuned: its name, and ``name: description`` where
+        it has a description (a described tuned name is still that name)."""
+        return [tuple(dict.fromkeys((name, self._text(name)))) for name in names]
+
     def knows(self, labels: Any) -> bool:
         return True  # any label set: labels are read as text
 
@@ -392,11 +397,11 @@ class Bound:
         for expert in self.experts:
             context = None
             if event_type is not None:
-                found = expert.matches(self.scorer, [event_type], [self._text(event_type)], contexts=True)
+                found = expert.matches(self.scorer, [event_type], self._forms([event_type]), contexts=True)
                 if not found:
                     continue
                 context = found[event_type].label
-            matched = expert.matches(self.scorer, names, [self._text(name) for name in names])
+            matched = expert.matches(self.scorer, names, self._forms(names))
             if matched:
                 return Consulted(expert, matched, context)
         return None
@@ -444,7 +449,7 @@ class Bound:
         found = surest_relations(pairs, probs, choose)
         if consulted is not None:
             types = list(self.schema.entity_types)
-            ends = consulted.expert.end_types(self.scorer, types, [self._text(t) for t in types])
+            ends = consulted.expert.end_types(self.scorer, types, self._forms(types))
             for relation in found:
                 match = consulted.matched.get(relation["label"])
                 typed = ends.get(match.label) if match is not None else None
@@ -473,10 +478,15 @@ class Bound:
         ``name: description`` is near a tuned label, and no expert matches it to one of its classes (an
         expert that scores a label has seen it, whatever the universal scorer's bank says)."""
         head = "tag" if self.kind == "mentions" else "pair"
-        texts = [self._text(name) for name in names]
+        texts = self._forms(names)
         known = {name for expert in self.experts for name in expert.matches(self.scorer, names, texts)}
         asked = [name for name in names if name not in known]
-        forms = [(name, form) for name in asked for form in dict.fromkeys((name, self._text(name)))]
+        forms = [
+            (name, form)
+            for name, written in zip(names, texts, strict=True)
+            if name in asked
+            for form in written
+        ]
         far = {u.label: u for u in self.scorer.unseen(head, list(dict.fromkeys(f for _, f in forms)))}
         out = []
         for name in asked:

@@ -56,13 +56,17 @@ def test_labels_are_matched_one_to_one_by_their_best_forms_above_the_floor() -> 
     found = match_labels(
         Vectors(table),
         ["wife", "sibling", "weather"],
-        ["wife", "sibling", "weather"],
+        [("wife", "wife: in words no tuning used"), ("sibling",), ("weather",)],
         ["/per/per/couple", "/per/per/siblings"],
         1,
     )
     assert set(found) == {"wife", "sibling"}  # weather is like neither
+    # 'wife' by its name, however far its description reads (an unknown text: a far axis here)
     assert (found["wife"].label, found["sibling"].label) == ("/per/per/couple", "/per/per/siblings")
+    assert found["wife"].similarity == 1.0
     assert all(m.similarity >= MATCH_FLOOR for m in found.values())
+    described = match_labels(Vectors(table), ["spouse"], [("partner", "spouse")], ["/per/per/couple"], 1)
+    assert described["spouse"].similarity == 1.0  # or by its description, where that is the nearer form
     assert match_labels(Vectors(table), [], [], ["/per/per/couple"], 1) == {}
 
 
