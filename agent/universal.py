@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from reamo.agent.experts import Expert, Match, linked_taggers, unit
+from reamo.agent.experts import EVENT_MATCH_FLOOR, MATCH_FLOOR, Expert, Match, linked_taggers, unit
 from reamo.agent.planners.pairs import OUTSIDE, chosen_arguments, entity_pairs, overlaps, surest_relations
 from reamo.errors import ConfigError
 
@@ -326,11 +326,14 @@ class Bound:
         kind: str,
         names: Sequence[str] = (),
         experts: Sequence[Expert] = (),
+        *,
+        floor: float = MATCH_FLOOR,
     ) -> None:
         self.scorer = scorer
         self.schema = labels
         self.kind = kind
         self.names = list(names)  # a tagger's label names
+        self.floor = floor  # how alike a label and an expert's class must be (EVENT_MATCH_FLOOR: events)
         self.offered = list(experts)  # a pair scorer's taggers take the tagger experts among them
         self.experts = [expert for expert in experts if expert.kind == kind]
         self.labels = ["O", *(f"{bio}-{name}" for name in self.names for bio in "BI")]
@@ -357,7 +360,9 @@ class Bound:
     def event_tagger(self) -> Bound | None:
         """The event-type tagger that checks an argument scorer's events."""
         types = list(self.schema.event_types)
-        return Bound(self.scorer, self.schema, "mentions", types, self.offered) if types else None
+        if not types:
+            return None
+        return Bound(self.scorer, self.schema, "mentions", types, self.offered, floor=EVENT_MATCH_FLOOR)
 
     def view(self, text: str) -> TagView:
         """The tagger's reading of ``text`` by the request's names: the universal scorer's, with an expert
@@ -401,7 +406,7 @@ class Bound:
                 if not found:
                     continue
                 context = found[event_type].label
-            matched = expert.matches(self.scorer, names, self._forms(names))
+            matched = expert.matches(self.scorer, names, self._forms(names), floor=self.floor)
             if matched:
                 return Consulted(expert, matched, context)
         return None
@@ -479,7 +484,11 @@ class Bound:
         expert that scores a label has seen it, whatever the universal scorer's bank says)."""
         head = "tag" if self.kind == "mentions" else "pair"
         texts = self._forms(names)
-        known = {name for expert in self.experts for name in expert.matches(self.scorer, names, texts)}
+        known = {
+            name
+            for expert in self.experts
+            for name in expert.matches(self.scorer, names, texts, floor=self.floor)
+        }
         asked = [name for name in names if name not in known]
         forms = [
             (name, form)

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from reamo.agent.experts import MATCH_FLOOR, Match, class_forms, match_labels
+from reamo.agent.experts import EVENT_MATCH_FLOOR, MATCH_FLOOR, Match, class_forms, match_labels
 from reamo.agent.universal import Bound
 from reamo.errors import ConfigError
 from reamo.finetune.corpora import EventMention, Mention, Sentence, Triple
@@ -68,6 +68,18 @@ def test_labels_are_matched_one_to_one_by_their_best_forms_above_the_floor() -> 
     described = match_labels(Vectors(table), ["spouse"], [("partner", "spouse")], ["/per/per/couple"], 1)
     assert described["spouse"].similarity == 1.0  # or by its description, where that is the nearer form
     assert match_labels(Vectors(table), [], [], ["/per/per/couple"], 1) == {}
+
+
+def test_event_types_match_only_at_the_higher_event_floor() -> None:
+    near = (0.86, float(np.sqrt(1 - 0.86**2)), 0.0, 0.0)  # 0.86 from the meet axis
+    table = {"meet": (1.0, 0.0, 0.0, 0.0), "Contact:Meet": (1.0, 0.0, 0.0, 0.0), "concert": near}
+    args = (Vectors(table), ["concert"], [("concert",)], ["Contact:Meet"], 2)
+    assert MATCH_FLOOR < 0.86 < EVENT_MATCH_FLOOR
+    assert match_labels(*args)["concert"].label == "Contact:Meet"  # alike enough for an entity type
+    assert match_labels(*args, EVENT_MATCH_FLOOR) == {}  # not for an event type
+    labels = LabelSchema(entity_types=["person"], event_types=["concert"])
+    scorer = Bound(Universal({}), labels, "arguments")  # type: ignore[arg-type]
+    assert (scorer.tagger().floor, scorer.event_tagger().floor) == (MATCH_FLOOR, EVENT_MATCH_FLOOR)  # type: ignore[union-attr]
 
 
 def test_end_types_are_the_commonest_types_of_a_classs_ends_in_training() -> None:
@@ -135,7 +147,9 @@ class FakeExpert:
     def end_types(self, universal: Any, names: Any, texts: Any) -> dict[str, tuple[str, str]]:
         return {c: ends for c, ends in self.ends.items() if set(ends) <= set(names)}
 
-    def matches(self, universal: Any, names: Any, texts: Any, *, contexts: bool = False) -> dict[str, Match]:
+    def matches(
+        self, universal: Any, names: Any, texts: Any, *, contexts: bool = False, floor: float = 0.7
+    ) -> dict[str, Match]:
         if contexts:
             return {n: Match(n, n, 0.9) for n in names if n in self.contexts}
         return {n: m for n, m in self.matched.items() if n in names}
@@ -341,7 +355,9 @@ class TagExpert:
         self.offsets = offsets or [(0, 5), (6, 11)]
         self.labels = ["O", "B-location", "I-location", "B-person", "I-person"]
 
-    def matches(self, universal: Any, names: Any, texts: Any, *, contexts: bool = False) -> dict[str, Match]:
+    def matches(
+        self, universal: Any, names: Any, texts: Any, *, contexts: bool = False, floor: float = 0.7
+    ) -> dict[str, Match]:
         return {n: m for n, m in self.matched.items() if n in names}
 
     def scorer(self) -> Any:

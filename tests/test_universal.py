@@ -404,7 +404,9 @@ class MatchingExpert:
     def __init__(self, known: set[str]) -> None:
         self.known = known
 
-    def matches(self, universal: Any, names: Any, texts: Any, *, contexts: bool = False) -> dict[str, Any]:
+    def matches(
+        self, universal: Any, names: Any, texts: Any, *, contexts: bool = False, floor: float = 0.7
+    ) -> dict[str, Any]:
         return {name: name for name in names if name in self.known}
 
 
