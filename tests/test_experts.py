@@ -395,3 +395,25 @@ def test_an_expert_brings_the_taggers_its_config_names_once() -> None:
         "reamo-ea-minilm", "reamo-m2e2-mentions", "reamo-m2e2-events",
         "reamo-re-minilm", "reamo-mnre-mentions",
     ]  # fmt: skip
+
+
+@pytest.mark.models
+def test_a_novel_event_type_is_not_taken_for_one_the_trigger_tagger_knows(
+    make_reamo: Callable[..., Reamo],
+) -> None:
+    text = "Acme acquired Beta Corp on Friday."
+    answer = {
+        "entities": [
+            {"text": "Acme", "label": "organization"},
+            {"text": "Beta Corp", "label": "organization"},
+        ],
+        "events": [{"trigger": "acquired", "type": "Acquisition"}],
+        "calls": [],
+    }
+    reamo = make_reamo(answer, refiners=["arguments"])
+    labels = {"event_types": ["Acquisition", "public protest"], "argument_roles": ["buyer", "Place"]}
+    result = reamo.extract("ee", text=text, labels=labels)
+    # 'Acquisition' lies 0.76 from Contact:Phone-Write, under the event floor: the M2E2 trigger tagger
+    # does not judge it, so the planner's event stays
+    assert [(e.trigger.text, e.type) for e in result.events] == [("acquired", "Acquisition")]
+    assert not [d for d in result.diagnostics if d.code == "refine.arguments.dropped"]
