@@ -97,21 +97,33 @@ def match_labels(
 
     if not names or not classes:
         return {}
-    forms = [(k, form) for k, label in enumerate(classes) for form in class_forms(label)]
-    read = [(i, text) for i, written in enumerate(texts) for text in dict.fromkeys(written)]
-    asked = unit(universal.label_vectors([text for _, text in read])[space])
-    known = unit(universal.label_vectors([form for _, form in forms])[space])
-    similar = asked @ known.T
-    best = np.full((len(names), len(classes)), -1.0, np.float32)
-    for r, (i, _) in enumerate(read):
-        for j, (k, _) in enumerate(forms):
-            best[i, k] = max(best[i, k], similar[r, j])
+    best = form_similarities(universal, texts, classes, space)
     rows, cols = linear_sum_assignment(best, maximize=True)
     return {
         names[i]: Match(names[i], classes[k], round(float(best[i, k]), 3))
         for i, k in zip(rows.tolist(), cols.tolist(), strict=True)
         if best[i, k] >= floor
     }
+
+
+def form_similarities(
+    universal: Any, texts: Sequence[Sequence[str]], classes: Sequence[str], space: int
+) -> Array:
+    """(labels, classes) similarities: for each label (read as its ``texts``) and class, the highest cosine
+    of any of the label's texts to any of the class's forms (``class_forms``), in the universal scorer's
+    ``space``."""
+    forms = [(k, form) for k, label in enumerate(classes) for form in class_forms(label)]
+    read = [(i, text) for i, written in enumerate(texts) for text in dict.fromkeys(written)]
+    asked = unit(universal.label_vectors([text for _, text in read])[space])
+    known = unit(universal.label_vectors([form for _, form in forms])[space])
+    similar = asked @ known.T
+    by_class = np.full((len(read), len(classes)), -1.0, np.float32)
+    for j, (k, _) in enumerate(forms):
+        by_class[:, k] = np.maximum(by_class[:, k], similar[:, j])
+    best = np.full((len(texts), len(classes)), -1.0, np.float32)
+    for r, (i, _) in enumerate(read):
+        best[i] = np.maximum(best[i], by_class[r])
+    return best
 
 
 def unit(x: Array) -> Array:

@@ -489,19 +489,13 @@ class Bound:
             for expert in self.experts
             for name in expert.matches(self.scorer, names, texts, floor=self.floor)
         }
-        asked = [name for name in names if name not in known]
-        forms = [
-            (name, form)
-            for name, written in zip(names, texts, strict=True)
-            if name in asked
-            for form in written
-        ]
-        far = {u.label: u for u in self.scorer.unseen(head, list(dict.fromkeys(f for _, f in forms)))}
+        asked = [(name, written) for name, written in zip(names, texts, strict=True) if name not in known]
+        read = list(dict.fromkeys(form for _, written in asked for form in written))
+        far = {u.label: u for u in self.scorer.unseen(head, read)}
         out = []
-        for name in asked:
-            nearest = [far.get(form) for n, form in forms if n == name]
-            if all(u is not None for u in nearest):  # every form of it is far: report the nearest one
-                best = max((u for u in nearest if u is not None), key=lambda u: u.similarity)
+        for name, written in asked:
+            if all(form in far for form in written):  # every form of it is far: report the nearest one
+                best = max((far[form] for form in written), key=lambda u: u.similarity)
                 out.append(Unseen(name, best.nearest, best.similarity))
         return out
 

@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -33,10 +31,9 @@ from reamo.agent.experts import (
     PAIR_SPACE,
     TAG_SPACE,
     Expert,
-    class_forms,
     find_experts,
+    form_similarities,
     linked_taggers,
-    unit,
 )
 from reamo.agent.planners.pairs import find_scorers
 from reamo.agent.universal import UniversalScorer
@@ -89,41 +86,28 @@ class Row:
     novel: list[tuple[float, str, str]]  # similarity to the nearest class, label, that class
 
 
-class Similarity:
-    def __init__(self, universal: UniversalScorer) -> None:
-        self.universal = universal
-
-    def best(self, expert: Expert, texts: Sequence[str], contexts: bool) -> tuple[list[str], Any]:
-        """The expert's classes and, per class, the highest cosine of any of ``texts`` to any of its forms."""
-        classes = list(expert.config.contexts if contexts else expert.classes)
-        space = TAG_SPACE if contexts or expert.kind == "mentions" else PAIR_SPACE
-        forms = [(k, form) for k, label in enumerate(classes) for form in class_forms(label)]
-        asked = unit(self.universal.label_vectors(list(texts))[space])
-        known = unit(self.universal.label_vectors([form for _, form in forms])[space])
-        similar = asked @ known.T
-        best = np.full(len(classes), -1.0)
-        for j, (k, _) in enumerate(forms):
-            best[k] = max(best[k], float(similar[:, j].max()))
-        return classes, best
-
-
-def measure(similarity: Similarity, expert: Expert, task: str, kind: str, contexts: bool) -> Row:
+def measure(universal: UniversalScorer, expert: Expert, task: str, kind: str, contexts: bool) -> Row:
+    classes = list(expert.config.contexts if contexts else expert.classes)
+    space = TAG_SPACE if contexts or expert.kind == "mentions" else PAIR_SPACE
     schema = LabelSchema.default(task)
-    renamed = []
+    asked = []  # (variant, name, its texts, its own class)
     for variant in VARIANTS:
         rename = renaming(schema, variant)
         for label in getattr(schema, kind):
             name = rename(kind, label)
             described = rename.descriptions.get(name)
-            texts = [name, f"{name}: {described}"] if described else [name]
-            classes, best = similarity.best(expert, texts, contexts)
             if label in classes:
-                own = classes.index(label)
-                renamed.append((round(float(best[own]), 3), int(np.argmax(best)) == own, variant, name))
-    novel = []
-    for name in NOVEL[kind]:
-        classes, best = similarity.best(expert, [name], contexts)
-        novel.append((round(float(best.max()), 3), name, classes[int(np.argmax(best))]))
+                asked.append((variant, name, [name, f"{name}: {described}"] if described else [name], label))
+    best = form_similarities(universal, [texts for _, _, texts, _ in asked], classes, space)
+    renamed = [
+        (round(float(row[classes.index(own)]), 3), int(np.argmax(row)) == classes.index(own), variant, name)
+        for (variant, name, _, own), row in zip(asked, best, strict=True)
+    ]
+    far = form_similarities(universal, [[name] for name in NOVEL[kind]], classes, space)
+    novel = [
+        (round(float(row.max()), 3), name, classes[int(np.argmax(row))])
+        for name, row in zip(NOVEL[kind], far, strict=True)
+    ]
     floor = EVENT_MATCH_FLOOR if kind == "event_types" else MATCH_FLOOR
     return Row(
         expert.name, kind + (" (contexts)" if contexts else ""), floor, sorted(renamed), sorted(novel)[::-1]
@@ -141,8 +125,7 @@ def main() -> None:
     experts = {
         expert.folder.name: expert for expert in (Expert(f, Resources()) for f in linked_taggers(folders))
     }
-    similarity = Similarity(universal)
-    rows = [measure(similarity, experts[name], task, kind, ctx) for name, task, kind, ctx in CHECKS]
+    rows = [measure(universal, experts[name], task, kind, ctx) for name, task, kind, ctx in CHECKS]
     for row in rows:
         print(f"{row.expert} · {row.kind} · floor {row.floor}")
         wrong = [f"{s:.2f} {name!r} ({variant})" for s, own, variant, name in row.renamed if not own]
