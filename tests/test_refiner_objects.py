@@ -29,6 +29,7 @@ from reamo.schemas import (
     Inputs,
     LabelSchema,
     MediaInput,
+    MetaResponse,
     Modality,
     Perception,
     TextSpan,
@@ -39,7 +40,7 @@ from reamo.schemas import (
 from reamo.sdk import Reamo
 from reamo.tools import Resources, ToolArgs, ToolContext, ToolRegistry, tool
 from reamo.tools.perception import MetadataPerceiver
-from reamo.tools.vision.classes import coco_lexicon
+from reamo.tools.vision.classes import OPEN_VOCABULARY, coco_lexicon
 
 NE = ["person", "location", "organization", "miscellaneous"]
 LABELS = [*NE, "dog", "car", "giraffe", "cow"]
@@ -315,6 +316,9 @@ def test_a_person_seen_is_a_person_unless_a_written_one_is_grounded(media_dir: P
     }
     named = extract(planned, "Barack Obama and a dog.", objects, media_dir / "photo.png")
     assert sorted((e.text, e.label) for e in named.entities) == [("Barack Obama", "person"), ("dog", "dog")]
+    (obama,) = by_text(named)["Barack Obama"]  # the person seen is a subject: the name stays grounded there
+    assert obama.concept
+    assert [g.box for g in obama.groundings if isinstance(g, ImageRegion)] == [PERSON]
 
 
 def test_words_that_are_not_objects_of_their_class() -> None:
@@ -353,3 +357,106 @@ def test_a_seen_car_is_not_the_car_of_a_name(media_dir: Path) -> None:
     cars = by_text(result)["car"]
     assert len(cars) == 2  # two regions, two entities: no text span cut from "Carter" makes it written
     assert not any(isinstance(g, TextSpan) for c in cars for g in c.groundings)
+
+
+def test_a_person_word_written_and_seen_is_the_person_grounded_not_the_name(media_dir: Path) -> None:
+    planned = {
+        "entities": [
+            {"text": "Leo Martin", "label": "person", "concept": True},
+            {"text": "Nairobi", "label": "location"},
+        ],
+        "calls": [
+            {
+                "module": "VideoTracking",
+                "instruction": "Leo Martin",
+                "target": "video:0",
+                "concept": "Leo Martin",
+            }
+        ],
+    }
+    text = "Leo Martin filmed a cyclist in Nairobi."
+    result = extract(planned, text, [("person", PERSON), ("car", CAR)], media_dir / "clip")
+    found = by_text(result)
+    (cyclist,) = found["cyclist"]
+    assert (cyclist.label, cyclist.concept) == ("person", True)
+    (run,) = runs_for(result, cyclist)
+    assert (run.call.module, run.call.target) == ("VideoTracking", "video:0")
+    assert [g.kind for g in cyclist.groundings] == ["text", "video"]
+    (leo,) = found["Leo Martin"]
+    assert (leo.label, leo.concept) == ("person", False)
+    assert runs_for(result, leo) == []
+    assert "person" not in found  # the person seen is the cyclist written
+    (note,) = [d for d in result.diagnostics if d.code == "refine.objects.name_not_grounded"]
+    assert "a person word written is grounded there" in note.message
+
+
+def test_a_name_is_not_grounded_on_people_in_the_background(media_dir: Path) -> None:
+    far = (50.0, 40.0, 53.0, 44.0)  # a person of 12 pixels beside a car of 2,436: not a subject
+    planned = {
+        "entities": [{"text": "Sam Carter", "label": "person", "concept": True}],
+        "calls": [
+            {
+                "module": "ImageSegmentation",
+                "instruction": "person",
+                "target": "image:0",
+                "concept": "Sam Carter",
+            }
+        ],
+    }
+    objects = [("car", (2.0, 2.0, 60.0, 44.0)), ("person", far)]
+    result = extract(planned, "Sam Carter photographed a car.", objects, media_dir / "photo.png")
+    found = by_text(result)
+    (sam,) = found["Sam Carter"]
+    assert (sam.concept, [g.kind for g in sam.groundings]) == (False, ["text"])
+    (car,) = found["car"]
+    assert car.concept
+    assert [g.kind for g in car.groundings] == ["text", "image"]
+    (person,) = found["person"]  # the people an image shows are still entities, of what they are
+    assert [g.box for g in person.groundings if isinstance(g, ImageRegion)] == [far]
+    (note,) = [d for d in result.diagnostics if d.code == "refine.objects.name_not_grounded"]
+    assert "no person is a subject there" in note.message
+
+
+def test_person_words_beside_object_classes() -> None:
+    text = "Rider Strong waved. People cheered as two cyclists passed the Kite Surfers Club."
+    entities = (
+        Entity(id="e1", text="Rider Strong", label="person"),
+        Entity(id="e2", text="Kite Surfers Club", label="organization"),
+    )
+    mixed = LabelSchema(entity_types=[*NE, "dog"])
+    request = RefineRequest.build("ner", Inputs(text=text), mixed, Perception(), entities=entities)
+    refined = ObjectRefiner().refine(request)
+    assert [(e.text, e.label) for e in refined.entities] == [
+        ("Rider Strong", "person"),  # a name that starts with a person word stays a name
+        ("Kite Surfers Club", "organization"),
+        ("People", "person"),
+        ("cyclists", "person"),
+    ]
+    named_only = LabelSchema(entity_types=NE)  # no object class asked: person words are not entities
+    request = RefineRequest.build("ner", Inputs(text=text), named_only, Perception(), entities=entities)
+    assert not ObjectRefiner().applies(request)
+
+
+def test_a_place_is_not_grounded_by_a_closed_vocabulary(media_dir: Path) -> None:
+    planned = {
+        "entities": [{"text": "Valencia", "label": "location", "concept": True}],
+        "calls": [
+            {"module": "VideoTracking", "instruction": "Valencia", "target": "video:0", "concept": "Valencia"}
+        ],
+    }
+    text = "In Valencia, a dog ran."
+    closed = extract(planned, text, [("dog", DOG), ("person", PERSON)], media_dir / "clip")
+    (valencia,) = by_text(closed)["Valencia"]
+    assert (valencia.concept, runs_for(closed, valencia)) == (False, [])
+    assert "refine.objects.text_type_not_grounded" in codes(closed)
+    request = RefineRequest.build(
+        "ner",
+        Inputs(text=text),
+        LabelSchema(entity_types=LABELS),
+        Perception(),
+        entities=(Entity(id="e1", text="Valencia", label="location", concept=True),),
+        calls=(MetaResponse(module="VideoTracking", instruction="Valencia", target="video:0", concept="e1"),),
+    )
+    open_vocabulary = ObjectRefiner(OPEN_VOCABULARY).refine(request)  # it may know a landmark: left to it
+    assert [c.instruction for c in open_vocabulary.calls] == ["Valencia"]
+    assert [c.instruction for c in ObjectRefiner().refine(request).calls] == []

