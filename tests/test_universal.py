@@ -484,13 +484,14 @@ def test_the_entities_refiner_leaves_entities_of_a_far_type_to_the_planner(
     }
     options = {"entities": {"scorer": str(folder), "experts": "none", "threads": 1, "check_floor": 1.0}}
     reamo = make_reamo(answer, refiners=["entities"], refiner_options=options)
-    labels = {"entity_types": ["per", "ingredient of a recipe"]}
+    labels = {"entity_types": ["per", "ingredient of a recipe", "giraffes"]}
     result = reamo.extract("ner", text=TEXT, labels=labels)
     assert [(e.text, e.label) for e in result.entities] == [("Paris", "ingredient of a recipe")]
     codes = [d.code for d in result.diagnostics if d.stage == "refine"]
     assert codes.count("refine.entities.dropped") == 1
     [unseen] = [d for d in result.diagnostics if d.code == "refine.entities.unseen_labels"]
     assert "left as the planner gave them: 'ingredient of a recipe'" in unseen.message
+    assert "giraffes" not in unseen.message  # far too (strict), but an object class: the objects refiner's
 
 
 def test_the_arguments_refiner_keeps_the_planners_arguments_in_a_far_role(

@@ -18,6 +18,7 @@ from reamo.agent.refiners.scored import (
 )
 from reamo.agent.spans import find_spans
 from reamo.schemas import BackendInfo, LabelSchema
+from reamo.tools.vision.classes import object_labels
 
 
 class EntityRefiner:
@@ -60,7 +61,9 @@ class EntityRefiner:
         add = self.check_add if self.check_add is not None else tagger.config.check_add
         draft = Draft(request, self.name)
         types = request.labels.entity_types
-        unseen = report_unseen(draft, tagger, types, "entity types", scored=False)
+        # the detector's object classes (dog, car) are the objects refiner's to type: not reported
+        objects = object_labels(types)
+        unseen = report_unseen(draft, tagger, types, "entity types", scored=False, quiet=objects)
         check = TagCheck(tagger, text)
         doubted, taken = [], []
         for entity in draft.entities:

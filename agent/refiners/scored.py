@@ -94,15 +94,22 @@ def describe(name: str, scorers: TaskScorers | None, what: str) -> BackendInfo:
 
 
 def report_unseen(
-    draft: Draft, scorer: Scorer, names: Sequence[str], what: str, *, scored: bool = True
+    draft: Draft,
+    scorer: Scorer,
+    names: Sequence[str],
+    what: str,
+    *,
+    scored: bool = True,
+    quiet: Collection[str] = (),
 ) -> frozenset[str]:
     """The ``names`` (of ``what``) far from every label the universal scorer was tuned on, named in an
     ``info`` effect: a scorer that writes records of them (``scored``) still scores them, less surely; a
     checker leaves the planner's records of them as they are (a doubt it cannot judge is no reason to
-    drop one)."""
+    drop one). Those of ``quiet`` (what another stage handles) are returned and not named."""
     far = scorer.unseen(names) if isinstance(scorer, Bound) else []
-    if far:
-        listed = ", ".join(f"{u.label!r} (nearest tuned: {u.nearest!r}, {u.similarity:.2f})" for u in far)
+    told = [u for u in far if u.label not in quiet]
+    if told:
+        listed = ", ".join(f"{u.label!r} (nearest tuned: {u.nearest!r}, {u.similarity:.2f})" for u in told)
         done = "scored all the same" if scored else "left as the planner gave them"
         draft.effect(
             "unseen_labels",
