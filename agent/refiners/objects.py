@@ -18,7 +18,7 @@ Relations and event arguments keep pointing at the entities they named (a retype
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from reamo.agent.planners.spacy import image_subjects, map_label, video_subjects
@@ -353,34 +353,23 @@ def _ground(
 
 def _ground_names(draft: Draft, person: str, words: set[str], perception: Perception, text: str) -> None:
     """A named person (an entity of the person type written in ``text`` that no person word of ``words``
-    is) keeps an image
-    or a video call only where people are a subject of it (``subjects``: not the far pedestrians behind
-    a car) and no person word written is grounded (in "Leo Martin filmed a cyclist" the cyclist is
-    the one seen). Elsewhere the name is text only, and the people seen are entities of their own."""
+    is) keeps an image or a video call only where people are a subject of it (``subjects``: not the far
+    pedestrians behind a car) and no person word written is grounded (in "Leo Martin filmed a cyclist"
+    the cyclist is the one seen). Elsewhere the name is text only, and the people seen are entities of
+    their own."""
     prominent = {mid: image_subjects(img) for mid, img in perception.images.items()}
     prominent.update({mid: video_subjects(video) for mid, video in perception.videos.items()})
     people = {e.id for e in draft.entities if e.id in words and e.label == person}
     described = {c.target for c in draft.calls if c.concept in people}
+
+    def why(target: str) -> str | None:
+        if target in described:
+            return "a person word written is grounded there"
+        return None if "person" in prominent.get(target, ()) else "no person is a subject there"
+
     for entity in draft.entities:
-        if entity.label != person or entity.id in words or not find_spans(text, entity.text):
-            continue
-        mine = [c for c in draft.calls if c.concept == entity.id and c.target.split(":")[0] in VISUAL]
-        dropped = [c for c in mine if c.target in described or "person" not in prominent.get(c.target, ())]
-        if not dropped:
-            continue
-        draft.calls = [c for c in draft.calls if c not in dropped]
-        entity.concept = any(c.concept == entity.id for c in draft.calls)
-        for call in dropped:
-            why = (
-                "a person word written is grounded there"
-                if call.target in described
-                else "no person is a subject there"
-            )
-            draft.effect(
-                "name_not_grounded",
-                f"{entity.text!r} ({person}) is not grounded in {call.target}: {why}",
-                entity.id,
-            )
+        if entity.label == person and entity.id not in words and find_spans(text, entity.text):
+            _drop_visual_calls(draft, entity, "name_not_grounded", why)
 
 
 def _keep_text_types_in_text(draft: Draft, labels: ObjectLabels) -> None:
@@ -388,20 +377,26 @@ def _keep_text_types_in_text(draft: Draft, labels: ObjectLabels) -> None:
     (a place, an organisation: ``is_named_entity_type``): no class of a closed vocabulary is one, so a
     COCO-80 detector could only ground them on some other class ("Valencia" read as a person's name)."""
     for entity in draft.entities:
-        if labels.class_of(entity.label) is not None or not is_named_entity_type(entity.label):
+        if labels.class_of(entity.label) is None and is_named_entity_type(entity.label):
+            reason = f"no class the detector sees is a {entity.label}"
+            _drop_visual_calls(draft, entity, "text_type_not_grounded", lambda _: reason)  # noqa: B023
+
+
+def _drop_visual_calls(draft: Draft, entity: Entity, what: str, why: Callable[[str], str | None]) -> None:
+    """Drops the entity's image and video calls on the targets ``why`` gives a reason for, one ``what``
+    effect each; the entity stays a concept while any call is left."""
+    dropped = False
+    for call in [c for c in draft.calls if c.concept == entity.id and c.target.split(":")[0] in VISUAL]:
+        reason = why(call.target)
+        if reason is None:
             continue
-        dropped = [c for c in draft.calls if c.concept == entity.id and c.target.split(":")[0] in VISUAL]
-        if not dropped:
-            continue
-        draft.calls = [c for c in draft.calls if c not in dropped]
-        entity.concept = any(c.concept == entity.id for c in draft.calls)
-        where = ", ".join(sorted({c.target for c in dropped}))
+        draft.calls.remove(call)
+        dropped = True
         draft.effect(
-            "text_type_not_grounded",
-            f"{entity.text!r} ({entity.label}) is not grounded in {where}: no class the detector sees is a "
-            f"{entity.label}",
-            entity.id,
+            what, f"{entity.text!r} ({entity.label}) is not grounded in {call.target}: {reason}", entity.id
         )
+    if dropped:
+        entity.concept = any(c.concept == entity.id for c in draft.calls)
 
 
 def _add_seen_only(
