@@ -9,8 +9,10 @@ or a video alone, with synthetic perception. The answers follow the rules the ``
   image on every instance);
 - written and not seen, it is a text-only entity, as is a requested object the detector cannot see
   (``lion``, ``flag``);
-- an object word is never a person, location or organization; a person seen is a ``person`` entity
-  unless the text names someone, who is then the person grounded.
+- an object word is never a person, location or organization; a person word written ("a cyclist") is a
+  ``person`` entity, grounded when a person is seen; a person seen is a ``person`` entity unless a person
+  word is written or the text names someone and people are a subject of the medium, who is then the
+  person grounded.
 
 Texts are training sentences only: templates filled with names from the training corpora's gold
 (CoNLL-2003 and Twitter-2015 train) and object words from the class lexicon, or training sentences that
@@ -258,11 +260,11 @@ class ObjectExamples:
         labels = {cls: _label_for(rng, cls) for cls in involved}
         for u in plan.unseeable:
             labels[u] = u
-        if plan.text:  # every object word of a requested class, as the objects refiner finds them
+        if plan.text:  # every object word of a requested class (and person word), as the refiner finds them
             named = [(at, at + len(t)) for t, _, at in plan.named]
             plan.written = [
                 Written(m.start, m.end, m.text, m.cls)
-                for m in coco_lexicon().object_mentions(plan.text, involved)
+                for m in coco_lexicon().object_mentions(plan.text, [*involved, "person"])
                 if not any(s < m.end and m.start < e for s, e in named)
             ] + [w for w in plan.written if w.cls not in CLASS_WORDS]
         written_classes = [w.cls for w in plan.written]
@@ -282,10 +284,12 @@ class ObjectExamples:
         objects = [(c, rng.randint(1, 3) if modality == "image" else 1) for c in plan.shown]
         objects += [("person", 1)] if plan.person_seen else []
         objects += [(c, 1) for c in rng.sample(unasked, rng.randint(0, 2))]
-        perception, seen_only = _perceive(rng, modality, target, objects)
-        # the answer
+        perception, seen_only, subjects = _perceive(rng, modality, target, objects)
+        # the answer: a person word written is the person seen; else a named person, where people are a
+        # subject (the objects refiner's rules)
         people = [n for n, t, _ in plan.named if t == "person"]
-        grounded_person = plan.person_seen and bool(people)  # a named person seen is the one grounded
+        person_written = "person" in written_classes
+        grounded_person = plan.person_seen and bool(people) and not person_written and "person" in subjects
         records: list[tuple[int, dict[str, Any], dict[str, Any] | None]] = []
         listed: set[tuple[str, str]] = set()
         for text, kind, at in plan.named:
@@ -296,16 +300,16 @@ class ObjectExamples:
                     (at, _entity(text, ne[kind], call), _call(module, text, target) if call else None)
                 )
         for w in plan.written:
-            label = labels[w.cls]
+            label = ne["person"] if w.cls == "person" else labels[w.cls]
             if (w.text, label) in listed:
                 continue
             listed.add((w.text, label))
-            seen = w.cls in plan.shown
+            seen = plan.person_seen if w.cls == "person" else w.cls in plan.shown
             records.append(
                 (w.start, _entity(w.text, label, seen), _call(module, w.text, target) if seen else None)
             )
         records.sort(key=lambda r: r[0])
-        covered = set(written_classes) | ({"person"} if people and plan.person_seen else set())
+        covered = set(written_classes) | ({"person"} if grounded_person else set())
         for cls in seen_only:
             if cls in covered or (cls != "person" and cls not in labels):
                 continue
@@ -362,10 +366,10 @@ def _call(module: str, text: str, target: str, *, every: bool = False) -> dict[s
 
 def _perceive(
     rng: random.Random, modality: str, target: str, objects: Sequence[tuple[str, int]]
-) -> tuple[Perception, list[str]]:
-    """Synthetic detections, and the classes seen enough for an entity of their own, first seen first
-    (every class in an image; a video's subjects, as ``video_subjects`` finds them)."""
-    from reamo.agent.planners.spacy import video_subjects
+) -> tuple[Perception, list[str], set[str]]:
+    """Synthetic detections, the classes seen enough for an entity of their own, first seen first
+    (every class in an image; a video's subjects), and the medium's subjects (``subjects``)."""
+    from reamo.agent.planners.spacy import image_subjects, video_subjects
 
     found = [
         DetectedObject(label=cls, box=_box(rng), score=round(rng.uniform(0.35, 0.95), 2))
@@ -375,8 +379,9 @@ def _perceive(
     rng.shuffle(found)
     perception = Perception()
     if modality == "image":
-        perception.images[target] = ImagePerception(media=target, width=640, height=480, objects=found)
-        return perception, list(dict.fromkeys(o.label for o in found))
+        image = ImagePerception(media=target, width=640, height=480, objects=found)
+        perception.images[target] = image
+        return perception, list(dict.fromkeys(o.label for o in found)), image_subjects(image)
     frames = [
         FramePerception(
             frame=i * 10,
@@ -387,7 +392,7 @@ def _perceive(
     video = VideoPerception(media=target, width=640, height=480, frame_count=30, fps=10.0, frames=frames)
     perception.videos[target] = video
     subjects = video_subjects(video)
-    return perception, [c for c in dict.fromkeys(o.label for o in found) if c in subjects]
+    return perception, [c for c in dict.fromkeys(o.label for o in found) if c in subjects], subjects
 
 
 def _shifted(box: tuple[float, float, float, float], dx: int) -> tuple[float, float, float, float]:
