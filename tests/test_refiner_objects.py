@@ -460,3 +460,12 @@ def test_a_place_is_not_grounded_by_a_closed_vocabulary(media_dir: Path) -> None
     open_vocabulary = ObjectRefiner(OPEN_VOCABULARY).refine(request)  # it may know a landmark: left to it
     assert [c.instruction for c in open_vocabulary.calls] == ["Valencia"]
     assert [c.instruction for c in ObjectRefiner().refine(request).calls] == []
+
+
+def test_a_capitalised_object_word_the_planner_typed_person_is_left_a_name() -> None:
+    text = "Bear waved at us."
+    entities = (Entity(id="e1", text="Bear", label="person"),)
+    labels = LabelSchema(entity_types=[*NE, "bear"])
+    request = RefineRequest.build("ner", Inputs(text=text), labels, Perception(), entities=entities)
+    refined = ObjectRefiner().refine(request)
+    assert [(e.text, e.label) for e in refined.entities] == [("Bear", "person")]

@@ -247,7 +247,7 @@ def _entity_for(draft: Draft, labels: ObjectLabels, mention: Mention, label: str
     capitalised = mention.text[:1].isupper() and not mention.text.isupper()
     for entity in draft.entities:
         if _bare(entity.text) == key:
-            if capitalised and labels.class_of(entity.label) is None:
+            if capitalised and entity.label not in labels.classes and entity.label != label:
                 return None  # "Apple" the planner typed organization: a name it saw, left as it is
             draft.retype(entity, label)
             return entity
