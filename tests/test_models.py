@@ -98,3 +98,25 @@ def test_spacy_planner_turns_seen_objects_into_entities(registry, media_dir: Pat
     # a written person is the one seen: no extra "person" entity, and it is sent to the image
     written = reamo.extract(task="ner", text=OBAMA, image=media_dir / "photo.png", labels=["person", "dog"])
     assert {e.text for e in written.entities} == {"Barack Obama", "Angela Merkel", "dog"}
+
+
+def test_a_mixed_label_set_on_a_real_photo() -> None:
+    """The embedded planner, the refiners and the vision models on matplotlib's Grace Hopper portrait, with
+    named-entity types beside object classes: a person word and an object word written and seen are typed
+    and grounded in the image, an object written and not seen is text only, and a place is never
+    grounded in the image."""
+    from matplotlib import cbook
+
+    from reamo.schemas import ImageRegion, TextSpan
+
+    hopper = Path(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    labels = ["person", "location", "organization", "miscellaneous", "dog", "tie"]
+    text = "A woman in a tie smiles in Arlington while a dog waits outside."
+    result = Reamo().extract("ner", text=text, image=str(hopper), labels=labels)
+    kinds = {(e.text, e.label): {type(g) for g in e.groundings} for e in result.entities}
+    assert kinds[("woman", "person")] == {TextSpan, ImageRegion}
+    assert kinds[("tie", "tie")] == {TextSpan, ImageRegion}
+    assert kinds[("dog", "dog")] == {TextSpan}  # written, not in the portrait
+    assert not [
+        e for e in result.entities if e.label == "location" and ImageRegion in kinds[(e.text, e.label)]
+    ]
