@@ -11,7 +11,12 @@ dog, giraffe, car``). A label is an object class when it names a class the detec
 - seen and not written, it is an entity of the medium where it was seen, its class name as text, with
   one call there (in an image for every instance: merge makes one entity a region; in a video for the
   subjects only, as the validator does). In a label set with object classes a
-  person seen is such an entity too, unless a written person is grounded there.
+  person seen is such an entity too, unless a written person is grounded there;
+- the person type is then COCO's person as well: a person word written ("a cyclist", "people") is an
+  entity of it, grounded where people are seen, and a named person keeps an image or video call only
+  where people are a subject there and no person word is grounded (``_ground_names``);
+- under a closed vocabulary a place or an organisation is never grounded in an image or a video: no
+  class of the detector is one (``_keep_text_types_in_text``).
 
 Relations and event arguments keep pointing at the entities they named (a retyped entity keeps its id).
 """
