@@ -142,11 +142,17 @@ def _detected(perception: Perception) -> dict[str, set[str]]:
     return seen
 
 
-def _subjects(perception: Perception) -> dict[str, set[str]]:
+def _prominent(perception: Perception) -> dict[str, set[str]]:
+    """The subjects of each image and video (``subjects``: not the far pedestrians behind a car)."""
+    found = {mid: image_subjects(img) for mid, img in perception.images.items()}
+    found.update({mid: video_subjects(video) for mid, video in perception.videos.items()})
+    return found
+
+
+def _subjects(perception: Perception, prominent: Mapping[str, set[str]]) -> dict[str, set[str]]:
     """The classes seen and worth an entity of their own: all in an image, a video's subjects only."""
     seen = {mid: {o.label for o in img.objects} for mid, img in perception.images.items()}
-    for mid, video in perception.videos.items():
-        seen[mid] = video_subjects(video)
+    seen.update({mid: prominent[mid] for mid in perception.videos})
     return seen
 
 
@@ -221,11 +227,13 @@ class ObjectRefiner:
                     seen_in.append(mid)
                     stand_ins.add((found, mid))
             _ground(draft, entity, seen_in, modules, unchecked=cls != "person" and self._unchecked(label))
+        prominent = _prominent(request.perception)
         if labels.person is not None:
-            _ground_names(draft, labels.person, typed, request.perception, text)
+            _ground_names(draft, labels.person, typed, prominent, text)
         if not self.vocabulary.open:
             _keep_text_types_in_text(draft, labels)
-        _add_seen_only(draft, labels, _subjects(request.perception), modules, request.call_schemas, stand_ins)
+        seen = _subjects(request.perception, prominent)
+        _add_seen_only(draft, labels, seen, modules, request.call_schemas, stand_ins)
         return draft.finish()
 
     def _unchecked(self, label: str) -> bool:
@@ -356,14 +364,13 @@ def _ground(
         )
 
 
-def _ground_names(draft: Draft, person: str, words: set[str], perception: Perception, text: str) -> None:
+def _ground_names(
+    draft: Draft, person: str, words: set[str], prominent: Mapping[str, set[str]], text: str
+) -> None:
     """A named person (an entity of the person type written in ``text`` that no person word of ``words``
-    is) keeps an image or a video call only where people are a subject of it (``subjects``: not the far
-    pedestrians behind a car) and no person word written is grounded (in "Leo Martin filmed a cyclist"
-    the cyclist is the one seen). Elsewhere the name is text only, and the people seen are entities of
-    their own."""
-    prominent = {mid: image_subjects(img) for mid, img in perception.images.items()}
-    prominent.update({mid: video_subjects(video) for mid, video in perception.videos.items()})
+    is) keeps an image or a video call only where people are among its ``prominent`` classes and no
+    person word written is grounded (in "Leo Martin filmed a cyclist" the cyclist is the one seen).
+    Elsewhere the name is text only, and the people seen are entities of their own."""
     people = {e.id for e in draft.entities if e.id in words and e.label == person}
     described = {c.target for c in draft.calls if c.concept in people}
 
